@@ -1,0 +1,14 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int dy_fail(dy_error *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -1,0 +1,62 @@
+#include "file_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *dy_read_file(const char *path, size_t *len, dy_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dy_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                dy_fail(err, "%s: out of memory reading the file", path);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        dy_fail(err, "%s: read error", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int dy_write_file(const char *path, const void *data, size_t len, dy_error *err) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return dy_fail(err, "%s: cannot create: %s", path, strerror(errno));
+    size_t put = fwrite(data, 1, len, f);
+    if (fclose(f) != 0 || put != len) return dy_fail(err, "%s: write failed", path);
+    return 0;
+}
+
+bool dy_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int dy_path_join(char *out, size_t n, const char *dir, const char *name, dy_error *err) {
+    int w = snprintf(out, n, "%s/%s", dir, name);
+    if (w < 0 || (size_t)w >= n) return dy_fail(err, "%s/%s: path too long", dir, name);
+    return 0;
+}

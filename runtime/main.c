@@ -1,0 +1,23 @@
+// dysco: long-context LLM runtime with DySCO decoding. This file only dispatches verbs.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: dysco VERB [options]     (dysco VERB --help for a verb's options)\n"
+    "\n"
+    "verbs:\n"
+    "  inspect      validate a checkpoint; print its architecture, parameters and per-GPU memory\n"
+    "  make-model   write a checkpoint with deterministic random weights from a preset shape\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? DY_EXIT_USAGE : DY_EXIT_OK;
+    }
+    if (strcmp(argv[1], "inspect") == 0) return dy_cli_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "make-model") == 0) return dy_cli_make_model(argc - 1, argv + 1);
+    fprintf(stderr, "dysco: unknown verb '%s'\n%s", argv[1], USAGE);
+    return DY_EXIT_USAGE;
+}

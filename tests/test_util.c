@@ -1,0 +1,91 @@
+#include "test_util.h"
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "checkpoint_writer.h"
+#include "file_util.h"
+#include "presets.h"
+
+static void die(const char *what) {
+    fprintf(stderr, "test setup failed: %s\n", what);
+    exit(99);
+}
+
+char *make_temp_dir(const char *tag) {
+    const char *base = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    snprintf(tmpl, sizeof tmpl, "%s/dysco-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(tmpl)) die("mkdtemp");
+    return strdup(tmpl);
+}
+
+void rm_rf(const char *dir) {
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) die("rm -rf");
+}
+
+cmd_result run_cmd(const char *fmt, ...) {
+    char line[8192], *dir = make_temp_dir("cmd"), full[8192 + 2 * PATH_MAX + 64], out_path[PATH_MAX], err_path[PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    snprintf(err_path, sizeof err_path, "%s/err", dir);
+    snprintf(full, sizeof full, "%s >'%s' 2>'%s' </dev/null", line, out_path, err_path);
+    int st = system(full);
+    cmd_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, NULL, NULL};
+    dy_error err;
+    r.out = dy_read_file(out_path, NULL, &err);
+    r.err = dy_read_file(err_path, NULL, &err);
+    if (!r.out || !r.err) die("reading command output");
+    rm_rf(dir);
+    free(dir);
+    return r;
+}
+
+void cmd_result_free(cmd_result *r) {
+    free(r->out);
+    free(r->err);
+}
+
+int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+char *preset_json(const char *name, int vocab) {
+    const dy_preset *p = dy_preset_find(name);
+    if (!p) die(name);
+    cJSON *j = cJSON_Parse(p->config_json);
+    if (vocab) cJSON_ReplaceItemInObjectCaseSensitive(j, "vocab_size", cJSON_CreateNumber(vocab));
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+void load_preset(const char *name, dy_model_config *cfg, int vocab) {
+    char *json = preset_json(name, vocab);
+    dy_error err;
+    if (dy_model_config_parse(json, name, cfg, &err)) die(err.msg);
+    free(json);
+}
+
+void write_checkpoint(const char *dir, const char *config_json, const dy_model_config *cfg, dy_dtype dtype,
+                      unsigned long long shard_bytes, unsigned long long seed) {
+    char path[PATH_MAX];
+    dy_error err;
+    dy_writer_options o = {.dtype = dtype, .init = {.seed = seed, .std = 0.02, .norm_jitter = 0.1},
+                           .shard_bytes = shard_bytes};
+    if (dy_path_join(path, sizeof path, dir, "config.json", &err) ||
+        dy_write_file(path, config_json, strlen(config_json), &err) || dy_write_random_weights(dir, cfg, &o, &err))
+        die(err.msg);
+}
