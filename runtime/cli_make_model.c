@@ -36,6 +36,8 @@ static const char USAGE_TAIL[] =
     "  --shard-size BYTES largest safetensors file (default 4000000000)\n"
     "  --tokenizer DIR    copy tokenizer.json, tokenizer_config.json (and the optional\n"
     "                     special_tokens_map.json, generation_config.json) from DIR\n"
+    "  --config-only      write config.json alone (shapes for inspect, or random weights made\n"
+    "                     on the device at load time)\n"
     "  --force            overwrite a checkpoint already in OUT_DIR\n";
 
 static void usage(void) {
@@ -115,7 +117,7 @@ int dy_cli_make_model(int argc, char **argv) {
     const char *out_dir = NULL, *preset_name = NULL, *tokenizer = NULL, *rope_scaling = NULL, *dtype = "bf16";
     int64_t seed = 0, shard_size = 4000000000LL, tie = -1;
     int64_t int_values[N_INT_OVERRIDES];
-    bool int_given[N_INT_OVERRIDES] = {false}, force = false, theta_given = false;
+    bool int_given[N_INT_OVERRIDES] = {false}, force = false, theta_given = false, config_only = false;
     double init_std = 0.02, norm_jitter = 0.1, theta = 0;
     dy_error err;
     for (int i = 1; i < argc; i++) {
@@ -140,6 +142,7 @@ int dy_cli_make_model(int argc, char **argv) {
         else if (strcmp(a, "--tie") == 0) tie = 1;
         else if (strcmp(a, "--no-tie") == 0) tie = 0;
         else if (strcmp(a, "--force") == 0) force = true;
+        else if (strcmp(a, "--config-only") == 0) config_only = true;
         else if (a[0] == '-' || out_dir) rc = dy_fail(&err, "make-model: unexpected argument '%s' (see dysco make-model --help)", a);
         else out_dir = a;
         if (rc) return dy_report(DY_EXIT_USAGE, &err);
@@ -203,7 +206,8 @@ int dy_cli_make_model(int argc, char **argv) {
     int last_pct = -5;
     opts.progress = print_progress;
     opts.progress_ctx = &last_pct;
-    if (dy_write_random_weights(out_dir, &cfg, &opts, &err) || (tokenizer && copy_tokenizer(tokenizer, out_dir, &err)))
+    if ((!config_only && dy_write_random_weights(out_dir, &cfg, &opts, &err)) ||
+        (tokenizer && copy_tokenizer(tokenizer, out_dir, &err)))
         goto done;
     status = DY_EXIT_OK;
 done:

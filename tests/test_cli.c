@@ -92,6 +92,16 @@ static void test_make_model_then_inspect(void **state) {
     snprintf(args, sizeof args, "inspect '%s/m'", dir);
     expect(args, 0, "rope          yarn, theta 1000000, max_position_embeddings 40960; factor 4, original 64", NULL);
 
+    snprintf(args, sizeof args, "make-model '%s/cfg' --preset qwen3-32b --config-only", dir);
+    expect(args, 0, NULL, NULL);
+    snprintf(args, sizeof args, "inspect '%s/cfg'", dir);
+    expect(args, 1, NULL, "/cfg: no model.safetensors or model.safetensors.index.json in this folder");
+    snprintf(args, sizeof args, "%s/cfg/config.json", dir);
+    dy_model_config written;
+    dy_error err;
+    assert_int_equal(dy_model_config_load(args, &written, &err), 0);
+    assert_int_equal(written.hidden_size, 5120);
+
     snprintf(args, sizeof args, "make-model '%s/tied' --preset tiny-qwen3 --vocab 300 --tie --shard-size 100000", dir);
     expect(args, 0, NULL, NULL);
     snprintf(args, sizeof args, "inspect '%s/tied'", dir);

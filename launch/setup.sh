@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One-step setup for a fresh Debian/Ubuntu machine: install the build dependencies that are
+# missing (apt-get, as root or through sudo), build dysco into build/, and prepare the embedded
+# default model under $DYSCO_HOME (default ~/.cache/dysco).
+#
+# usage: launch/setup.sh [extra cmake arguments...]
+# Without root or a package registry (cluster nodes), use launch/deps-prefix.sh first and pass
+# the flags it prints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-dev libcjson-dev libpcre2-dev libcmocka-dev
+          libopenmpi-dev openmpi-bin)
+DYSCO_HOME=${DYSCO_HOME:-$HOME/.cache/dysco}
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "setup: need root (or sudo) to install ${missing[*]}; without root see launch/deps-prefix.sh" >&2
+    exit 1
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The CUDA backend is built when nvcc is found; it needs no GPU to compile.
+if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B build "${generator[@]}" "$@"
+cmake --build build --parallel "$(nproc)"
+
+model="$DYSCO_HOME/models/tiny-qwen3"
+if [[ ! -f $model/model.safetensors ]]; then
+  mkdir -p "$DYSCO_HOME/models"
+  build/dysco make-model "$model" --preset tiny-qwen3 --seed 0 --force
+fi
+echo "setup: built build/dysco; default model at $model"

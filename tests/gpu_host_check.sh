@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build and check dysco on a GPU host in one go: private-prefix dependencies (launch/deps-prefix.sh,
+# with DEPS_DIR/debs carried there), CUDA build for Hopper, the whole ctest suite including the
+# GPU label, the transformers cross-check (tests/hf_check_models.py), and a real-shape round trip
+# (qwen3-8b make-model + inspect). Logs go to $LOG_DIR (default build-gpu/logs).
+#
+# usage: tests/gpu_host_check.sh DEPS_DIR
+set -uo pipefail
+cd "$(dirname "$0")/.."
+deps=${1:?usage: tests/gpu_host_check.sh DEPS_DIR}
+logs=${LOG_DIR:-build-gpu/logs}
+mkdir -p "$logs"
+status=0
+step() {  # step NAME CMD...: runs CMD, logs it, records failure
+  local name=$1; shift
+  echo "== $name: $*"
+  local t0=$SECONDS
+  if "$@" >"$logs/$name.log" 2>&1; then echo "   ok ($((SECONDS - t0)) s)"; else echo "   FAILED ($((SECONDS - t0)) s)"; status=1; fi
+  tail -n 30 "$logs/$name.log"
+}
+step deps launch/deps-prefix.sh install "$deps"
+source "$deps/env.sh"
+step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a
+step build cmake --build build-gpu --parallel "$(nproc)"
+step ctest ctest --test-dir build-gpu --output-on-failure -j8
+step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
+big=/tmp/dysco-qwen3-8b
+step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
+step inspect_8b build-gpu/dysco inspect $big --ctx 131072
+step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b --preset llama3-8b --config-only --force && build-gpu/dysco inspect --preset llama3-8b"
+exit $status
