@@ -1,12 +1,10 @@
 // dysco make-model: a checkpoint of a preset's shape (with overrides) and deterministic random
 // weights, loadable unchanged by Hugging Face transformers. Test fixtures and benchmark models.
 #include <cJSON.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "checkpoint_writer.h"
 #include "cli.h"
@@ -94,7 +92,7 @@ static int copy_tokenizer(const char *from, const char *to, dy_error *err) {
 }
 
 static int prepare_out_dir(const char *dir, bool force, dy_error *err) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return dy_fail(err, "%s: cannot create: %s", dir, strerror(errno));
+    if (dy_make_dirs(dir, err)) return -1;
     static const char *const existing[] = {"config.json", "model.safetensors", "model.safetensors.index.json"};
     for (size_t i = 0; i < sizeof existing / sizeof *existing && !force; i++) {
         char p[PATH_MAX];

@@ -55,6 +55,20 @@ bool dy_file_exists(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int dy_make_dirs(const char *path, dy_error *err) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return dy_fail(err, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return dy_fail(err, "%s: cannot create: %s", buf, strerror(errno));
+        if (saved == '\0') break;
+        *p = saved;
+    }
+    return 0;
+}
+
 int dy_path_join(char *out, size_t n, const char *dir, const char *name, dy_error *err) {
     int w = snprintf(out, n, "%s/%s", dir, name);
     if (w < 0 || (size_t)w >= n) return dy_fail(err, "%s/%s: path too long", dir, name);

@@ -24,7 +24,10 @@ ALL = TINY + ["qwen3-4b", "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "llama3-8b",
 
 
 def dysco(build, *args):
-    return subprocess.run([str(Path(build) / "dysco"), *args], check=True, capture_output=True, text=True).stdout
+    r = subprocess.run([str(Path(build) / "dysco"), *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"dysco {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
+    return r.stdout
 
 
 def check_tiny(build, work, preset, dtype):

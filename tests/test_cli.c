@@ -66,9 +66,9 @@ static void test_inspect_presets(void **state) {
 static void test_make_model_then_inspect(void **state) {
     (void)state;
     char *dir = make_temp_dir("cli"), args[PATH_MAX + 256];
-    snprintf(args, sizeof args, "make-model '%s/m' --preset tiny-llama --vocab 512 --layers 2 --dtype fp32 --seed 9", dir);
-    expect(args, 0, NULL, NULL);
-    snprintf(args, sizeof args, "inspect '%s/m' --json", dir);
+    snprintf(args, sizeof args, "make-model '%s/a/b/m' --preset tiny-llama --vocab 512 --layers 2 --dtype fp32 --seed 9", dir);
+    expect(args, 0, NULL, NULL);  // creates missing parent folders
+    snprintf(args, sizeof args, "inspect '%s/a/b/m' --json", dir);
     cmd_result r = dysco(args);
     assert_int_equal(r.status, 0);
     cJSON *j = cJSON_Parse(r.out);
@@ -84,12 +84,12 @@ static void test_make_model_then_inspect(void **state) {
     cmd_result_free(&r);
 
     // A second run into the same folder refuses without --force and succeeds with it.
-    snprintf(args, sizeof args, "make-model '%s/m' --preset tiny-llama --vocab 512", dir);
+    snprintf(args, sizeof args, "make-model '%s/a/b/m' --preset tiny-llama --vocab 512", dir);
     expect(args, 1, NULL, "already holds config.json (use --force to overwrite)");
-    snprintf(args, sizeof args, "make-model '%s/m' --preset tiny-qwen3 --vocab 512 --force --rope-scaling "
+    snprintf(args, sizeof args, "make-model '%s/a/b/m' --preset tiny-qwen3 --vocab 512 --force --rope-scaling "
                                 "'{\"rope_type\":\"yarn\",\"factor\":4,\"original_max_position_embeddings\":64}'", dir);
     expect(args, 0, NULL, NULL);
-    snprintf(args, sizeof args, "inspect '%s/m'", dir);
+    snprintf(args, sizeof args, "inspect '%s/a/b/m'", dir);
     expect(args, 0, "rope          yarn, theta 1000000, max_position_embeddings 40960; factor 4, original 64", NULL);
 
     snprintf(args, sizeof args, "make-model '%s/cfg' --preset qwen3-32b --config-only", dir);

@@ -15,13 +15,16 @@
 #include "presets.h"
 #include "test_util.h"
 
-// Parameter counts printed by transformers (model.num_parameters() of the model built from the
-// same config.json on the meta device) on the GPU host; see tests/hf_check_models.py.
+// Parameter counts printed by transformers 5.17 (num_parameters() of the model built from the
+// same config.json on the meta device) on the GPU host: tests/fixtures/hf_check_models.jsonl,
+// made by tests/hf_check_models.py.
 static const struct {
     const char *preset;
     int64_t params;
 } HF_COUNTS[] = {
-    {"qwen3-8b", 8190735360LL},  {"llama3-8b", 8030261248LL}, {"qwen3-4b", 4022468096LL},
+    {"qwen3-8b", 8190735360LL},   {"llama3-8b", 8030261248LL},      {"qwen3-4b", 4022468096LL},
+    {"qwen3-32b", 32762123264LL}, {"qwen3-30b-a3b", 30532122624LL}, {"llama3-70b", 70553706496LL},
+    {"tiny-qwen3", 39486848LL},   {"tiny-llama", 33424512LL},       {"tiny-qwen3-moe", 39784832LL},
 };
 
 static void test_param_counts_match_hf(void **state) {
