@@ -167,27 +167,22 @@ void dy_tensor_list_free(dy_tensor_list *list) {
     memset(list, 0, sizeof *list);
 }
 
+static float widen_bf16(uint16_t h) { return dy_bf16_to_f32(h); }
+
 void dy_tensor_read_f32(const dy_tensor *t, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, float *out) {
     const int64_t row_len = t->ndim == 2 ? t->shape[1] : dy_tensor_numel(t);
+    float (*widen)(uint16_t) = t->dtype == DY_BF16 ? widen_bf16 : dy_f16_to_f32;
     for (int64_t r = 0; r < nrows; r++) {
         const int64_t base = (row0 + r) * row_len + col0;
         float *dst = out + r * ncols;
-        switch (t->dtype) {
-        case DY_F32: memcpy(dst, t->data + base * 4, (size_t)ncols * 4); break;
-        case DY_BF16:
-            for (int64_t c = 0; c < ncols; c++) {
-                uint16_t h;
-                memcpy(&h, t->data + (base + c) * 2, 2);
-                dst[c] = dy_bf16_to_f32(h);
-            }
-            break;
-        case DY_F16:
-            for (int64_t c = 0; c < ncols; c++) {
-                uint16_t h;
-                memcpy(&h, t->data + (base + c) * 2, 2);
-                dst[c] = dy_f16_to_f32(h);
-            }
-            break;
+        if (t->dtype == DY_F32) {
+            memcpy(dst, t->data + base * 4, (size_t)ncols * 4);
+            continue;
+        }
+        for (int64_t c = 0; c < ncols; c++) {
+            uint16_t h;
+            memcpy(&h, t->data + (base + c) * 2, 2);  // the mapping gives no alignment guarantee
+            dst[c] = widen(h);
         }
     }
 }

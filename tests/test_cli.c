@@ -154,11 +154,7 @@ static void test_make_model_errors(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO\n", argv[0]);
-        return 2;
-    }
-    dysco_bin = argv[1];
+    dysco_bin = dysco_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage), cmocka_unit_test(test_inspect_presets),
         cmocka_unit_test(test_make_model_then_inspect), cmocka_unit_test(test_make_model_tokenizer_copy),

@@ -415,11 +415,7 @@ static void test_tensor_in_two_shards(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO\n", argv[0]);
-        return 2;
-    }
-    dysco_bin = argv[1];
+    dysco_bin = dysco_binary_arg(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_file, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_header_length, setup_qwen3, teardown),

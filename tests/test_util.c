@@ -17,6 +17,14 @@ static void die(const char *what) {
     exit(99);
 }
 
+const char *dysco_binary_arg(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH_TO_DYSCO\n", argv[0]);
+        exit(2);
+    }
+    return argv[1];
+}
+
 char *make_temp_dir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char tmpl[PATH_MAX];

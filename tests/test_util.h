@@ -13,6 +13,9 @@ typedef struct {
     char *err;   // stderr, NUL-terminated
 } cmd_result;
 
+// The dysco binary the CLI tests run: their only argument (exits with usage otherwise).
+const char *dysco_binary_arg(int argc, char **argv);
+
 // A fresh folder under $TMPDIR (or /tmp); removed by rm_rf.
 char *make_temp_dir(const char *tag);
 void rm_rf(const char *dir);
