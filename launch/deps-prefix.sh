@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C libraries dysco needs (libyaml, cJSON, PCRE2, cmocka) in a private prefix, for machines
+# The C libraries dysco needs (libyaml, cJSON, PCRE2, utf8proc, cmocka) in a private prefix, for machines
 # without root or without a package registry (cluster nodes, GPU hosts). Two steps:
 #
 #   launch/deps-prefix.sh download DIR   on any Debian machine with the archive: fetch the .debs
@@ -10,7 +10,8 @@
 # distributions (Ubuntu 24.04 was checked). CUDA, NCCL and Open MPI come from the node itself.
 set -euo pipefail
 
-DEBS=(libyaml-0-2 libyaml-dev libcjson1 libcjson-dev libpcre2-8-0 libpcre2-dev libcmocka0 libcmocka-dev)
+DEBS=(libyaml-0-2 libyaml-dev libcjson1 libcjson-dev libpcre2-8-0 libpcre2-dev libcmocka0 libcmocka-dev libutf8proc2
+      libutf8proc-dev)
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -eq 2 ]] || usage

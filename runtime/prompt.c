@@ -1,0 +1,55 @@
+#include "prompt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dy_prompt_encode_chat(dy_tokenizer *tok, const dy_chat_template *tmpl, const dy_chat_message *msgs, int n,
+                          bool add_generation_prompt, int enable_thinking, dy_tokens *out, dy_error *err) {
+    char *text = dy_chat_render(tmpl, msgs, n, add_generation_prompt, enable_thinking, err);
+    if (!text) return -1;
+    int rc = dy_tokenizer_encode(tok, text, strlen(text), false, out, err);
+    free(text);
+    return rc;
+}
+
+int dy_prompt_auto_warmup(dy_tokenizer *tok, const dy_chat_template *tmpl, int enable_thinking, int *n, dy_error *err) {
+    const dy_chat_message hi = {"user", "Hi", NULL};
+    dy_tokens with = {0}, without = {0};
+    int rc = dy_prompt_encode_chat(tok, tmpl, &hi, 1, true, enable_thinking, &with, err);
+    if (rc == 0) rc = dy_prompt_encode_chat(tok, tmpl, &hi, 1, false, enable_thinking, &without, err);
+    if (rc == 0) *n = with.n - without.n;
+    dy_tokens_free(&with);
+    dy_tokens_free(&without);
+    return rc;
+}
+
+int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_message **msgs, int *n, dy_error *err) {
+    *msgs = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+        return dy_fail(err, "%s: messages: expected a non-empty list of {\"role\", \"content\"}", where);
+    dy_chat_message *m = calloc((size_t)cJSON_GetArraySize(list), sizeof *m);
+    if (!m) return dy_fail(err, "%s: out of memory", where);
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(item, "role"),
+                    *content = cJSON_GetObjectItemCaseSensitive(item, "content"),
+                    *reasoning = cJSON_GetObjectItemCaseSensitive(item, "reasoning_content");
+        const char *problem = !cJSON_IsString(role)       ? "role is missing or not a string"
+                              : !cJSON_IsString(content) ? "content is missing or not a string"
+                              : cJSON_GetObjectItemCaseSensitive(item, "tool_calls") ? "tool_calls are not supported"
+                              : reasoning && !cJSON_IsNull(reasoning) && !cJSON_IsString(reasoning)
+                                  ? "reasoning_content is not a string"
+                                  : NULL;
+        if (problem) {
+            free(m);
+            return dy_fail(err, "%s: messages[%d]: %s", where, i, problem);
+        }
+        m[i++] = (dy_chat_message){role->valuestring, content->valuestring,
+                                   cJSON_IsString(reasoning) ? reasoning->valuestring : NULL};
+    }
+    *msgs = m;
+    *n = i;
+    return 0;
+}

@@ -1,0 +1,173 @@
+// `dysco tokenize` as scripts use it, on the real Qwen3 and Llama-3.1 tokenizer files: ids,
+// chat prompts, intervention_warmup auto, decoding, JSONL batches, and the one-line errors for
+// malformed tokenizer files and bad input. argv: PATH_TO_DYSCO TOKENIZER_DIR.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file_util.h"
+#include "test_util.h"
+
+static const char *dysco_bin, *toks;
+
+static void expect(const char *args, int status, const char *in_stdout, const char *in_stderr) {
+    cmd_result r = run_cmd("'%s' tokenize %s", dysco_bin, args);
+    if (r.status != status || (in_stdout && !strstr(r.out, in_stdout)) || (in_stderr && !strstr(r.err, in_stderr)) ||
+        (status != 0 && count_lines(r.err) != 1))
+        fail_msg("dysco tokenize %s\n  expected exit %d, stdout with [%s], stderr with [%s]\n  got exit %d\n  stdout: %.500s\n  stderr: %s",
+                 args, status, in_stdout ? in_stdout : "", in_stderr ? in_stderr : "", r.status, r.out, r.err);
+    cmd_result_free(&r);
+}
+
+static void test_encode_and_chat(void **state) {
+    (void)state;
+    char args[PATH_MAX + 200];
+    snprintf(args, sizeof args, "--model '%s/qwen3' --text 'Hello world!'", toks);
+    expect(args, 0, "[9707,1879,0]\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/llama3_1' --text 'Hello world!'", toks);
+    expect(args, 0, "[128000,9906,1917,0]\n", NULL);  // the post-processor adds <|begin_of_text|>
+    snprintf(args, sizeof args, "--model '%s/llama3_1' --text 'Hello world!' --no-special", toks);
+    expect(args, 0, "[9906,1917,0]\n", NULL);
+    // <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n
+    snprintf(args, sizeof args, "--model '%s/qwen3' --chat --text Hi", toks);
+    expect(args, 0, "[151644,872,198,13048,151645,198,151644,77091,198,151667,271,151668,271]\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --chat --think --text Hi", toks);
+    expect(args, 0, "[151644,872,198,13048,151645,198,151644,77091,198]\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --chat --system 'Be brief.' --text Hi", toks);
+    expect(args, 0, "[151644,8948,198,", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[9707,1879,0,151644]'", toks);
+    expect(args, 0, "Hello world!<|im_start|>\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --skip-special --text '{\"input_ids\": [151644,9707]}'", toks);
+    expect(args, 0, "Hello\n", NULL);
+}
+
+static void test_warmup(void **state) {
+    (void)state;
+    char args[PATH_MAX + 100];
+    snprintf(args, sizeof args, "--model '%s/qwen3' --warmup", toks);
+    expect(args, 0, "{\"intervention_warmup\": 7, \"template\": \"qwen3\", \"enable_thinking\": false}", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --warmup --think", toks);
+    expect(args, 0, "{\"intervention_warmup\": 3,", NULL);
+    snprintf(args, sizeof args, "--model '%s/llama3_1' --warmup", toks);
+    expect(args, 0, "{\"intervention_warmup\": 4, \"template\": \"llama3\"", NULL);
+}
+
+static void test_batch(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("tok-batch"), path[PATH_MAX], args[2 * PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/in.jsonl", dir);
+    const char *lines = "{\"text\": \"Hello world!\"}\n"
+                        "\n"
+                        "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"add_generation_prompt\": true, \"enable_thinking\": false}\n"
+                        "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n";
+    assert_int_equal(dy_write_file(path, lines, strlen(lines), &err), 0);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --batch '%s'", toks, path);
+    expect(args, 0,
+           "[9707,1879,0]\n[151644,872,198,13048,151645,198,151644,77091,198,151667,271,151668,271]\n"
+           "[151644,872,198,13048,151645,198]\n",
+           NULL);
+    const char *bad = "{\"text\": \"ok\"}\n{\"prompt\": \"no\"}\n";
+    assert_int_equal(dy_write_file(path, bad, strlen(bad), &err), 0);
+    char want[PATH_MAX + 100];
+    snprintf(want, sizeof want, "%s:2: expected a \"text\" string or a \"messages\" list", path);
+    expect(args, 1, "[562]\n", want);  // "ok"
+    const char *bad_msg = "{\"messages\": [{\"role\": \"user\"}]}\n";
+    assert_int_equal(dy_write_file(path, bad_msg, strlen(bad_msg), &err), 0);
+    snprintf(want, sizeof want, "%s:1: messages[0]: content is missing or not a string", path);
+    expect(args, 1, NULL, want);
+    rm_rf(dir);
+    free(dir);
+}
+
+// Writes DIR/tokenizer.json: the real Qwen3 file with one edit.
+static void write_edited(const char *dir, void (*edit)(cJSON *root)) {
+    char path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/qwen3/tokenizer.json", toks);
+    char *json = dy_read_file(path, NULL, &err);
+    assert_non_null(json);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    edit(root);
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_int_equal(dy_write_file(path, out, strlen(out), &err), 0);
+    free(out);
+}
+
+static void drop_model(cJSON *root) { cJSON_DeleteItemFromObject(root, "model"); }
+static void bad_merge(cJSON *root) {
+    cJSON *merges = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "merges");
+    cJSON_ReplaceItemInArray(merges, 3, cJSON_CreateString("no-such-token \xc4\xa0"));
+}
+static void unknown_pre_tokenizer(cJSON *root) {
+    cJSON_DeleteItemFromObject(root, "pre_tokenizer");
+    cJSON_AddItemToObject(root, "pre_tokenizer", cJSON_Parse("{\"type\": \"Whitespace\"}"));
+}
+
+static void test_malformed_tokenizer_files(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("tok-bad"), args[PATH_MAX + 64], want[PATH_MAX + 200];
+    snprintf(args, sizeof args, "--model '%s' --text hi", dir);
+    write_edited(dir, drop_model);
+    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: model: missing", dir);
+    expect(args, 1, NULL, want);
+    write_edited(dir, bad_merge);
+    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: model.merges: entry 3 (no-such-token + \xc4\xa0) uses a token not in model.vocab", dir);
+    expect(args, 1, NULL, want);
+    write_edited(dir, unknown_pre_tokenizer);
+    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: pre_tokenizer: type \"Whitespace\" is not supported", dir);
+    expect(args, 1, NULL, want);
+    char path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_int_equal(dy_write_file(path, "{\"model\": {\"type\": \"BPE\",", 26, &err), 0);
+    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: not a JSON object", dir);
+    expect(args, 1, NULL, want);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_usage_and_input_errors(void **state) {
+    (void)state;
+    char args[PATH_MAX + 100];
+    expect("--text hi", 2, NULL, "tokenize: needs --model DIR");
+    snprintf(args, sizeof args, "--model '%s/qwen3'", toks);
+    expect(args, 2, NULL, "needs exactly one of --text, --file, --batch, --warmup");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --text a --file b", toks);
+    expect(args, 2, NULL, "needs exactly one of");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --text a --system s", toks);
+    expect(args, 2, NULL, "--system needs --chat");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --file /nonexistent-dysco.txt", toks);
+    expect(args, 1, NULL, "/nonexistent-dysco.txt: cannot open");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --text \"$(printf 'ab\\377')\"", toks);
+    expect(args, 1, NULL, "text: invalid UTF-8 at byte 2");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 999999]'", toks);
+    expect(args, 1, NULL, "decode: token id 999999 is not in the vocabulary");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, \"x\"]'", toks);
+    expect(args, 1, NULL, "--text: [1] is not a token id");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PATH_TO_DYSCO TOKENIZER_DIR\n", argv[0]);
+        return 2;
+    }
+    dysco_bin = argv[1];
+    toks = argv[2];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encode_and_chat), cmocka_unit_test(test_warmup), cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_malformed_tokenizer_files), cmocka_unit_test(test_usage_and_input_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,218 @@
+// Parity with Hugging Face on the real Qwen3 and Llama-3.1 tokenizer files: every string,
+// decode and chat of the fixtures made by tests/hf_tokenizer_fixtures.py (transformers on the GPU
+// host) must give exactly HF's ids and text. argv: FIXTURE_DIR TOKENIZER_DIR, the latter holding
+// qwen3/ and llama3_1/ as launch/fetch-tokenizers.sh writes them. Missing files fail the test.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file_util.h"
+#include "prompt.h"
+
+static const char *fixture_dir, *tokenizer_dir;
+
+typedef struct {
+    int checks, failures;
+} tally;
+
+static void report(tally *t, const char *what, int index, const char *detail) {
+    if (t->failures++ < 12) fprintf(stderr, "MISMATCH %s #%d: %s\n", what, index, detail);
+}
+
+static bool same_ids(const dy_tokens *got, const cJSON *want) {
+    if (cJSON_GetArraySize(want) != got->n) return false;
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, want) if (got->ids[i++] != v->valueint) return false;
+    return true;
+}
+
+static void describe(char *buf, size_t n, const dy_tokens *got, const cJSON *want) {
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, want) {
+        if (i >= got->n || got->ids[i] != v->valueint) break;
+        i++;
+    }
+    snprintf(buf, n, "first difference at id %d of %d (ours %d, HF %d)", i, cJSON_GetArraySize(want),
+             i < got->n ? got->ids[i] : -1, i < cJSON_GetArraySize(want) ? cJSON_GetArrayItem(want, i)->valueint : -1);
+}
+
+static int32_t *ids_of(const cJSON *list, int *n) {
+    *n = cJSON_GetArraySize(list);
+    int32_t *ids = malloc((size_t)(*n + 1) * sizeof *ids);
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list) ids[i++] = v->valueint;
+    return ids;
+}
+
+static void check_decode(dy_tokenizer *tok, tally *t, const char *what, int index, const cJSON *ids_json, bool skip,
+                         const char *want) {
+    int n;
+    int32_t *ids = ids_of(ids_json, &n);
+    dy_error err;
+    char *got = dy_tokenizer_decode(tok, ids, n, skip, &err);
+    t->checks++;
+    if (!got || strcmp(got, want) != 0) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "decode%s: ours [%.200s], HF [%.200s]", skip ? " (skip special)" : "",
+                 got ? got : err.msg, want);
+        report(t, what, index, detail);
+    }
+    free(got);
+    free(ids);
+}
+
+static void check_strings(dy_tokenizer *tok, const cJSON *strings, tally *t) {
+    int index = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, strings) {
+        const char *text = cJSON_GetObjectItem(s, "text")->valuestring;
+        const cJSON *want = cJSON_GetObjectItem(s, "ids"), *want_special = cJSON_GetObjectItem(s, "ids_special");
+        dy_tokens got = {0};
+        dy_error err;
+        char detail[300];
+        t->checks++;
+        if (dy_tokenizer_encode(tok, text, strlen(text), false, &got, &err)) report(t, "string", index, err.msg);
+        else if (!same_ids(&got, want)) {
+            describe(detail, sizeof detail, &got, want);
+            report(t, "string", index, detail);
+        }
+        if (want_special) {
+            dy_tokens_free(&got);
+            t->checks++;
+            if (dy_tokenizer_encode(tok, text, strlen(text), true, &got, &err) || !same_ids(&got, want_special))
+                report(t, "string (add_special_tokens)", index, "ids differ");
+        }
+        dy_tokens_free(&got);
+        const cJSON *decoded = cJSON_GetObjectItem(s, "decoded"), *decoded_skip = cJSON_GetObjectItem(s, "decoded_skip");
+        const char *d = decoded ? decoded->valuestring : text;
+        check_decode(tok, t, "string", index, want, false, d);
+        check_decode(tok, t, "string", index, want, true, decoded_skip ? decoded_skip->valuestring : d);
+        index++;
+    }
+}
+
+static void check_token_decodes(dy_tokenizer *tok, const cJSON *decodes, tally *t) {
+    int index = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, decodes) {
+        check_decode(tok, t, "token_decode", index++, cJSON_GetObjectItem(d, "ids"),
+                     cJSON_IsTrue(cJSON_GetObjectItem(d, "skip_special_tokens")), cJSON_GetObjectItem(d, "text")->valuestring);
+    }
+}
+
+// The official Llama-3.1 template is not shipped here; the renderer is selected by its markers.
+static const char LLAMA31_MARKERS[] = "<|start_header_id|> ... Cutting Knowledge Date ...";
+
+static void check_chats(dy_tokenizer *tok, const char *tok_path, const cJSON *chats, tally *t) {
+    char config_path[PATH_MAX + 32];
+    dy_error err;
+    dy_chat_template tmpl_default, tmpl_31;
+    snprintf(config_path, sizeof config_path, "%s/tokenizer_config.json", tok_path);
+    if (dy_chat_template_load(config_path, &tmpl_default, &err)) fail_msg("%s", err.msg);
+    if (dy_chat_template_detect(LLAMA31_MARKERS, tmpl_default.bos_token, "llama31", &tmpl_31, &err)) fail_msg("%s", err.msg);
+    int index = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, chats) {
+        const cJSON *think = cJSON_GetObjectItem(c, "enable_thinking"), *tname = cJSON_GetObjectItem(c, "template");
+        const dy_chat_template *tmpl = strcmp(tname->valuestring, "llama31") == 0 ? &tmpl_31 : &tmpl_default;
+        dy_chat_message *msgs;
+        int n;
+        if (dy_prompt_messages_from_json(cJSON_GetObjectItem(c, "messages"), "fixture", &msgs, &n, &err)) fail_msg("%s", err.msg);
+        bool gen = cJSON_IsTrue(cJSON_GetObjectItem(c, "add_generation_prompt"));
+        int thinking = cJSON_IsBool(think) ? cJSON_IsTrue(think) : -1;
+        char *text = dy_chat_render(tmpl, msgs, n, gen, thinking, &err);
+        char detail[700];
+        t->checks++;
+        if (!text || strcmp(text, cJSON_GetObjectItem(c, "text")->valuestring) != 0) {
+            snprintf(detail, sizeof detail, "%s: rendered [%.250s], HF [%.250s]", cJSON_GetObjectItem(c, "name")->valuestring,
+                     text ? text : err.msg, cJSON_GetObjectItem(c, "text")->valuestring);
+            report(t, "chat", index, detail);
+        }
+        dy_tokens got = {0};
+        t->checks++;
+        if (dy_prompt_encode_chat(tok, tmpl, msgs, n, gen, thinking, &got, &err) || !same_ids(&got, cJSON_GetObjectItem(c, "ids"))) {
+            snprintf(detail, sizeof detail, "%s: ids differ", cJSON_GetObjectItem(c, "name")->valuestring);
+            report(t, "chat", index, detail);
+        }
+        dy_tokens_free(&got);
+        free(text);
+        free(msgs);
+        index++;
+    }
+}
+
+static void check_warmup(dy_tokenizer *tok, const char *tok_path, const cJSON *warmups, tally *t) {
+    char config_path[PATH_MAX + 32];
+    dy_error err;
+    dy_chat_template tmpl;
+    snprintf(config_path, sizeof config_path, "%s/tokenizer_config.json", tok_path);
+    if (dy_chat_template_load(config_path, &tmpl, &err)) fail_msg("%s", err.msg);
+    int index = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, warmups) {
+        const cJSON *think = cJSON_GetObjectItem(w, "enable_thinking");
+        dy_chat_template use = tmpl;
+        if (strcmp(cJSON_GetObjectItem(w, "template")->valuestring, "llama31") == 0 &&
+            dy_chat_template_detect(LLAMA31_MARKERS, tmpl.bos_token, "llama31", &use, &err))
+            fail_msg("%s", err.msg);
+        int n = -1;
+        t->checks++;
+        if (dy_prompt_auto_warmup(tok, &use, cJSON_IsBool(think) ? cJSON_IsTrue(think) : -1, &n, &err) ||
+            n != cJSON_GetObjectItem(w, "auto")->valueint)
+            report(t, "warmup", index, "intervention_warmup auto differs");
+        index++;
+    }
+}
+
+static void run_fixture(const char *fixture_name, const char *tokenizer_name) {
+    char path[PATH_MAX], tok_path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/%s", fixture_dir, fixture_name);
+    snprintf(tok_path, sizeof tok_path, "%s/%s", tokenizer_dir, tokenizer_name);
+    char *json = dy_read_file(path, NULL, &err);
+    if (!json) fail_msg("%s (fixtures are committed under tests/fixtures)", err.msg);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    dy_tokenizer *tok;
+    if (dy_tokenizer_load(tok_path, &tok, &err)) fail_msg("%s (run launch/fetch-tokenizers.sh)", err.msg);
+    tally t = {0};
+    check_strings(tok, cJSON_GetObjectItem(root, "strings"), &t);
+    check_token_decodes(tok, cJSON_GetObjectItem(root, "token_decodes"), &t);
+    check_chats(tok, tok_path, cJSON_GetObjectItem(root, "chats"), &t);
+    check_warmup(tok, tok_path, cJSON_GetObjectItem(root, "warmup"), &t);
+    printf("%s: %d strings, %d token decodes, %d chats, %d warmups: %d checks, %d mismatches\n", fixture_name,
+           cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")), cJSON_GetArraySize(cJSON_GetObjectItem(root, "token_decodes")),
+           cJSON_GetArraySize(cJSON_GetObjectItem(root, "chats")), cJSON_GetArraySize(cJSON_GetObjectItem(root, "warmup")),
+           t.checks, t.failures);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")) >= 5000);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(root, "chats")) >= 40);
+    dy_tokenizer_free(tok);
+    cJSON_Delete(root);
+    assert_int_equal(t.failures, 0);
+}
+
+static void test_qwen3(void **state) { (void)state; run_fixture("tokenizer_qwen3.json", "qwen3"); }
+static void test_llama3(void **state) { (void)state; run_fixture("tokenizer_llama3.json", "llama3_1"); }
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR TOKENIZER_DIR\n", argv[0]);
+        return 2;
+    }
+    fixture_dir = argv[1];
+    tokenizer_dir = argv[2];
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
