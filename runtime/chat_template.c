@@ -325,7 +325,7 @@ static void today_string(char *out, size_t n) {
 int dy_chat_template_detect(const char *template_text, const char *bos_token, const char *path, dy_chat_template *t,
                             dy_error *err) {
     memset(t, 0, sizeof *t);
-    if (!template_text) return dy_fail(err, "%s: chat_template: missing (use --no-chat to tokenize the text as is)", path);
+    if (!template_text) return dy_fail(err, "%s: chat_template: missing (the text can still be used without a chat template)", path);
     if (bos_token && strlen(bos_token) >= sizeof t->bos_token)
         return dy_fail(err, "%s: bos_token: longer than %zu bytes", path, sizeof t->bos_token - 1);
     snprintf(t->bos_token, sizeof t->bos_token, "%s", bos_token ? bos_token : "");
@@ -342,7 +342,7 @@ int dy_chat_template_detect(const char *template_text, const char *bos_token, co
     } else {
         return dy_fail(err,
                        "%s: chat_template: not a template dysco implements (Qwen3 hybrid thinking, Llama 3, "
-                       "Llama 3.1/3.2/3.3); --no-chat passes the text through unchanged",
+                       "Llama 3.1/3.2/3.3); without the chat template the text is used as is",
                        path);
     }
     return 0;

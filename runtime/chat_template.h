@@ -1,6 +1,6 @@
 // Chat templates: the known Jinja templates re-implemented in C, output for output (whitespace
 // and all). The template is recognised from the model's own tokenizer files, never guessed by the
-// user; anything unrecognised is an error, and --no-chat passes the text through unchanged.
+// user; anything unrecognised is an error, and without the chat template the text is used as is.
 // Output is the rendered UTF-8 text; tokenization happens elsewhere.
 #ifndef DYSCO_CHAT_TEMPLATE_H
 #define DYSCO_CHAT_TEMPLATE_H

@@ -123,14 +123,14 @@ static void assert_detect_error(const char *text, const char *bos, const char *e
 static void test_detect_errors(void **state) {
     (void)state;
     const char *unknown = "tok/tokenizer_config.json: chat_template: not a template dysco implements (Qwen3 hybrid "
-                          "thinking, Llama 3, Llama 3.1/3.2/3.3); --no-chat passes the text through unchanged";
+                          "thinking, Llama 3, Llama 3.1/3.2/3.3); without the chat template the text is used as is";
     // Qwen2.5 / plain ChatML: <|im_start|> without the hybrid-thinking markers.
     assert_detect_error("{{'<|im_start|>' + message['role'] + '\\n'}}", NULL, unknown);
     assert_detect_error("{{'<|im_start|>'}}{% if enable_thinking %}{% endif %}", NULL, unknown);
     assert_detect_error("{{ bos_token }}[INST] {{ message['content'] }} [/INST]", "<s>", unknown);
     assert_detect_error("", NULL, unknown);
     assert_detect_error(NULL, NULL,
-                        "tok/tokenizer_config.json: chat_template: missing (use --no-chat to tokenize the text as is)");
+                        "tok/tokenizer_config.json: chat_template: missing (the text can still be used without a chat template)");
     char long_bos[80];
     memset(long_bos, 'b', sizeof long_bos - 1);
     long_bos[sizeof long_bos - 1] = '\0';
@@ -225,7 +225,7 @@ static void test_load_variants(void **state) {
 
 static void test_load_errors(void **state) {
     (void)state;
-    const char *missing = "/tokenizer_config.json: chat_template: missing (use --no-chat to tokenize the text as is)";
+    const char *missing = "/tokenizer_config.json: chat_template: missing (the text can still be used without a chat template)";
     assert_load_error("{\"bos_token\":\"<s>\"}", NULL, missing);
     assert_load_error("{\"chat_template\":null}", NULL, missing);
     assert_load_error("{\"chat_template\":\"{{ messages }}\"}", NULL,
