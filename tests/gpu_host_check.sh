@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build and check dysco on a GPU host in one go: private-prefix dependencies (launch/deps-prefix.sh,
 # with DEPS_DIR/debs carried there), CUDA build for Hopper, the whole ctest suite including the
-# GPU label, the transformers cross-check (tests/hf_check_models.py), and a real-shape round trip
-# (qwen3-8b make-model + inspect). Logs go to $LOG_DIR (default build-gpu/logs).
+# GPU label, the transformers cross-check (tests/hf_check_models.py), a real-shape round trip
+# (qwen3-8b make-model + inspect) and the tokenizer speed comparison with HF tokenizers. Logs go
+# to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/ as
+# launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
 #
 # usage: tests/gpu_host_check.sh DEPS_DIR
 set -uo pipefail
@@ -20,7 +22,7 @@ step() {  # step NAME CMD...: runs CMD, logs it, records failure
 }
 step deps launch/deps-prefix.sh install "$deps"
 source "$deps/env.sh"
-step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a
+step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -DDYSCO_TOKENIZERS="$PWD/$deps/tokenizers"
 step build cmake --build build-gpu --parallel "$(nproc)"
 step ctest ctest --test-dir build-gpu --output-on-failure -j8
 step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
@@ -28,4 +30,7 @@ big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072
 step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b --preset llama3-8b --config-only --force && build-gpu/dysco inspect --preset llama3-8b"
+for t in qwen3 llama3_1; do
+  step "tokenizer_bench_$t" python3 tests/hf_tokenizer_bench.py --tokenizer "$deps/tokenizers/$t" --dysco build-gpu/dysco
+done
 exit $status
