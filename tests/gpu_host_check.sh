@@ -22,7 +22,7 @@ step() {  # step NAME CMD...: runs CMD, logs it, records failure
 }
 step deps launch/deps-prefix.sh install "$deps"
 source "$deps/env.sh"
-step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -DDYSCO_TOKENIZERS="$PWD/$deps/tokenizers"
+step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -DDYSCO_TOKENIZERS="$(cd "$deps" && pwd)/tokenizers"
 step build cmake --build build-gpu --parallel "$(nproc)"
 step ctest ctest --test-dir build-gpu --output-on-failure -j8
 step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
