@@ -30,6 +30,8 @@ static const char USAGE_TAIL[] =
     "  --seed N           random seed (default 0)\n"
     "  --dtype bf16|fp32  stored dtype (default bf16)\n"
     "  --init-std X       standard deviation of linear weights (default 0.02)\n"
+    "  --qk-std X         standard deviation of q_proj and k_proj (default: --init-std); larger\n"
+    "                     values make attention peaked, as test fixtures want\n"
     "  --norm-jitter X    RMSNorm weights in 1 +- X (default 0.1)\n"
     "  --shard-size BYTES largest safetensors file (default 4000000000)\n"
     "  --tokenizer DIR    copy tokenizer.json, tokenizer_config.json (and the optional\n"
@@ -116,7 +118,7 @@ int dy_cli_make_model(int argc, char **argv) {
     int64_t seed = 0, shard_size = 4000000000LL, tie = -1;
     int64_t int_values[N_INT_OVERRIDES];
     bool int_given[N_INT_OVERRIDES] = {false}, force = false, theta_given = false, config_only = false;
-    double init_std = 0.02, norm_jitter = 0.1, theta = 0;
+    double init_std = 0.02, qk_std = 0, norm_jitter = 0.1, theta = 0;
     dy_error err;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -136,6 +138,7 @@ int dy_cli_make_model(int argc, char **argv) {
         else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &seed, &err);
         else if (strcmp(a, "--shard-size") == 0) rc = dy_arg_int(argc, argv, &i, 1, INT64_MAX, &shard_size, &err);
         else if (strcmp(a, "--init-std") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &init_std, &err);
+        else if (strcmp(a, "--qk-std") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &qk_std, &err);
         else if (strcmp(a, "--norm-jitter") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &norm_jitter, &err);
         else if (strcmp(a, "--tie") == 0) tie = 1;
         else if (strcmp(a, "--no-tie") == 0) tie = 0;
@@ -154,7 +157,7 @@ int dy_cli_make_model(int argc, char **argv) {
         dy_fail(&err, "--preset: unknown preset '%s' (see dysco make-model --help)", preset_name);
         return dy_report(DY_EXIT_USAGE, &err);
     }
-    dy_writer_options opts = {.init = {.seed = (uint64_t)seed, .std = init_std, .norm_jitter = norm_jitter},
+    dy_writer_options opts = {.init = {.seed = (uint64_t)seed, .std = init_std, .qk_std = qk_std, .norm_jitter = norm_jitter},
                               .shard_bytes = (uint64_t)shard_size};
     if (strcmp(dtype, "bf16") == 0) opts.dtype = DY_BF16;
     else if (strcmp(dtype, "fp32") == 0) opts.dtype = DY_F32;

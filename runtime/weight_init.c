@@ -1,6 +1,7 @@
 #include "weight_init.h"
 
 #include <math.h>
+#include <string.h>
 
 static inline uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -18,7 +19,10 @@ uint64_t dy_init_key(uint64_t seed, const char *tensor_name) {
 void dy_init_fill(const dy_tensor_spec *s, const dy_init_params *p, uint64_t first, uint64_t n, float *out) {
     const uint64_t key = dy_init_key(p->seed, s->name);
     const bool is_norm = s->role == DY_ROLE_NORM;
-    const float scale = is_norm ? (float)p->norm_jitter : (float)(sqrt(3.0) * p->std);
+    size_t len = strlen(s->name);
+    const bool is_qk = len > 13 && (strcmp(s->name + len - 13, "q_proj.weight") == 0 || strcmp(s->name + len - 13, "k_proj.weight") == 0);
+    const double std = is_qk && p->qk_std > 0 ? p->qk_std : p->std;
+    const float scale = is_norm ? (float)p->norm_jitter : (float)(sqrt(3.0) * std);
     const float offset = is_norm ? 1.0f : 0.0f;
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (uint64_t i = 0; i < n; i++) {

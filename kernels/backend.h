@@ -1,0 +1,89 @@
+// The op interface the model forward is written against (runtime/model.c), implemented by
+// kernels/cpu (fp32 reference) and kernels/cuda (bf16, next). Backends own their memory: every
+// pointer an op receives is backend memory (device memory on a GPU), never a host array; the
+// model moves data in and out with upload/download. Ops may run asynchronously: only download
+// and sync wait. Shapes are row-major and given per view or in the argument structs.
+#ifndef DYSCO_BACKEND_H
+#define DYSCO_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../runtime/dtype.h"
+
+// A matrix in backend memory: rows x cols elements of dtype, row i at data + i * stride elements.
+typedef struct {
+    void *data;
+    dy_dtype dtype;
+    int64_t rows, cols, stride;
+} dy_view;
+
+// Rows [r0, r0 + n) of v, as a view of the same memory.
+dy_view dy_view_rows(const dy_view *v, int64_t r0, int64_t n);
+
+typedef struct {
+    dy_view gate, up, down;  // (inter, hidden), (inter, hidden), (hidden, inter)
+} dy_mlp_weights;
+
+// Causal grouped-query attention of n_q new queries against a layer's KV cache.
+typedef struct {
+    const dy_view *q;   // (n_q, n_heads * head_dim), after q-norm and RoPE
+    const void *k, *v;  // the layer's cache, each (n_kv_heads, max_ctx, head_dim) in the activation dtype
+    int max_ctx;
+    int n_q;
+    int q_pos0;  // cache index of query 0; query i attends to keys [0, q_pos0 + i]
+    int n_heads, n_kv_heads, head_dim;  // query head h reads KV head h / (n_heads / n_kv_heads)
+    float scale;         // logit multiplier: 1/sqrt(head_dim) / temperature
+    const float *bias;   // NULL, or (q_pos0 + n_q) fp32 values added to every head's logit of each key
+                         // (after scaling; -INFINITY masks a key)
+    // Softmax probabilities of the NEWEST query for chosen query heads, fp32:
+    int n_capture;
+    const int32_t *capture_heads;  // (n_capture) query head indices
+    float *capture_out;            // (n_capture, q_pos0 + n_q)
+    dy_view *out;                  // (n_q, n_heads * head_dim)
+} dy_attention_args;
+
+typedef struct dy_backend dy_backend;
+struct dy_backend {
+    const char *name;
+    dy_dtype act_dtype;  // activations, KV cache and weights as this backend stores them
+    void *impl;
+
+    void *(*alloc)(dy_backend *b, size_t bytes);  // NULL when out of memory
+    void (*release)(dy_backend *b, void *p);
+    void (*upload)(dy_backend *b, void *dst, const void *host_src, size_t bytes);
+    void (*download)(dy_backend *b, void *host_dst, const void *src, size_t bytes);
+    // Stores a host fp32 matrix (rows, cols) as a weight in act_dtype at dst.
+    void (*upload_weight)(dy_backend *b, dy_view *dst, const float *host_src);
+    void (*destroy)(dy_backend *b);
+
+    // out[i] = table[ids[i]]; ids: (n) int32 in backend memory, n = out->rows
+    void (*embedding)(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
+    // residual += delta (when delta != NULL); out = rmsnorm(residual) * w, per row
+    void (*add_rmsnorm)(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
+                        dy_view *out);
+    // out = x @ w^T: x (n, in), w (out_features, in), out (n, out_features)
+    void (*matmul)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+    // x viewed as (rows, n_heads, head_dim): each head vector is RMS-normalised in place and, if
+    // w != NULL, multiplied by w (head_dim) [Qwen3 q/k norm]; then rotated by RoPE (rotate-half
+    // pairs i, i + head_dim/2) at position positions[row]: angle = (float)position * inv_freq[i],
+    // cos and sin multiplied by attn_factor. normalise=false skips the normalisation (Llama).
+    void (*norm_rope)(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
+                      bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
+    // cache[kv_head, pos0 + i, :] = x[i, kv_head * head_dim : ...] for both K and V
+    void (*kv_write)(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
+                     int n_kv_heads, int head_dim, int pos0);
+    void (*attention)(dy_backend *b, const dy_attention_args *a);
+    // out = silu(gate) * up, elementwise
+    void (*swiglu)(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+    // Qwen3-MoE block: router logits x @ router^T, softmax over experts (fp32), top-k (ties to the
+    // lower index), optional renormalisation of the k weights; out = sum_k w_k * SwiGLU_expert_k(x)
+    void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
+                int top_k, bool norm_topk, dy_view *out);
+};
+
+// The CPU backend (fp32, OpenMP over rows/heads).
+dy_backend *dy_backend_cpu_create(void);
+
+#endif
