@@ -1,8 +1,12 @@
 // The op interface the model forward is written against (runtime/model.c), implemented by
-// kernels/cpu (fp32 reference) and kernels/cuda (bf16, next). Backends own their memory: every
-// pointer an op receives is backend memory (device memory on a GPU), never a host array; the
-// model moves data in and out with upload/download. Ops may run asynchronously: only download
-// and sync wait. Shapes are row-major and given per view or in the argument structs.
+// kernels/cpu (fp32 reference) and kernels/cuda (bf16, next). Backends own their memory: the
+// data a view points to, and every int32/float array argument (ids, positions, inv_freq, bias,
+// capture_heads, capture_out, caches), is backend memory (device memory on a GPU); the views,
+// argument structs and the experts array themselves are host structs. The model moves data in
+// and out with upload/download. Ops may run asynchronously: only download waits. Shapes are
+// row-major and given per view or in the argument structs. Outputs never alias inputs unless an
+// op says so; an op writes its output in the output view's dtype (logits are fp32 on every
+// backend). Ops cannot fail: what they need is set up by prepare().
 #ifndef DYSCO_BACKEND_H
 #define DYSCO_BACKEND_H
 
@@ -37,6 +41,7 @@ typedef struct {
     float scale;         // logit multiplier: 1/sqrt(head_dim) / temperature
     const float *bias;   // NULL, or (q_pos0 + n_q) fp32 values added to every head's logit of each key
                          // (after scaling; -INFINITY masks a key)
+    // When every key of a query is masked (-INFINITY), its output (and capture) is zeros.
     // Softmax probabilities of the NEWEST query for chosen query heads, fp32:
     int n_capture;
     const int32_t *capture_heads;  // (n_capture) query head indices
@@ -44,29 +49,39 @@ typedef struct {
     dy_view *out;                  // (n_q, n_heads * head_dim)
 } dy_attention_args;
 
+// The largest work the ops will be given, so the backend can set up scratch once.
+typedef struct {
+    int64_t max_rows;      // tokens per pass
+    int64_t hidden;
+    int64_t intermediate;  // the larger of the dense and the expert MLP width
+    int n_experts, top_k;  // 0 for dense models
+} dy_op_limits;
+
 typedef struct dy_backend dy_backend;
 struct dy_backend {
     const char *name;
     dy_dtype act_dtype;  // activations, KV cache and weights as this backend stores them
     void *impl;
 
-    void *(*alloc)(dy_backend *b, size_t bytes);  // NULL when out of memory
+    // Scratch for ops up to these limits; -1 when out of memory. Called before any op runs.
+    int (*prepare)(dy_backend *b, const dy_op_limits *limits);
+    void *(*alloc)(dy_backend *b, size_t bytes);  // NULL when out of memory; 0 bytes is a valid request
     void (*release)(dy_backend *b, void *p);
     void (*upload)(dy_backend *b, void *dst, const void *host_src, size_t bytes);
     void (*download)(dy_backend *b, void *host_dst, const void *src, size_t bytes);
     // Stores a host fp32 matrix (rows, cols) as a weight in act_dtype at dst.
-    void (*upload_weight)(dy_backend *b, dy_view *dst, const float *host_src);
+    void (*upload_weight)(dy_backend *b, const dy_view *dst, const float *host_src);
     void (*destroy)(dy_backend *b);
 
     // out[i] = table[ids[i]]; ids: (n) int32 in backend memory, n = out->rows
     void (*embedding)(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
-    // residual += delta (when delta != NULL); out = rmsnorm(residual) * w, per row
+    // residual += delta (when delta != NULL); out = rmsnorm(residual) * w, per row; w is (1, hidden)
     void (*add_rmsnorm)(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                         dy_view *out);
     // out = x @ w^T: x (n, in), w (out_features, in), out (n, out_features)
     void (*matmul)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
     // x viewed as (rows, n_heads, head_dim): each head vector is RMS-normalised in place and, if
-    // w != NULL, multiplied by w (head_dim) [Qwen3 q/k norm]; then rotated by RoPE (rotate-half
+    // w != NULL, multiplied by w (1, head_dim) [Qwen3 q/k norm]; then rotated by RoPE (rotate-half
     // pairs i, i + head_dim/2) at position positions[row]: angle = (float)position * inv_freq[i],
     // cos and sin multiplied by attn_factor. normalise=false skips the normalisation (Llama).
     void (*norm_rope)(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
@@ -75,7 +90,7 @@ struct dy_backend {
     void (*kv_write)(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
                      int n_kv_heads, int head_dim, int pos0);
     void (*attention)(dy_backend *b, const dy_attention_args *a);
-    // out = silu(gate) * up, elementwise
+    // out = silu(gate) * up, elementwise; out may be gate or up
     void (*swiglu)(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
     // Qwen3-MoE block: router logits x @ router^T, softmax over experts (fp32), top-k (ties to the
     // lower index), optional renormalisation of the k weights; out = sum_k w_k * SwiGLU_expert_k(x)

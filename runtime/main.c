@@ -10,7 +10,9 @@ static const char USAGE[] =
     "verbs:\n"
     "  inspect      validate a checkpoint; print its architecture, parameters and per-GPU memory\n"
     "  make-model   write a checkpoint with deterministic random weights from a preset shape\n"
-    "  tokenize     text <-> token ids with the model's tokenizer and chat template\n";
+    "  tokenize     text <-> token ids with the model's tokenizer and chat template\n"
+    "  generate     decode a prompt with vanilla, attnsharp or DySCO (CPU backend)\n"
+    "  score        log-probabilities of a given continuation under a method\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -20,6 +22,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "inspect") == 0) return dy_cli_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "make-model") == 0) return dy_cli_make_model(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return dy_cli_tokenize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "generate") == 0) return dy_cli_generate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "score") == 0) return dy_cli_score(argc - 1, argv + 1);
     fprintf(stderr, "dysco: unknown verb '%s'\n%s", argv[1], USAGE);
     return DY_EXIT_USAGE;
 }

@@ -1,0 +1,94 @@
+// The CPU backend: fp32 activations, weights and KV cache in ordinary host memory, so upload and
+// download are copies and every op finishes before it returns.
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_cpu.h"
+
+typedef struct {
+    void *scratch;  // sized by prepare()
+    size_t scratch_bytes;
+} cpu_impl;
+
+// 64-byte aligned (a cache line, any SIMD width). A request for 0 bytes gets a valid pointer like
+// any other, to release as usual, so NULL always means out of memory. posix_memalign rather than
+// aligned_alloc: it takes the exact size, so ASan sees the exact end of each buffer.
+static void *cpu_alloc(dy_backend *b, size_t bytes) {
+    (void)b;
+    void *p;
+    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
+}
+
+static void cpu_release(dy_backend *b, void *p) {
+    (void)b;
+    free(p);
+}
+
+// memcpy needs valid pointers even for 0 bytes, which callers may not pass.
+static void cpu_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
+    (void)b;
+    if (bytes) memcpy(dst, src, bytes);
+}
+
+static void cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
+    (void)b;
+    for (int64_t r = 0; r < dst->rows; r++)
+        memcpy((float *)dst->data + r * dst->stride, host_src + r * dst->cols, (size_t)dst->cols * sizeof(float));
+}
+
+static void cpu_destroy(dy_backend *b) {
+    cpu_impl *impl = b->impl;
+    free(impl->scratch);
+    free(impl);
+    free(b);
+}
+
+void *dy_cpu_scratch(dy_backend *b, size_t bytes) {
+    cpu_impl *impl = b->impl;
+    assert(bytes <= impl->scratch_bytes);  // prepare() sized it for the largest op
+    (void)bytes;
+    return impl->scratch;
+}
+
+static int cpu_prepare(dy_backend *b, const dy_op_limits *l) {
+    cpu_impl *impl = b->impl;
+    size_t bytes = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
+    if (bytes <= impl->scratch_bytes) return 0;
+    void *grown = realloc(impl->scratch, bytes);
+    if (!grown) return -1;
+    impl->scratch = grown;
+    impl->scratch_bytes = bytes;
+    return 0;
+}
+
+dy_backend *dy_backend_cpu_create(void) {
+    dy_backend *b = calloc(1, sizeof *b);
+    cpu_impl *impl = calloc(1, sizeof *impl);
+    if (!b || !impl) {
+        free(b);
+        free(impl);
+        return NULL;
+    }
+    *b = (dy_backend){
+        .name = "cpu",
+        .prepare = cpu_prepare,
+        .act_dtype = DY_F32,
+        .impl = impl,
+        .alloc = cpu_alloc,
+        .release = cpu_release,
+        .upload = cpu_copy,
+        .download = cpu_copy,
+        .upload_weight = cpu_upload_weight,
+        .destroy = cpu_destroy,
+        .embedding = dy_cpu_embedding,
+        .add_rmsnorm = dy_cpu_add_rmsnorm,
+        .matmul = dy_cpu_matmul,
+        .norm_rope = dy_cpu_norm_rope,
+        .kv_write = dy_cpu_kv_write,
+        .attention = dy_cpu_attention,
+        .swiglu = dy_cpu_swiglu,
+        .moe = dy_cpu_moe,
+    };
+    return b;
+}

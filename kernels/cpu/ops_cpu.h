@@ -1,0 +1,39 @@
+// The CPU backend's ops, wired into the dy_backend vtable by backend_cpu.c. Every view and
+// pointer is fp32 (or int32) host memory; an output never aliases an input unless the op says so.
+// Reductions that are cheap to widen (norms, dot products, softmax) run in double, so these ops
+// are the reference the GPU backend and Hugging Face fp32 dumps are measured against.
+#ifndef DYSCO_OPS_CPU_H
+#define DYSCO_OPS_CPU_H
+
+#include "../backend.h"
+
+// Backend-owned scratch of at least bytes, valid until the next call (ops run one at a time);
+// prepare() sized it for the largest op, so this cannot fail.
+void *dy_cpu_scratch(dy_backend *b, size_t bytes);
+// What moe needs for n rows.
+size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int top_k);
+
+// 1 / sqrt(mean(x^2) + eps) for x (n): the mean of squares summed in double, then rounded to
+// fp32 and finished in fp32 as torch does (variance + eps, rsqrt).
+float dy_cpu_rms_scale(const float *x, int64_t n, float eps);
+
+// out (n, out_features) = x (n, in) @ w (out_features, in)^T on raw rows (strides in elements);
+// each dot product accumulates in double in index order.
+void dy_cpu_matmul_rows(const float *x, int64_t x_stride, const float *w, int64_t w_stride, float *out,
+                        int64_t out_stride, int64_t n, int64_t in, int64_t out_features);
+
+void dy_cpu_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
+void dy_cpu_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
+                        dy_view *out);
+void dy_cpu_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+void dy_cpu_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
+                      bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
+void dy_cpu_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
+                     int n_kv_heads, int head_dim, int pos0);
+void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
+// out may be gate or up itself (the model runs it in place).
+void dy_cpu_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
+                int top_k, bool norm_topk, dy_view *out);
+
+#endif

@@ -1,0 +1,266 @@
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rope.h"
+
+static void *backend_alloc(dy_model *m, size_t bytes) {
+    if (m->n_allocations == m->cap_allocations) {
+        int cap = m->cap_allocations ? 2 * m->cap_allocations : 256;
+        void **grown = realloc(m->allocations, (size_t)cap * sizeof *grown);
+        if (!grown) return NULL;
+        m->allocations = grown;
+        m->cap_allocations = cap;
+    }
+    void *p = m->be->alloc(m->be, bytes ? bytes : 1);
+    if (p) m->allocations[m->n_allocations++] = p;
+    return p;
+}
+
+static int workspace(dy_model *m, dy_view *v, int64_t rows, int64_t cols, dy_dtype dtype, dy_error *err) {
+    *v = (dy_view){backend_alloc(m, (size_t)(rows * cols) * dy_dtype_size(dtype)), dtype, rows, cols, cols};
+    return v->data ? 0 : dy_fail(err, "model: out of %s memory for a (%lld, %lld) workspace", m->be->name,
+                                (long long)rows, (long long)cols);
+}
+
+// One checkpoint tensor into backend memory in the backend's dtype.
+static int load_weight(dy_model *m, const dy_checkpoint *ck, const char *name, dy_view *dst, float *host, dy_error *err) {
+    const dy_tensor *t = dy_checkpoint_find(ck, name);
+    if (!t) return dy_fail(err, "%s: tensor %s: missing", ck->listing, name);
+    int64_t rows = t->ndim == 2 ? t->shape[0] : 1, cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+    if (workspace(m, dst, rows, cols, m->be->act_dtype, err)) return -1;
+    dy_tensor_read_f32(t, 0, rows, 0, cols, host);
+    m->be->upload_weight(m->be, dst, host);
+    return 0;
+}
+
+static int load_mlp(dy_model *m, const dy_checkpoint *ck, const char *prefix, dy_mlp_weights *w, float *host,
+                    dy_error *err) {
+    char name[160];
+    snprintf(name, sizeof name, "%s.gate_proj.weight", prefix);
+    if (load_weight(m, ck, name, &w->gate, host, err)) return -1;
+    snprintf(name, sizeof name, "%s.up_proj.weight", prefix);
+    if (load_weight(m, ck, name, &w->up, host, err)) return -1;
+    snprintf(name, sizeof name, "%s.down_proj.weight", prefix);
+    return load_weight(m, ck, name, &w->down, host, err);
+}
+
+static int load_layer(dy_model *m, const dy_checkpoint *ck, int l, float *host, dy_error *err) {
+    dy_layer_weights *w = &m->layers[l];
+    const char *parts[] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                           "self_attn.o_proj", "post_attention_layernorm"};
+    dy_view *dst[] = {&w->attn_norm, &w->q, &w->k, &w->v, &w->o, &w->mlp_norm};
+    char name[160];
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "model.layers.%d.%s.weight", l, parts[i]);
+        if (load_weight(m, ck, name, dst[i], host, err)) return -1;
+    }
+    if (m->cfg.arch != DY_ARCH_LLAMA) {
+        snprintf(name, sizeof name, "model.layers.%d.self_attn.q_norm.weight", l);
+        if (load_weight(m, ck, name, &w->q_norm, host, err)) return -1;
+        snprintf(name, sizeof name, "model.layers.%d.self_attn.k_norm.weight", l);
+        if (load_weight(m, ck, name, &w->k_norm, host, err)) return -1;
+    }
+    w->moe = dy_layer_is_moe(&m->cfg, l);
+    char prefix[96];
+    if (!w->moe) {
+        snprintf(prefix, sizeof prefix, "model.layers.%d.mlp", l);
+        return load_mlp(m, ck, prefix, &w->mlp, host, err);
+    }
+    snprintf(name, sizeof name, "model.layers.%d.mlp.gate.weight", l);
+    if (load_weight(m, ck, name, &w->router, host, err)) return -1;
+    w->experts = calloc((size_t)m->cfg.n_experts, sizeof *w->experts);
+    if (!w->experts) return dy_fail(err, "model: out of memory");
+    for (int e = 0; e < m->cfg.n_experts; e++) {
+        snprintf(prefix, sizeof prefix, "model.layers.%d.mlp.experts.%d", l, e);
+        if (load_mlp(m, ck, prefix, &w->experts[e], host, err)) return -1;
+    }
+    return 0;
+}
+
+static int64_t largest_tensor(const dy_checkpoint *ck) {
+    int64_t most = 0;
+    for (int i = 0; i < ck->tensors.n; i++) {
+        int64_t n = dy_tensor_numel(&ck->tensors.items[i]);
+        if (n > most) most = n;
+    }
+    return most;
+}
+
+static int allocate_state(dy_model *m, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    const int64_t R = m->max_chunk, hd = c->head_dim, q_cols = (int64_t)c->n_heads * hd,
+                  kv_cols = (int64_t)c->n_kv_heads * hd;
+    const int64_t inter = c->intermediate_size > c->moe_intermediate_size ? c->intermediate_size : c->moe_intermediate_size;
+    const dy_dtype a = m->be->act_dtype;
+    if (workspace(m, &m->x, R, c->hidden_size, a, err) || workspace(m, &m->xn, R, c->hidden_size, a, err) ||
+        workspace(m, &m->q, R, q_cols, a, err) || workspace(m, &m->k, R, kv_cols, a, err) ||
+        workspace(m, &m->v, R, kv_cols, a, err) || workspace(m, &m->att, R, q_cols, a, err) ||
+        workspace(m, &m->proj, R, c->hidden_size, a, err) || workspace(m, &m->gate, R, inter, a, err) ||
+        workspace(m, &m->up, R, inter, a, err) || workspace(m, &m->logits, 1, c->vocab_size, DY_F32, err))
+        return -1;
+    m->k_cache = calloc((size_t)c->n_layers, sizeof *m->k_cache);
+    m->v_cache = calloc((size_t)c->n_layers, sizeof *m->v_cache);
+    if (!m->k_cache || !m->v_cache) return dy_fail(err, "model: out of memory");
+    const size_t cache_bytes = (size_t)kv_cols * (size_t)m->max_ctx * dy_dtype_size(a);
+    for (int l = 0; l < c->n_layers; l++) {
+        m->k_cache[l] = backend_alloc(m, cache_bytes);
+        m->v_cache[l] = backend_alloc(m, cache_bytes);
+        if (!m->k_cache[l] || !m->v_cache[l])
+            return dy_fail(err, "model: out of %s memory for the KV cache of %d positions", m->be->name, m->max_ctx);
+    }
+    m->ids = backend_alloc(m, (size_t)R * sizeof(int32_t));
+    m->positions = backend_alloc(m, (size_t)R * sizeof(int32_t));
+    m->inv_freq = backend_alloc(m, (size_t)(hd / 2) * sizeof(float));
+    m->bias = backend_alloc(m, (size_t)m->max_ctx * sizeof(float));
+    if (!m->ids || !m->positions || !m->inv_freq || !m->bias) return dy_fail(err, "model: out of %s memory", m->be->name);
+    const dy_op_limits limits = {.max_rows = R, .hidden = c->hidden_size, .intermediate = inter,
+                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok};
+    if (m->be->prepare(m->be, &limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
+    float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
+    if (!inv_freq) return dy_fail(err, "model: out of memory");
+    dy_rope_frequencies(c, inv_freq, &m->attn_factor);
+    m->be->upload(m->be, m->inv_freq, inv_freq, (size_t)(hd / 2) * sizeof(float));
+    free(inv_freq);
+    return 0;
+}
+
+int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err) {
+    memset(m, 0, sizeof *m);
+    m->cfg = ck->config;
+    m->be = be;
+    m->max_ctx = max_ctx;
+    m->max_chunk = max_chunk;
+    float *host = malloc((size_t)largest_tensor(ck) * sizeof(float));
+    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
+    int rc = host && m->layers ? 0 : dy_fail(err, "model: out of memory");
+    if (rc == 0) rc = load_weight(m, ck, "model.embed_tokens.weight", &m->embed, host, err);
+    for (int l = 0; l < m->cfg.n_layers && rc == 0; l++) rc = load_layer(m, ck, l, host, err);
+    if (rc == 0) rc = load_weight(m, ck, "model.norm.weight", &m->final_norm, host, err);
+    if (rc == 0) {
+        if (m->cfg.tie_word_embeddings) m->lm_head = m->embed;
+        else rc = load_weight(m, ck, "lm_head.weight", &m->lm_head, host, err);
+    }
+    free(host);
+    if (rc == 0) rc = allocate_state(m, err);
+    if (rc) dy_model_free(m);
+    return rc;
+}
+
+void dy_model_free(dy_model *m) {
+    for (int i = 0; i < m->n_allocations; i++) m->be->release(m->be, m->allocations[i]);
+    free(m->allocations);
+    for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].experts);
+    free(m->layers);
+    free(m->k_cache);
+    free(m->v_cache);
+    memset(m, 0, sizeof *m);
+}
+
+// Capture buffers grow to the largest request seen (a DySCO head list; allocated once in practice).
+static int reserve_capture(dy_model *m, int rows, dy_error *err) {
+    if (rows <= m->capture_rows) return 0;
+    m->capture = backend_alloc(m, (size_t)rows * (size_t)m->max_ctx * sizeof(float));
+    m->capture_heads = backend_alloc(m, (size_t)rows * sizeof(int32_t));
+    if (!m->capture || !m->capture_heads) return dy_fail(err, "model: out of %s memory for attention capture", m->be->name);
+    m->capture_rows = rows;
+    return 0;
+}
+
+static void attention_block(dy_model *m, int l, int n, int pos0, const dy_forward_opts *o, int ctx) {
+    dy_backend *be = m->be;
+    const dy_model_config *c = &m->cfg;
+    const dy_layer_weights *w = &m->layers[l];
+    dy_view xn = dy_view_rows(&m->xn, 0, n), q = dy_view_rows(&m->q, 0, n), k = dy_view_rows(&m->k, 0, n),
+            v = dy_view_rows(&m->v, 0, n), att = dy_view_rows(&m->att, 0, n), proj = dy_view_rows(&m->proj, 0, n);
+    be->matmul(be, &xn, &w->q, &q);
+    be->matmul(be, &xn, &w->k, &k);
+    be->matmul(be, &xn, &w->v, &v);
+    const bool qk_norm = c->arch != DY_ARCH_LLAMA;
+    be->norm_rope(be, &q, c->n_heads, c->head_dim, qk_norm ? &w->q_norm : NULL, (float)c->rms_norm_eps, qk_norm,
+                  m->positions, m->inv_freq, m->attn_factor);
+    be->norm_rope(be, &k, c->n_kv_heads, c->head_dim, qk_norm ? &w->k_norm : NULL, (float)c->rms_norm_eps, qk_norm,
+                  m->positions, m->inv_freq, m->attn_factor);
+    be->kv_write(be, &k, &v, m->k_cache[l], m->v_cache[l], m->max_ctx, c->n_kv_heads, c->head_dim, pos0);
+
+    // The capture pairs of this layer, in the caller's order.
+    int32_t heads[256];
+    int rows[256], n_here = 0;
+    for (int i = 0; i < o->n_capture && n_here < 256; i++)
+        if (o->capture_layer[i] == l) {
+            heads[n_here] = o->capture_head[i];
+            rows[n_here++] = i;
+        }
+    if (n_here) be->upload(be, m->capture_heads, heads, (size_t)n_here * sizeof(int32_t));
+    const float temperature = o->temperature > 0 ? o->temperature : 1.0f;
+    dy_attention_args a = {
+        .q = &q, .k = m->k_cache[l], .v = m->v_cache[l], .max_ctx = m->max_ctx, .n_q = n, .q_pos0 = pos0,
+        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
+        .scale = 1.0f / sqrtf((float)c->head_dim) / temperature, .bias = o->bias ? m->bias : NULL,
+        .n_capture = n_here, .capture_heads = m->capture_heads, .capture_out = m->capture, .out = &att,
+    };
+    be->attention(be, &a);
+    for (int i = 0; i < n_here; i++)
+        be->download(be, o->capture_out + (size_t)rows[i] * (size_t)ctx, m->capture + (size_t)i * (size_t)ctx,
+                     (size_t)ctx * sizeof(float));
+    be->matmul(be, &att, &w->o, &proj);
+}
+
+static void mlp_block(dy_model *m, int l, int n) {
+    dy_backend *be = m->be;
+    const dy_layer_weights *w = &m->layers[l];
+    dy_view xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
+    if (w->moe) {
+        be->moe(be, &xn, &w->router, w->experts, m->cfg.n_experts, m->cfg.n_experts_per_tok, m->cfg.norm_topk_prob, &proj);
+        return;
+    }
+    dy_view gate = dy_view_rows(&m->gate, 0, n), up = dy_view_rows(&m->up, 0, n);
+    gate.cols = up.cols = w->mlp.gate.rows;
+    be->matmul(be, &xn, &w->mlp.gate, &gate);
+    be->matmul(be, &xn, &w->mlp.up, &up);
+    be->swiglu(be, &gate, &up, &gate);
+    be->matmul(be, &gate, &w->mlp.down, &proj);
+}
+
+int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    dy_backend *be = m->be;
+    const int ctx = pos0 + n;
+    if (n < 1 || n > m->max_chunk) return dy_fail(err, "model: %d tokens in one pass (1..%d)", n, m->max_chunk);
+    if (ctx > m->max_ctx) return dy_fail(err, "model: position %d is past the KV cache (%d positions)", ctx - 1, m->max_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+            return dy_fail(err, "input: token id %d is outside the model's vocabulary (%d)", tokens[i], c->vocab_size);
+    for (int i = 0; i < o->n_capture; i++)
+        if (o->capture_layer[i] < 0 || o->capture_layer[i] >= c->n_layers || o->capture_head[i] < 0 ||
+            o->capture_head[i] >= c->n_heads)
+            return dy_fail(err, "model: capture pair (%d, %d) out of range", o->capture_layer[i], o->capture_head[i]);
+    if (reserve_capture(m, o->n_capture, err)) return -1;
+
+    int32_t positions[n];  // n <= max_chunk, a prefill chunk
+    for (int i = 0; i < n; i++) positions[i] = pos0 + i;
+    be->upload(be, m->ids, tokens, (size_t)n * sizeof(int32_t));
+    be->upload(be, m->positions, positions, (size_t)n * sizeof(int32_t));
+    if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
+
+    dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
+    be->embedding(be, &m->embed, m->ids, &x);
+    const int layers = o->n_layers > 0 && o->n_layers < c->n_layers ? o->n_layers : c->n_layers;
+    for (int l = 0; l < layers; l++) {
+        // The previous layer's MLP output joins the residual stream here, fused with the norm.
+        be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
+        attention_block(m, l, n, pos0, o, ctx);
+        be->add_rmsnorm(be, &x, &proj, &m->layers[l].mlp_norm, (float)c->rms_norm_eps, &xn);
+        mlp_block(m, l, n);
+    }
+    if (o->logits) {
+        be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
+        dy_view last = dy_view_rows(&xn, n - 1, 1);
+        be->matmul(be, &last, &m->lm_head, &m->logits);
+        be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
+    }
+    return 0;
+}
