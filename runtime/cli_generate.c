@@ -333,6 +333,9 @@ static int run(const options *o, bool score, dy_error *err) {
     if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
     if (rc == 0 && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
     const int new_tokens = score ? s.forced.n : (int)o->max_new_tokens;
+    if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
+        rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
+                     new_tokens, ck.config.max_position_embeddings, o->model);
     if (rc == 0 && !(be = dy_backend_cpu_create())) rc = dy_fail(err, "cpu backend: out of memory");
     if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, 512, err);
     if (rc == 0) {

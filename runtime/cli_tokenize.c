@@ -93,6 +93,10 @@ static int decode(const dy_tokenizer *tok, const char *json, const char *where, 
                 rc = dy_fail(err, "%s: [%d] is not a token id", where, i);
                 break;
             }
+            if (!dy_tokenizer_has_id(tok, (int32_t)id->valuedouble)) {  // a typo, most likely: say so
+                rc = dy_fail(err, "%s: [%d]: token id %.0f is not in the vocabulary", where, i, id->valuedouble);
+                break;
+            }
             ids[i++] = (int32_t)id->valuedouble;
         }
     char *text = rc ? NULL : dy_tokenizer_decode(tok, ids, n, skip_special, err);

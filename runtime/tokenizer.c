@@ -25,6 +25,8 @@ void dy_tokens_free(dy_tokens *t) {
 
 int dy_tokenizer_n_ids(const dy_tokenizer *tok) { return tok->n_ids; }
 
+bool dy_tokenizer_has_id(const dy_tokenizer *tok, int32_t id) { return id >= 0 && id < tok->n_ids && tok->id_to_token[id]; }
+
 int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text) {
     for (int i = 0; i < tok->n_added; i++)
         if (strcmp(tok->added[i].content, text) == 0) return tok->added[i].id;
@@ -166,11 +168,8 @@ static int token_bytes(const dy_tokenizer *tok, const char *t, buffer *out) {
 char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err) {
     buffer bytes = {0}, text = {0};
     for (int i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= tok->n_ids || !tok->id_to_token[ids[i]]) {
-            free(bytes.s);
-            dy_fail(err, "decode: token id %d is not in the vocabulary", ids[i]);
-            return NULL;
-        }
+        // Ids without a token (a model's padded vocabulary rows) decode to nothing, as in transformers.
+        if (ids[i] < 0 || ids[i] >= tok->n_ids || !tok->id_to_token[ids[i]]) continue;
         if (skip_special && tok->id_is_special[ids[i]]) continue;
         if (token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
     }

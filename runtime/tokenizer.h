@@ -30,9 +30,12 @@ void dy_tokenizer_free(dy_tokenizer *tok);
 // (Llama-3: <|begin_of_text|> first), like `add_special_tokens=True` in transformers.
 int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                         dy_error *err);
-// Text of the ids (malloc'd, NUL-terminated); invalid UTF-8 becomes U+FFFD as in transformers.
+// Text of the ids (malloc'd, NUL-terminated); invalid UTF-8 becomes U+FFFD and ids without a
+// token are skipped, as in transformers.
 char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err);
 
+// Whether the id names a token (model or added).
+bool dy_tokenizer_has_id(const dy_tokenizer *tok, int32_t id);
 // Id of a token given as its text (added tokens as written, model tokens in byte-level form), or -1.
 int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text);
 // One more than the largest id the tokenizer can produce.

@@ -136,6 +136,7 @@ LOGIT_POSITIONS = [0, 1, 63, 64, 65, 150, 299]
 LOGIT_STEPS = 8
 SELF_CHECK_SPLIT = 150  # prefill this many, then single steps through the bias path
 SELF_CHECK_TOL = 1e-5
+SPLIT_TOL = 1e-4
 
 PROMPT_LEN = 200
 MAX_NEW_TOKENS = 24
@@ -339,6 +340,7 @@ class Ref:
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         self.scale = self.head_dim ** -0.5
         self.qk_norm = hasattr(self.layers[0].self_attn, "q_norm")
+        self.dtype = next(hf.parameters()).dtype  # float32, or float64 for the shadow run
 
     def new_cache(self):
         return [[None, None] for _ in range(self.n_layers)]
@@ -393,7 +395,7 @@ class Ref:
             if bias is not None:
                 assert S == 1 and bias.shape == (C,)
                 scores = scores + bias.view(1, 1, 1, C)
-            probs = torch.softmax(scores, dim=-1, dtype=torch.float32)
+            probs = torch.softmax(scores, dim=-1, dtype=self.dtype)
             for (cl, ch) in capture:
                 if cl == li:
                     captured[(cl, ch)] = probs[0, ch, -1, :].clone()
@@ -409,7 +411,7 @@ class Ref:
         h = self.inner.norm(h)
         if logits == "last":
             h = h[:, -1:]
-        return self.hf.lm_head(h)[0].float(), captured
+        return self.hf.lm_head(h)[0], captured
 
 
 # ---- generation loops -----------------------------------------------------------------------------
@@ -588,24 +590,31 @@ def logits_fixture(torch, hf, name, index, versions, sha):
 
 
 def self_check(torch, ref, prompt, steps, full, step_logits):
-    """Own forward vs transformers: prefill, single steps through the bias path (zero bias, with
-    capture), cached steps. Also the peakedness of attention at the last prompt position."""
-    cache = ref.new_cache()
-    split = SELF_CHECK_SPLIT
+    """Own forward vs transformers, and the peakedness of attention at the last prompt position.
+    exact: the same computation shapes as transformers (one 300-token prefill, then the 8 cached
+    steps, these through the bias path with an all-zero bias): must agree within SELF_CHECK_TOL.
+    split: a 150-token prefill, then positions 150..299 one at a time through the zero-bias path.
+    The fp32 sums then run in another order (matrix-vector instead of matrix-matrix products), and
+    peaked attention turns the score rounding (scores of magnitude ~10-50, ulp ~1e-6) into relative
+    errors of the probabilities: this measures that noise, bounded by SPLIT_TOL."""
     all_pairs = [(layer, head) for layer in range(ref.n_layers) for head in range(ref.n_heads)]
-    lg, _ = ref.forward(prompt[:split], 0, cache, logits="all")
-    ours, theirs = [lg[i] for i in range(split)], [full[i] for i in range(split)]
-    cap = None
-    for p in range(split, len(prompt)):
-        lg, cap = ref.forward([prompt[p]], p, cache, bias=torch.zeros(p + 1), capture=all_pairs, logits="last")
-        ours.append(lg[-1])
-        theirs.append(full[p])
-    prompt_err = rel_err(ours, theirs)
+    cache = ref.new_cache()
+    lg, cap = ref.forward(prompt, 0, cache, capture=all_pairs, logits="all")
+    prefill_err = rel_err([lg[i] for i in range(len(prompt))], [full[i] for i in range(len(prompt))])
     so = []
     for i, t in enumerate(steps):
-        lg, _ = ref.forward([t], len(prompt) + i, cache, logits="last")
-        so.append(lg[-1])
+        c = len(prompt) + i + 1
+        out, _ = ref.forward([t], c - 1, cache, bias=torch.zeros(c), capture=all_pairs, logits="last")
+        so.append(out[-1])
     step_err = rel_err(so, step_logits)
+    split = SELF_CHECK_SPLIT
+    cache = ref.new_cache()
+    lg2, _ = ref.forward(prompt[:split], 0, cache, logits="all")
+    ours = [lg2[i] for i in range(split)]
+    for p in range(split, len(prompt)):
+        out, _ = ref.forward([prompt[p]], p, cache, bias=torch.zeros(p + 1), capture=all_pairs, logits="last")
+        ours.append(out[-1])
+    split_err = rel_err(ours, [full[i] for i in range(len(prompt))])
     maxp = {pair: cap[pair].max().item() for pair in all_pairs}
     ent = {pair: -(cap[pair].clamp_min(1e-30) * cap[pair].clamp_min(1e-30).log()).sum().item() for pair in all_pairs}
     peaked = {"position": len(prompt) - 1, "keys": len(prompt),
@@ -615,10 +624,24 @@ def self_check(torch, ref, prompt, steps, full, step_logits):
               "uniform_prob": 1.0 / len(prompt),
               "max_prob_per_layer_head": [[round(maxp[(layer, h)], 4) for h in range(ref.n_heads)]
                                           for layer in range(ref.n_layers)]}
-    return {"prompt_rel_err": prompt_err, "steps_rel_err": step_err, "tolerance": SELF_CHECK_TOL,
-            "definition": "max over rows of max|ours - transformers| / max|transformers|; rows 0..149 from one "
-                          "150-token prefill, 150..299 one token at a time through the zero-bias path, then the "
-                          "8 cached steps"}, peaked
+    return {"prefill_rel_err": prefill_err, "steps_rel_err": step_err, "tolerance": SELF_CHECK_TOL,
+            "split_rel_err": split_err, "split_tolerance": SPLIT_TOL,
+            "definition": "max over rows of max|ours - transformers| / max|transformers|. prefill: rows 0..299 of "
+                          "one 300-token forward; steps: the 8 cached steps through the zero-bias path; split: a "
+                          "150-token prefill, then rows 150..299 one token at a time through the zero-bias path"}, peaked
+
+
+def compare_runs(a, b):
+    """Discrete agreement of two runs of one case (fp32 vs the float64 shadow)."""
+    n = min(len(a["output_ids"]), len(b["output_ids"]))
+    first_tok = next((i for i in range(n) if a["output_ids"][i] != b["output_ids"][i]), None)
+    keys = ("pos", "n_selected", "top_positions", "token")
+    same = [all(x.get(k) == y.get(k) for k in keys) for x, y in zip(a["trace"], b["trace"])]
+    first_trace = next((a["trace"][i]["pos"] for i, ok in enumerate(same) if not ok), None)
+    upto = n if first_tok is None else first_tok + 1
+    return {"output_ids_equal": a["output_ids"] == b["output_ids"], "first_token_mismatch": first_tok,
+            "trace_steps_equal": sum(same), "trace_steps": len(same), "first_trace_mismatch_pos": first_trace,
+            "max_logprob_diff": sig6(max(abs(x - y) for x, y in zip(a["logprobs"][:upto], b["logprobs"][:upto])))}
 
 
 def summarize_diags(diags):
@@ -633,7 +656,7 @@ def summarize_diags(diags):
             "nucleus_count_range": [min(counts), max(counts)] if counts else None}
 
 
-def dysco_fixture(torch, hf, ref, name, index, versions, checks):
+def dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks):
     prompt = rand_ids(torch, SEED_PROMPT + index, PROMPT_LEN)
     tprompt = plant_templates(rand_ids(torch, SEED_TEMPLATE_PROMPT + index, PROMPT_LEN))
     cases = []
@@ -671,6 +694,8 @@ def dysco_fixture(torch, hf, ref, name, index, versions, checks):
                     notes.append("hybrid: no p in HYBRID_P_CANDIDATES used both branches")
             else:
                 res = run_dysco(ref, x, cfg)
+            if ref64 is not None:
+                case["fp64_agreement"] = compare_runs(res, run_dysco(ref64, x, cfg))
             case.update(input_ids=x, output_ids=res["output_ids"], logprobs=res["logprobs"], trace=res["trace"],
                         generation_logging=res["generation_logging"],
                         argmax_margins=res["argmax_margins"],
@@ -680,6 +705,8 @@ def dysco_fixture(torch, hf, ref, name, index, versions, checks):
                                                for d in res["selection_diagnostics"]])
         else:
             res = run_plain_ref(ref, x, cfg["attn_temperature"])
+            if ref64 is not None:
+                case["fp64_agreement"] = compare_runs(res, run_plain_ref(ref64, x, cfg["attn_temperature"]))
             case.update(input_ids=x, output_ids=res["output_ids"], logprobs=res["logprobs"], trace=res["trace"],
                         argmax_margins=res["argmax_margins"])
             if case["method"] == "vanilla":
@@ -690,6 +717,7 @@ def dysco_fixture(torch, hf, ref, name, index, versions, checks):
         summ = case.get("selection_summary", {})
         print(f"  {name} {case['name']}: {time.time() - t0:.1f} s, out {case['output_ids'][:8]}..., min argmax "
               f"margin {min(case['argmax_margins']):.3g}, top_p {cfg['top_p']}, {json.dumps(summ)} "
+              f"fp64 {json.dumps(case.get('fp64_agreement'))} "
               f"{json.dumps(case.get('generation_logging'))}", flush=True)
     return cases, notes
 
@@ -707,14 +735,21 @@ def one_model(args, torch, versions, work, out, index, name, preset):
     fixture, prompt, steps, full, step_logits = logits_fixture(torch, hf, name, index, versions, sha)
     size = dump(out / f"logits_{name}.json", fixture)
     check, peaked = self_check(torch, ref, prompt, steps, full, step_logits)
-    print(f"  logits_{name}.json: {size} bytes; self-check {json.dumps(check['prompt_rel_err'])} / "
-          f"{json.dumps(check['steps_rel_err'])}; peakedness {json.dumps({k: v for k, v in peaked.items() if k != 'max_prob_per_layer_head'})}",
+    print(f"  logits_{name}.json: {size} bytes; self-check {json.dumps(check['prefill_rel_err'])} / "
+          f"{json.dumps(check['steps_rel_err'])} / split {json.dumps(check['split_rel_err'])}; peakedness {json.dumps({k: v for k, v in peaked.items() if k != 'max_prob_per_layer_head'})}",
           flush=True)
     print(f"  max prob per layer/head at the last position: {peaked['max_prob_per_layer_head']}", flush=True)
-    if not (check["prompt_rel_err"] < SELF_CHECK_TOL and check["steps_rel_err"] < SELF_CHECK_TOL):
+    if not (check["prefill_rel_err"] < SELF_CHECK_TOL and check["steps_rel_err"] < SELF_CHECK_TOL
+            and check["split_rel_err"] < SPLIT_TOL):
         failures.append(f"{name}: own forward differs from transformers ({check})")
     checks = {"forward_vs_transformers": check}
-    cases, notes = dysco_fixture(torch, hf, ref, name, index, versions, checks)
+    try:  # float64 shadow: how far from a tie the discrete outputs are (see compare_runs)
+        import copy
+        ref64 = Ref(copy.deepcopy(hf).double())
+    except Exception as e:
+        print(f"  no float64 shadow: {e!r}", flush=True)
+        ref64 = None
+    cases, notes = dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks)
     n = checks["neutral_dysco_vs_hf"]
     if not n["same_tokens"] or n["max_logprob_diff"] > 1e-4:
         failures.append(f"{name}: DySCO with strength 1 differs from transformers' greedy decode ({n})")

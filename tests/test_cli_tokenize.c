@@ -153,7 +153,7 @@ static void test_usage_and_input_errors(void **state) {
     snprintf(args, sizeof args, "--model '%s/qwen3' --text \"$(printf 'ab\\377')\"", toks);
     expect(args, 1, NULL, "text: invalid UTF-8 at byte 2");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 999999]'", toks);
-    expect(args, 1, NULL, "decode: token id 999999 is not in the vocabulary");
+    expect(args, 1, NULL, "--text: [1]: token id 999999 is not in the vocabulary");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, \"x\"]'", toks);
     expect(args, 1, NULL, "--text: [1] is not a token id");
 }

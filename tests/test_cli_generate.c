@@ -1,0 +1,234 @@
+// dysco generate and dysco score as scripts use them: the three methods end to end on a tiny
+// random model, the --output / --trace contract, score agreeing with generate, and one test per
+// command-line or config validation error (one line, exit status). argv: PATH_TO_DYSCO TOKENIZER_DIR.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file_util.h"
+#include "test_util.h"
+
+static const char *dysco_bin, *toks;
+static char *dir;  // the fixture folder: ids model (vocab 1024), text model (real Qwen3 tokenizer)
+
+static void expect(const char *args, int status, const char *in_stderr) {
+    cmd_result r = run_cmd("'%s' %s", dysco_bin, args);
+    if (r.status != status || (in_stderr && !strstr(r.err, in_stderr)) || (status != 0 && count_lines(r.err) != 1))
+        fail_msg("dysco %s\n  expected exit %d, stderr with [%s]\n  got exit %d\n  stderr: %s", args, status,
+                 in_stderr ? in_stderr : "", r.status, r.err);
+    cmd_result_free(&r);
+}
+
+static cJSON *read_json(const char *path) {
+    dy_error err;
+    char *text = dy_read_file(path, NULL, &err);
+    if (!text) fail_msg("%s", err.msg);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    dir = make_temp_dir("generate");
+    cmd_result r = run_cmd("'%s' make-model '%s/ids' --preset tiny-qwen3 --vocab 1024 --dtype fp32 --qk-std 0.3 && "
+                           "'%s' make-model '%s/text' --preset tiny-qwen3 --layers 2 --tokenizer '%s/qwen3'",
+                           dysco_bin, dir, dysco_bin, dir, toks);
+    int ok = r.status == 0;
+    if (!ok) fprintf(stderr, "%s", r.err);
+    cmd_result_free(&r);
+    char path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/prompt.json", dir);
+    char ids[4096] = "{\"input_ids\": [";
+    for (int i = 0; i < 60; i++) snprintf(ids + strlen(ids), sizeof ids - strlen(ids), i ? ",%d" : "%d", (i * 37 + 11) % 1000);
+    strcat(ids, "]}");
+    ok = ok && dy_write_file(path, ids, strlen(ids), &err) == 0;
+    snprintf(path, sizeof path, "%s/dysco.yaml", dir);
+    const char *yaml = "selected_heads: \"[(1,0),(2,1),(3,3)]\"\ntop_k: 8\ntop_p: 0.9\nstrength: 2.0\ndecay_factor: 0.75\n"
+                       "context_warmup_steps: 8\nintervention_warmup: 'auto'\nscale_template_tokens: False\n"
+                       "template_sequences:\n  - [11, 48]\ndynamic_rescale: True\n";
+    ok = ok && dy_write_file(path, yaml, strlen(yaml), &err) == 0;
+    return ok ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    rm_rf(dir);
+    free(dir);
+    return 0;
+}
+
+static void test_methods_end_to_end(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], out[PATH_MAX], trace[PATH_MAX];
+    snprintf(out, sizeof out, "%s/out.json", dir);
+    snprintf(trace, sizeof trace, "%s/trace.jsonl", dir);
+    const char *methods[] = {"--method vanilla", "--method attnsharp --attn-temperature 0.5", "--method dysco"};
+    for (int m = 0; m < 3; m++) {
+        snprintf(args, sizeof args,
+                 "generate --model '%s/ids' --input-ids '%s/prompt.json' %s --dysco-config '%s/dysco.yaml' "
+                 "--max-new-tokens 10 --output '%s' --trace '%s'",
+                 dir, dir, methods[m], dir, out, trace);
+        expect(args, 0, NULL);
+        cJSON *j = read_json(out);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "input_ids")), 60);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "output_ids")), 10);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logprobs")), 10);
+        const cJSON *logging = cJSON_GetObjectItem(j, "generation_logging");
+        if (m == 2) {
+            // Wi = 2 without a chat template: 8 + 2 - 1 = 9 ... intervention steps: Wi + 10 generated
+            assert_true(cJSON_GetObjectItem(logging, "num_generations")->valuedouble == 2 + 10);
+            assert_true(cJSON_GetObjectItem(logging, "scale_by_token")->valuedouble +
+                            cJSON_GetObjectItem(logging, "scale_by_nucleus")->valuedouble == 1.0);
+        } else {
+            assert_true(cJSON_IsNull(logging));
+        }
+        cJSON_Delete(j);
+        // DySCO's trace: Wc - 1 = 7 warmup lines from position N - T = 50, then interventions.
+        dy_error err;
+        char *lines = dy_read_file(trace, NULL, &err);
+        assert_non_null(lines);
+        if (m == 2) {
+            assert_int_equal(count_lines(lines), 7 + 3 + 9);  // warmup, x[N-3..N-1], 9 generated tokens fed
+            assert_true(strncmp(lines, "{\"pos\": 50, \"phase\": \"context_warmup\"", 37) == 0);
+            assert_non_null(strstr(lines, "{\"pos\": 57, \"phase\": \"intervention\", \"n_selected\": "));
+        } else {
+            assert_int_equal(count_lines(lines), 10);
+            assert_true(strncmp(lines, "{\"pos\": 59, \"phase\": \"decode\", \"token\": ", 40) == 0);
+        }
+        free(lines);
+    }
+}
+
+// score with the greedy continuation must agree with generate: every argmax matches and the
+// log-probabilities are the ones generate reported.
+static void test_score_matches_generate(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], path[PATH_MAX];
+    const char *methods[] = {"--method vanilla", "--method dysco"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(args, sizeof args,
+                 "generate --model '%s/ids' --input-ids '%s/prompt.json' %s --dysco-config '%s/dysco.yaml' "
+                 "--max-new-tokens 6 --output '%s/gen.json'",
+                 dir, dir, methods[m], dir, dir);
+        expect(args, 0, NULL);
+        snprintf(path, sizeof path, "%s/gen.json", dir);
+        cJSON *gen = read_json(path);
+        char *cont = cJSON_PrintUnformatted(cJSON_GetObjectItem(gen, "output_ids"));
+        dy_error err;
+        snprintf(path, sizeof path, "%s/cont.json", dir);
+        assert_int_equal(dy_write_file(path, cont, strlen(cont), &err), 0);
+        free(cont);
+        snprintf(args, sizeof args,
+                 "score --model '%s/ids' --input-ids '%s/prompt.json' %s --dysco-config '%s/dysco.yaml' "
+                 "--continuation-ids '%s' --output '%s/score.json'",
+                 dir, dir, methods[m], dir, path, dir);
+        expect(args, 0, NULL);
+        snprintf(path, sizeof path, "%s/score.json", dir);
+        cJSON *score = read_json(path);
+        assert_int_equal(cJSON_GetObjectItem(score, "argmax_matches")->valueint, 6);
+        const cJSON *a = cJSON_GetObjectItem(gen, "logprobs")->child, *b = cJSON_GetObjectItem(score, "logprobs")->child;
+        for (; a && b; a = a->next, b = b->next) assert_true(a->valuedouble == b->valuedouble);
+        cJSON_Delete(gen);
+        cJSON_Delete(score);
+    }
+}
+
+static void test_text_prompt(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], path[PATH_MAX];
+    snprintf(args, sizeof args, "generate --model '%s/text' --prompt 'Where does the route end?' --method vanilla "
+             "--max-new-tokens 3 --output '%s/text.json' --stop-on-newline", dir, dir);
+    expect(args, 0, NULL);
+    snprintf(path, sizeof path, "%s/text.json", dir);
+    cJSON *j = read_json(path);
+    const cJSON *ids = cJSON_GetObjectItem(j, "input_ids");
+    assert_int_equal(cJSON_GetArrayItem(ids, 0)->valueint, 151644);  // <|im_start|>: the chat template applied
+    assert_int_equal(cJSON_GetArrayItem(ids, cJSON_GetArraySize(ids) - 1)->valueint, 271);  // ...</think>\n\n
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(j, "output_text")));
+    cJSON_Delete(j);
+    snprintf(args, sizeof args, "generate --model '%s/text' --prompt 'Hello' --no-chat --method vanilla --max-new-tokens 2", dir);
+    expect(args, 0, NULL);
+}
+
+static void test_validation_errors(void **state) {
+    (void)state;
+    char ids[2 * PATH_MAX], args[4 * PATH_MAX];
+    snprintf(ids, sizeof ids, "--model '%s/ids' --input-ids '%s/prompt.json'", dir, dir);
+    const struct {
+        const char *args;
+        int status;
+        const char *message;
+    } cases[] = {
+        {"generate --input-ids x.json --method vanilla", 2, "generate: needs --model DIR"},
+        {"generate %s", 2, "generate: needs --method vanilla|dysco|attnsharp"},
+        {"generate %s --prompt hi --method vanilla", 2, "needs exactly one of --prompt, --prompt-file, --input-ids"},
+        {"generate %s --method greedy", 2, "--method: expected vanilla, dysco or attnsharp, got 'greedy'"},
+        {"generate %s --method attnsharp", 2, "--attn-temperature: attnsharp needs a temperature > 0"},
+        {"generate %s --method attnsharp --attn-temperature -1", 2, "attnsharp needs a temperature > 0"},
+        {"generate %s --method vanilla --top-p 1.5", 2, "--top-p: expected a value in (0, 1], got 1.5"},
+        {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
+        {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu or cuda, got 'tpu'"},
+        {"generate %s --method vanilla --device cuda", 2, "--device cuda: this build has no CUDA generation path yet"},
+        {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
+        {"generate %s --method vanilla --frobnicate", 2, "generate: unexpected argument '--frobnicate'"},
+        {"score %s --method vanilla", 2, "score: needs --continuation-ids F.json"},
+        {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: '1,x' is not a list of token ids"},
+        {"generate %s --method vanilla --max-new-tokens 50000", 1, "prompt: 60 tokens + 50000 new exceed max_position_embeddings 40960"},
+        {"generate %s --method dysco", 1, "selected_heads"},
+        {"generate %s --method dysco --dysco-heads '[(9,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1,
+         "selected_heads: (9, 0): layer 9 out of range for a 4-layer model"},
+        {"generate %s --method dysco --dysco-heads '[(1,7)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1,
+         "head 7 out of range"},
+        {"generate %s --method dysco --dysco-heads '[(1,0' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1, "--dysco-heads"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-strength 2 --dysco-decay 0.5", 1, "top_k"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-p 1.5 --dysco-strength 2 --dysco-decay 0.5", 1, "top_p"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 0 --dysco-decay 0.5", 1, "strength"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay -0.5", 1, "decay"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5 --dysco-ctx-warmup 100",
+         1, "prefill"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5 --dysco-interv-warmup soon",
+         1, "--dysco-interv-warmup"},
+        {"generate %s --method dysco --dysco-config /nonexistent-dysco.yaml", 1, "/nonexistent-dysco.yaml"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(args, sizeof args, cases[i].args, ids);
+        expect(args, cases[i].status, cases[i].message);
+    }
+    snprintf(args, sizeof args, "generate --model '%s/ids' --prompt hi --method vanilla", dir);
+    expect(args, 1, "ids/tokenizer.json: missing (a text prompt needs the tokenizer; --input-ids does not)");
+    char bad[PATH_MAX];
+    dy_error err;
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    assert_int_equal(dy_write_file(bad, "[1, 2, 5000]", 12, &err), 0);
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s' --method vanilla", dir, bad);
+    expect(args, 1, "input: token id 5000 is outside the model's vocabulary (1024)");
+    assert_int_equal(dy_write_file(bad, "{\"ids\": [1]}", 12, &err), 0);
+    expect(args, 1, "bad.json: expected {\"input_ids\": [...]} or a non-empty JSON array of token ids");
+    snprintf(args, sizeof args, "generate --model '%s/text' --prompt hi --no-chat --system sys --method vanilla", dir);
+    expect(args, 1, "--system needs the chat template (drop --no-chat)");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PATH_TO_DYSCO TOKENIZER_DIR\n", argv[0]);
+        return 2;
+    }
+    dysco_bin = argv[1];
+    toks = argv[2];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
+        cmocka_unit_test(test_text_prompt), cmocka_unit_test(test_validation_errors),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
