@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Reference outputs of tiny dysco checkpoints, made with PyTorch + Hugging Face transformers.
 
-usage: tests/hf_reference_dumps.py BUILD_DIR OUT_DIR [--work DIR] [--threads N]
+usage: tests/hf_reference_dumps.py BUILD_DIR OUT_DIR [--work DIR] [--threads N] [--only qwen3,llama,qwen3_moe]
 
 Runs on the GPU host (python3 with torch and transformers, no network; BUILD_DIR/dysco built
-there). Everything runs on the CPU in fp32 and is deterministic. Writes six compact JSON files
+there, only `make-model` is used, so a build with -DDYSCO_CUDA=OFF will do). Everything runs on
+the CPU in fp32 and is deterministic (about a minute). Writes six compact JSON files
 into OUT_DIR (committed as tests/fixtures/reference/), which ctest compares dysco against:
 
   logits_{qwen3,llama,qwen3_moe}.json
-      {"preset", "make_model_args", "versions", "prompt_ids" (300 ids), "positions",
+      {"preset", "make_model_args", "versions", "checkpoint_sha256", "prompt_ids" (300 ids), "positions",
        "logits": [[1024 floats] per position], "steps": {"ids": [8 ids], "logits": [[...] x 8]}}
       logits of transformers' own full forward (AutoModelForCausalLM, eager attention) at
       positions 0, 1, 63, 64, 65, 150, 299 of a 300-token random prompt, then of 8 more random
@@ -22,8 +23,8 @@ into OUT_DIR (committed as tests/fixtures/reference/), which ctest compares dysc
                   top_k, top_p, strength, decay_factor, context_warmup_steps,
                   intervention_warmup, template_sequences, dynamic_rescale, attn_temperature},
                   "input_ids", "output_ids", "logprobs", "trace": [...], "argmax_margins",
-                  dysco only: "generation_logging", "selection_summary", "selection_diagnostics",
-                  hybrid only: "hybrid_p_search"}]}
+                  "fp64_agreement", dysco only: "generation_logging", "selection_summary",
+                  "selection_diagnostics", hybrid only: "hybrid_p_search"}]}
       Cases, per model: topk (k 16, s 2), topp (p 0.6, s 2), hybrid (k 16, p 0.9 or lower, s 2),
       hard (k 16, s 100), template (k 16, s 2.5, templates [5 6 7], [9 9], [100 101 102 103]
       planted in the prompt), static (k 16, p 0.9, s 2, dynamic_rescale false), all with the 6
@@ -39,7 +40,13 @@ into OUT_DIR (committed as tests/fixtures/reference/), which ctest compares dysc
         gap between the k-th and (k+1)-th largest importance (top-k) and the distance of the
         deciding cumulative sums from p (nucleus); argmax_margins: top-1 minus top-2 logit per
         produced token. They say how close a step came to a tie, for judging a mismatch of an
-        independent implementation (whose fp32 rounding differs at the 1e-6 level).
+        independent implementation (whose fp32 rounding differs at the 1e-6..1e-5 level).
+      fp64_agreement: the same case run again on a float64 copy of the model (transformers'
+        RMSNorm and RoPE tables still compute in fp32 inside): whether the output ids and every
+        trace entry's n_selected / top_positions / token agree with the fp32 run, and the largest
+        log-probability difference. Agreement means the fixture's discrete outputs do not sit on a
+        rounding-level tie, so an independent fp32 implementation should reproduce them. Absent
+        for Qwen3-MoE with transformers 5.17 (its grouped expert matmul takes no float64).
 
 make_model_args are the arguments after OUT_DIR: `dysco make-model DIR <make_model_args>` rebuilds
 the exact checkpoint (make-model's weights depend only on seed, tensor name and index);
@@ -47,9 +54,12 @@ checkpoint_sha256 holds the hashes of the files it wrote here.
 
 What is checked here (the script exits non-zero otherwise):
   * The restated forward (own loop over the HF modules' weights, own KV cache, own eager attention
-    with an additive per-key bias) reproduces transformers' logits for the same tokens: a prefill of
-    150 tokens, then 150 single-token steps through the bias path with an all-zero bias, then the 8
-    cached steps; max over rows of max|ours - hf| / max|hf| must stay below 1e-5.
+    with an additive per-key bias) reproduces transformers' logits for the same tokens, measured as
+    max over rows of max|ours - hf| / max|hf|: below 1e-5 for the 300-token prefill and the 8
+    cached steps (these through the bias path with an all-zero bias); below 1e-4 for a 150-token
+    prefill followed by 150 single-token steps through the zero-bias path, where the fp32 sums run
+    in another order than in transformers' one prefill and peaked attention magnifies the rounding
+    (seen: ~1e-5 with torch 2.11 on the GPU host's CPU, 0 with torch 1.13).
   * DySCO with strength 1.0 (bias log(1) = 0; the speculative pass leaves the cache unchanged) gives
     transformers' greedy tokens for the same prompt, with log-probabilities within 1e-4.
   * The hybrid case uses both branches (nucleus and top-k fallback): p = 0.9 is kept if each branch
@@ -84,8 +94,9 @@ The DySCO loop restates shared/spec/dysco.md sections 1.3-1.9 and 1.14 (the refe
     at the first intervention step, extended by one False entry per step; no speculative pass, so
     the importance (and top_positions) stays frozen; n_selected is the count of that persistent
     selection (before template masking) at every step; num_generations = 1.
-  * attnsharp divides the attention logits by tau in every layer, prefill included, for all three
-    models (the reference silently ignores tau for Qwen3-MoE, spec 2.1).
+  * attnsharp divides the attention logits by tau (after the 1/sqrt(d) scale) in every layer,
+    prefill included, for all three models (the reference divides q and k by sqrt(tau) each, in
+    bf16, and silently ignores tau for Qwen3-MoE, spec 2.1).
   * generation_logging per spec 1.12: counts before template masking; nucleus outcomes add p,
     top-k outcomes add the fp32 sum of the selected importance values; the first four fields are
     divided by num_generations at the end.
@@ -661,6 +672,18 @@ def dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks):
     tprompt = plant_templates(rand_ids(torch, SEED_TEMPLATE_PROMPT + index, PROMPT_LEN))
     cases = []
     notes = []
+    shadow_ref = [ref64]
+
+    def shadow(case, res, rerun):
+        """The same case on the float64 copy; a failure there (an op without float64 support) only
+        turns the shadow off."""
+        if shadow_ref[0] is None:
+            return
+        try:
+            case["fp64_agreement"] = compare_runs(res, rerun(shadow_ref[0]))
+        except Exception as e:
+            print(f"  float64 shadow off: {e!r}", flush=True)
+            shadow_ref[0] = None
     # strength 1.0: the real pass carries a zero bias and the speculative pass must leave the cache as
     # it was, so DySCO must decode exactly like transformers' own greedy loop.
     hf_ids, hf_lps = run_plain_hf(hf, prompt)
@@ -694,8 +717,7 @@ def dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks):
                     notes.append("hybrid: no p in HYBRID_P_CANDIDATES used both branches")
             else:
                 res = run_dysco(ref, x, cfg)
-            if ref64 is not None:
-                case["fp64_agreement"] = compare_runs(res, run_dysco(ref64, x, cfg))
+            shadow(case, res, lambda r64: run_dysco(r64, x, cfg))
             case.update(input_ids=x, output_ids=res["output_ids"], logprobs=res["logprobs"], trace=res["trace"],
                         generation_logging=res["generation_logging"],
                         argmax_margins=res["argmax_margins"],
@@ -705,8 +727,7 @@ def dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks):
                                                for d in res["selection_diagnostics"]])
         else:
             res = run_plain_ref(ref, x, cfg["attn_temperature"])
-            if ref64 is not None:
-                case["fp64_agreement"] = compare_runs(res, run_plain_ref(ref64, x, cfg["attn_temperature"]))
+            shadow(case, res, lambda r64: run_plain_ref(r64, x, cfg["attn_temperature"]))
             case.update(input_ids=x, output_ids=res["output_ids"], logprobs=res["logprobs"], trace=res["trace"],
                         argmax_margins=res["argmax_margins"])
             if case["method"] == "vanilla":

@@ -1,0 +1,264 @@
+// The CPU backend and the generation loop against references made with PyTorch + transformers
+// (tests/hf_reference_dumps.py, fp32, on the GPU host): make-model rebuilds each fixture's tiny
+// checkpoint bit for bit (sha256), the forward's logits match transformers' (relative error
+// < 1e-4, including positions past YaRN's and llama3's original context), and for every method
+// and selection mode `dysco generate` produces the same 24 tokens and the same trace (phases,
+// n_selected, top_positions, tokens; logprobs within 1e-4). argv: PATH_TO_DYSCO FIXTURE_DIR.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file_util.h"
+#include "model.h"
+#include "test_util.h"
+
+static const char *dysco_bin, *fixtures;
+
+static cJSON *load_json(const char *path) {
+    dy_error err;
+    char *text = dy_read_file(path, NULL, &err);
+    if (!text) fail_msg("%s", err.msg);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) fail_msg("%s: not JSON", path);
+    return j;
+}
+
+// Rebuilds the fixture's checkpoint with make-model and checks it is byte-identical.
+static void make_checkpoint(const cJSON *fixture, const char *dir) {
+    char args[4096] = "";
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(fixture, "make_model_args")) {
+        snprintf(args + strlen(args), sizeof args - strlen(args), " '%s'", a->valuestring);
+    }
+    cmd_result r = run_cmd("'%s' make-model '%s'%s", dysco_bin, dir, args);
+    if (r.status != 0) fail_msg("make-model failed: %s", r.err);
+    cmd_result_free(&r);
+    const cJSON *sums = cJSON_GetObjectItem(fixture, "checkpoint_sha256"), *s;
+    cJSON_ArrayForEach(s, sums) {
+        r = run_cmd("sha256sum '%s/%s'", dir, s->string);
+        if (r.status != 0 || strncmp(r.out, s->valuestring, 64) != 0)
+            fail_msg("%s: sha256 differs from the fixture's (make-model's output changed?)", s->string);
+        cmd_result_free(&r);
+    }
+}
+
+static double rel_error(const float *got, const cJSON *want, int n) {
+    double num = 0, den = 0;
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, want) {
+        if (i >= n) break;
+        double d = got[i] - v->valuedouble;
+        num += d * d;
+        den += v->valuedouble * v->valuedouble;
+        i++;
+    }
+    return sqrt(num / den);
+}
+
+static void check_logits(const char *name) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/logits_%s.json", fixtures, name);
+    cJSON *fx = load_json(path);
+    char *dir = make_temp_dir("reference");
+    make_checkpoint(fx, dir);
+    dy_checkpoint ck;
+    dy_error err;
+    if (dy_checkpoint_open(dir, &ck, &err)) fail_msg("%s", err.msg);
+    dy_backend *be = dy_backend_cpu_create();
+    dy_model m;
+    const cJSON *prompt = cJSON_GetObjectItem(fx, "prompt_ids"), *steps = cJSON_GetObjectItem(fx, "steps");
+    const int n = cJSON_GetArraySize(prompt), n_steps = cJSON_GetArraySize(cJSON_GetObjectItem(steps, "ids"));
+    if (dy_model_load(&m, be, &ck, n + n_steps, n, &err)) fail_msg("%s", err.msg);
+    int32_t *ids = malloc((size_t)(n + n_steps) * sizeof *ids);
+    int k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, prompt) ids[k++] = v->valueint;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(steps, "ids")) ids[k++] = v->valueint;
+    float *logits = malloc((size_t)m.cfg.vocab_size * sizeof *logits);
+    double worst = 0;
+    // Prompt positions: prefill up to each recorded position, whose logits come out last.
+    int done = 0, i = 0;
+    const cJSON *pos, *want = cJSON_GetObjectItem(fx, "logits")->child;
+    cJSON_ArrayForEach(pos, cJSON_GetObjectItem(fx, "positions")) {
+        const dy_forward_opts o = {.logits = logits};
+        if (dy_model_forward(&m, ids + done, pos->valueint + 1 - done, done, &o, &err)) fail_msg("%s", err.msg);
+        done = pos->valueint + 1;
+        double e = rel_error(logits, want, m.cfg.vocab_size);
+        if (!(e < 1e-4)) fail_msg("%s: logits at position %d: relative error %g", name, pos->valueint, e);
+        worst = e > worst ? e : worst;
+        want = want->next;
+        i++;
+    }
+    assert_int_equal(done, n);
+    // Teacher-forced steps after the prompt, one token each.
+    want = cJSON_GetObjectItem(steps, "logits")->child;
+    for (int s = 0; s < n_steps; s++, want = want->next) {
+        const dy_forward_opts o = {.logits = logits};
+        if (dy_model_forward(&m, ids + n + s, 1, n + s, &o, &err)) fail_msg("%s", err.msg);
+        double e = rel_error(logits, want, m.cfg.vocab_size);
+        if (!(e < 1e-4)) fail_msg("%s: logits of step %d: relative error %g", name, s, e);
+        worst = e > worst ? e : worst;
+    }
+    printf("%s: %d prompt positions and %d steps, worst relative error %.3g\n", name, i, n_steps, worst);
+    free(logits);
+    free(ids);
+    dy_model_free(&m);
+    be->destroy(be);
+    dy_checkpoint_close(&ck);
+    rm_rf(dir);
+    free(dir);
+    cJSON_Delete(fx);
+}
+
+// A reference-format YAML for the case's settings.
+static void write_config(const cJSON *c, const char *path) {
+    char yaml[8192] = "selected_heads: \"[";
+    const cJSON *h;
+    int first = 1;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(c, "selected_heads")) {
+        snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml), "%s(%d,%d)", first ? "" : ",", h->child->valueint,
+                 h->child->next->valueint);
+        first = 0;
+    }
+    strcat(yaml, "]\"\n");
+    const char *numbers[] = {"top_k", "top_p", "strength", "decay_factor", "context_warmup_steps", "intervention_warmup"};
+    for (int i = 0; i < 6; i++) {
+        const cJSON *v = cJSON_GetObjectItem(c, numbers[i]);
+        if (cJSON_IsNumber(v)) snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml), "%s: %.17g\n", numbers[i], v->valuedouble);
+    }
+    snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml), "dynamic_rescale: %s\nscale_template_tokens: False\n",
+             cJSON_IsTrue(cJSON_GetObjectItem(c, "dynamic_rescale")) ? "True" : "False");
+    const cJSON *templates = cJSON_GetObjectItem(c, "template_sequences"), *t, *id;
+    if (cJSON_IsArray(templates)) {
+        strcat(yaml, "template_sequences:\n");
+        cJSON_ArrayForEach(t, templates) {
+            strcat(yaml, "  - [");
+            first = 1;
+            cJSON_ArrayForEach(id, t) {
+                snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml), "%s%d", first ? "" : ", ", id->valueint);
+                first = 0;
+            }
+            strcat(yaml, "]\n");
+        }
+    }
+    dy_error err;
+    if (dy_write_file(path, yaml, strlen(yaml), &err)) fail_msg("%s", err.msg);
+}
+
+static void compare_trace(const char *what, const char *trace_path, const cJSON *want) {
+    FILE *f = fopen(trace_path, "r");
+    assert_non_null(f);
+    char line[8192];
+    int i = 0;
+    const cJSON *w = want->child;
+    while (fgets(line, sizeof line, f)) {
+        if (!w) fail_msg("%s: trace has more lines than the reference's %d", what, cJSON_GetArraySize(want));
+        cJSON *got = cJSON_Parse(line);
+        assert_non_null(got);
+        const char *keys[] = {"pos", "phase", "n_selected", "top_positions", "token"};
+        for (int k = 0; k < 5; k++) {
+            const cJSON *a = cJSON_GetObjectItem(got, keys[k]), *b = cJSON_GetObjectItem(w, keys[k]);
+            if (cJSON_IsNull(b)) b = NULL;
+            if (!a != !b || (a && !cJSON_Compare(a, b, true))) {
+                char *sa = a ? cJSON_PrintUnformatted(a) : NULL, *sb = b ? cJSON_PrintUnformatted(b) : NULL;
+                fail_msg("%s: trace line %d: %s is %s, the reference has %s", what, i, keys[k], sa ? sa : "(absent)",
+                         sb ? sb : "(absent)");
+            }
+        }
+        const cJSON *la = cJSON_GetObjectItem(got, "logprob"), *lb = cJSON_GetObjectItem(w, "logprob");
+        if (lb && !cJSON_IsNull(lb) && !(fabs(la->valuedouble - lb->valuedouble) < 1e-4))
+            fail_msg("%s: trace line %d: logprob %g, the reference has %g", what, i, la->valuedouble, lb->valuedouble);
+        cJSON_Delete(got);
+        w = w->next;
+        i++;
+    }
+    fclose(f);
+    if (w) fail_msg("%s: trace has %d lines, the reference %d", what, i, cJSON_GetArraySize(want));
+}
+
+static void check_generation(const char *name) {
+    char path[PATH_MAX], ids_path[PATH_MAX], cfg_path[PATH_MAX], out_path[PATH_MAX], trace_path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/dysco_%s.json", fixtures, name);
+    cJSON *fx = load_json(path);
+    char *dir = make_temp_dir("reference-gen");
+    snprintf(path, sizeof path, "%s/model", dir);
+    make_checkpoint(fx, path);
+    snprintf(ids_path, sizeof ids_path, "%s/ids.json", dir);
+    snprintf(cfg_path, sizeof cfg_path, "%s/dysco.yaml", dir);
+    snprintf(out_path, sizeof out_path, "%s/out.json", dir);
+    snprintf(trace_path, sizeof trace_path, "%s/trace.jsonl", dir);
+    const cJSON *c;
+    int n_cases = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+        const char *case_name = cJSON_GetObjectItem(c, "name")->valuestring, *method = cJSON_GetObjectItem(c, "method")->valuestring;
+        const cJSON *cfg = cJSON_GetObjectItem(c, "config"), *want_ids = cJSON_GetObjectItem(c, "output_ids");
+        char what[128], extra[4400] = "";
+        snprintf(what, sizeof what, "%s/%s", name, case_name);
+        char *ids = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "input_ids"));
+        dy_error err;
+        assert_int_equal(dy_write_file(ids_path, ids, strlen(ids), &err), 0);
+        free(ids);
+        if (strcmp(method, "dysco") == 0) {
+            write_config(cfg, cfg_path);
+            snprintf(extra, sizeof extra, "--dysco-config '%s'", cfg_path);
+        } else if (strcmp(method, "attnsharp") == 0) {
+            snprintf(extra, sizeof extra, "--attn-temperature %.9g", cJSON_GetObjectItem(cfg, "attn_temperature")->valuedouble);
+        }
+        cmd_result r = run_cmd("'%s' generate --model '%s' --input-ids '%s' --method %s %s --max-new-tokens %d --output '%s' "
+                               "--trace '%s'",
+                               dysco_bin, path, ids_path, method, extra, cJSON_GetArraySize(want_ids), out_path, trace_path);
+        if (r.status != 0) fail_msg("%s: generate failed: %s", what, r.err);
+        cmd_result_free(&r);
+        cJSON *out = load_json(out_path);
+        if (!cJSON_Compare(cJSON_GetObjectItem(out, "output_ids"), want_ids, true)) {
+            char *got = cJSON_PrintUnformatted(cJSON_GetObjectItem(out, "output_ids")), *ref = cJSON_PrintUnformatted(want_ids);
+            fail_msg("%s: output_ids %s, the reference %s", what, got, ref);
+        }
+        compare_trace(what, trace_path, cJSON_GetObjectItem(c, "trace"));
+        const cJSON *logging = cJSON_GetObjectItem(c, "generation_logging"), *l;
+        cJSON_ArrayForEach(l, logging) {
+            const cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(out, "generation_logging"), l->string);
+            if (!g || !(fabs(g->valuedouble - l->valuedouble) <= 1e-5 * fmax(1, fabs(l->valuedouble))))
+                fail_msg("%s: generation_logging.%s %g, the reference %g", what, l->string, g ? g->valuedouble : NAN, l->valuedouble);
+        }
+        cJSON_Delete(out);
+        n_cases++;
+    }
+    printf("%s: %d cases: same tokens, traces and generation_logging as the reference\n", name, n_cases);
+    rm_rf(dir);
+    free(dir);
+    cJSON_Delete(fx);
+}
+
+static void test_logits_qwen3(void **state) { (void)state; check_logits("qwen3"); }
+static void test_logits_llama(void **state) { (void)state; check_logits("llama"); }
+static void test_logits_qwen3_moe(void **state) { (void)state; check_logits("qwen3_moe"); }
+static void test_generation_qwen3(void **state) { (void)state; check_generation("qwen3"); }
+static void test_generation_llama(void **state) { (void)state; check_generation("llama"); }
+static void test_generation_qwen3_moe(void **state) { (void)state; check_generation("qwen3_moe"); }
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PATH_TO_DYSCO FIXTURE_DIR\n", argv[0]);
+        return 2;
+    }
+    dysco_bin = argv[1];
+    fixtures = argv[2];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logits_qwen3),     cmocka_unit_test(test_logits_llama),
+        cmocka_unit_test(test_logits_qwen3_moe), cmocka_unit_test(test_generation_qwen3),
+        cmocka_unit_test(test_generation_llama), cmocka_unit_test(test_generation_qwen3_moe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
