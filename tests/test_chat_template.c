@@ -555,11 +555,7 @@ static void test_llama31_without_system(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TOKENIZER_DIR\n", argv[0]);
-        return 2;
-    }
-    tokenizers_dir = argv[1];
+    test_args(argc, argv, "TOKENIZER_DIR", &tokenizers_dir, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detect_small_templates),
         cmocka_unit_test(test_detect_strftime_now_date),

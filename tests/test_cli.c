@@ -154,7 +154,7 @@ static void test_make_model_errors(void **state) {
 }
 
 int main(int argc, char **argv) {
-    dysco_bin = dysco_binary_arg(argc, argv);
+    test_args(argc, argv, "PATH_TO_DYSCO", &dysco_bin, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage), cmocka_unit_test(test_inspect_presets),
         cmocka_unit_test(test_make_model_then_inspect), cmocka_unit_test(test_make_model_tokenizer_copy),

@@ -220,12 +220,7 @@ static void test_validation_errors(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO TOKENIZER_DIR\n", argv[0]);
-        return 2;
-    }
-    dysco_bin = argv[1];
-    toks = argv[2];
+    test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
         cmocka_unit_test(test_text_prompt), cmocka_unit_test(test_validation_errors),

@@ -159,12 +159,7 @@ static void test_usage_and_input_errors(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO TOKENIZER_DIR\n", argv[0]);
-        return 2;
-    }
-    dysco_bin = argv[1];
-    toks = argv[2];
+    test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_and_chat), cmocka_unit_test(test_warmup), cmocka_unit_test(test_batch),
         cmocka_unit_test(test_malformed_tokenizer_files), cmocka_unit_test(test_usage_and_input_errors),

@@ -415,7 +415,7 @@ static void test_tensor_in_two_shards(void **state) {
 }
 
 int main(int argc, char **argv) {
-    dysco_bin = dysco_binary_arg(argc, argv);
+    test_args(argc, argv, "PATH_TO_DYSCO", &dysco_bin, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_file, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_header_length, setup_qwen3, teardown),

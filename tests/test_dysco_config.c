@@ -421,11 +421,7 @@ static void test_limits(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s CONFIGS_DYSCO_DIR\n", argv[0]);
-        return 2;
-    }
-    configs_dir = argv[1];
+    test_args(argc, argv, "CONFIGS_DYSCO_DIR", &configs_dir, NULL);
     tmp_dir = make_temp_dir("dysco-config");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen3_8b),          cmocka_unit_test(test_qwen3_4b),

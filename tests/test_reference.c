@@ -249,12 +249,7 @@ static void test_generation_llama(void **state) { (void)state; check_generation(
 static void test_generation_qwen3_moe(void **state) { (void)state; check_generation("qwen3_moe"); }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO FIXTURE_DIR\n", argv[0]);
-        return 2;
-    }
-    dysco_bin = argv[1];
-    fixtures = argv[2];
+    test_args(argc, argv, "PATH_TO_DYSCO FIXTURE_DIR", &dysco_bin, &fixtures, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits_qwen3),     cmocka_unit_test(test_logits_llama),
         cmocka_unit_test(test_logits_qwen3_moe), cmocka_unit_test(test_generation_qwen3),

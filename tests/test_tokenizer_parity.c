@@ -16,6 +16,7 @@
 
 #include "file_util.h"
 #include "prompt.h"
+#include "test_util.h"
 
 static const char *fixture_dir, *tokenizer_dir;
 
@@ -207,12 +208,7 @@ static void test_qwen3(void **state) { (void)state; run_fixture("tokenizer_qwen3
 static void test_llama3(void **state) { (void)state; run_fixture("tokenizer_llama3.json", "llama3_1"); }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR TOKENIZER_DIR\n", argv[0]);
-        return 2;
-    }
-    fixture_dir = argv[1];
-    tokenizer_dir = argv[2];
+    test_args(argc, argv, "FIXTURE_DIR TOKENIZER_DIR", &fixture_dir, &tokenizer_dir, NULL);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,12 +17,16 @@ static void die(const char *what) {
     exit(99);
 }
 
-const char *dysco_binary_arg(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH_TO_DYSCO\n", argv[0]);
+void test_args(int argc, char **argv, const char *names, ...) {
+    va_list ap;
+    va_start(ap, names);
+    int i = 1;
+    for (const char **out; (out = va_arg(ap, const char **)); i++) *out = i < argc ? argv[i] : NULL;
+    va_end(ap);
+    if (argc != i) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], names);
         exit(2);
     }
-    return argv[1];
 }
 
 char *make_temp_dir(const char *tag) {

@@ -13,8 +13,9 @@ typedef struct {
     char *err;   // stderr, NUL-terminated
 } cmd_result;
 
-// The dysco binary the CLI tests run: their only argument (exits with usage otherwise).
-const char *dysco_binary_arg(int argc, char **argv);
+// A test's command-line arguments (paths ctest passes), stored through the NULL-terminated list
+// of pointers; exits with "usage: PROGRAM NAMES" when the count differs.
+void test_args(int argc, char **argv, const char *names, ...);
 
 // A fresh folder under $TMPDIR (or /tmp); removed by rm_rf.
 char *make_temp_dir(const char *tag);
