@@ -144,6 +144,36 @@ static void test_score_matches_generate(void **state) {
     }
 }
 
+// Generation ends at a stop id (after emitting it) and at max_new_tokens; sampling is seeded.
+static void test_stops_and_sampling(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 8 "
+             "--output '%s'", dir, dir, path);
+    expect(args, 0, NULL);
+    cJSON *j = read_json(path);
+    const int third = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "output_ids"), 2)->valueint;
+    cJSON_Delete(j);
+    snprintf(args + strlen(args), sizeof args - strlen(args), " --stop-ids 5000,%d", third);
+    expect(args, 0, NULL);
+    j = read_json(path);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "output_ids")), 3);  // stopped at, and kept, the stop id
+    cJSON_Delete(j);
+    char *outputs[2];
+    for (int run = 0; run < 2; run++) {
+        snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 8 "
+                 "--temperature 1.2 --top-p 0.95 --top-k 40 --seed 11 --output '%s'", dir, dir, path);
+        expect(args, 0, NULL);
+        j = read_json(path);
+        outputs[run] = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "output_ids"));
+        cJSON_Delete(j);
+    }
+    assert_string_equal(outputs[0], outputs[1]);
+    free(outputs[0]);
+    free(outputs[1]);
+}
+
 static void test_text_prompt(void **state) {
     (void)state;
     char args[4 * PATH_MAX], path[PATH_MAX];
@@ -223,7 +253,8 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
-        cmocka_unit_test(test_text_prompt), cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_text_prompt),
+        cmocka_unit_test(test_validation_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
