@@ -1,5 +1,5 @@
 // The op interface the model forward is written against (runtime/model.c), implemented by
-// kernels/cpu (fp32 reference) and kernels/cuda (bf16, next). Backends own their memory: the
+// kernels/cpu (fp32 reference) and kernels/cuda (bf16). Backends own their memory: the
 // data a view points to, and every int32/float array argument (ids, positions, inv_freq, bias,
 // capture_heads, capture_out, caches), is backend memory (device memory on a GPU); the views,
 // argument structs and the experts array themselves are host structs. The model moves data in
@@ -15,6 +15,11 @@
 #include <stdint.h>
 
 #include "../runtime/dtype.h"
+#include "../runtime/error.h"
+
+#ifdef __cplusplus
+extern "C" {  // kernels/cuda is C++
+#endif
 
 // A matrix in backend memory: rows x cols elements of dtype, row i at data + i * stride elements.
 typedef struct {
@@ -100,5 +105,16 @@ struct dy_backend {
 
 // The CPU backend (fp32, OpenMP over rows/heads).
 dy_backend *dy_backend_cpu_create(void);
+
+#ifdef DYSCO_HAVE_CUDA
+// The CUDA backend on one device (bf16 weights, activations and KV cache; fp32 math inside the
+// ops); NULL with err set when the device is missing or unusable. The ops run on the calling
+// thread's current device, which create() sets.
+dy_backend *dy_backend_cuda_create(int device, dy_error *err);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -46,7 +46,7 @@ static const char USAGE_OPTIONS[] =
     "  --max-new-tokens N (default 256)  --temperature T (default 0: greedy)  --top-p P  --top-k K  --seed N\n"
     "  --stop-ids LIST                   extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)\n"
     "  --stop-on-newline                 stop after a generated \"\\n\" or \"\\n\\n\" token\n"
-    "  --device cpu|cuda                 (cuda: not in this build yet)\n"
+    "  --device cpu|cuda                 cpu: fp32 reference; cuda: bf16 on GPU 0 (correct-first kernels)\n"
     "output:\n"
     "  --output F.json                   input_ids, output_ids, output_text, generation_logging, timing\n"
     "  --trace F.jsonl                   one line per fed token after the prefill: pos, phase, n_selected,\n"
@@ -164,10 +164,11 @@ static int parse(int argc, char **argv, bool score, options *o, dy_error *err) {
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (o->top_p <= 0 || o->top_p > 1) return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->top_p);
     if (o->input_ids && (o->system || o->think)) return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
-    if (strcmp(o->device, "cpu") != 0) {
-        if (strcmp(o->device, "cuda") == 0) return dy_fail(err, "--device cuda: this build has no CUDA generation path yet");
+    if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
         return dy_fail(err, "--device: expected cpu or cuda, got '%s'", o->device);
-    }
+#ifndef DYSCO_HAVE_CUDA
+    if (strcmp(o->device, "cuda") == 0) return dy_fail(err, "--device cuda: this dysco was built without CUDA (DYSCO_CUDA=OFF)");
+#endif
     return 0;
 }
 
@@ -308,6 +309,14 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     return rc;
 }
 
+static int create_backend(const char *device, dy_backend **be, dy_error *err) {
+#ifdef DYSCO_HAVE_CUDA
+    if (strcmp(device, "cuda") == 0) return (*be = dy_backend_cuda_create(0, err)) ? 0 : -1;
+#endif
+    (void)device;
+    return (*be = dy_backend_cpu_create()) ? 0 : dy_fail(err, "cpu backend: out of memory");
+}
+
 static int run(const options *o, bool score, dy_error *err) {
     session s = {0};
     dy_checkpoint ck;
@@ -336,7 +345,7 @@ static int run(const options *o, bool score, dy_error *err) {
     if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
                      new_tokens, ck.config.max_position_embeddings, o->model);
-    if (rc == 0 && !(be = dy_backend_cpu_create())) rc = dy_fail(err, "cpu backend: out of memory");
+    if (rc == 0) rc = create_backend(o->device, &be, err);
     if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, 512, err);
     if (rc == 0) {
         dy_generate_opts g = {

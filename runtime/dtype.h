@@ -8,6 +8,10 @@
 
 typedef enum { DY_BF16, DY_F16, DY_F32 } dy_dtype;
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 // Safetensors spelling ("BF16", "F16", "F32"); -1 when the name is not one of them.
 int dy_dtype_from_safetensors(const char *name);
 const char *dy_dtype_safetensors_name(dy_dtype t);
@@ -33,5 +37,9 @@ static inline uint16_t dy_f32_to_bf16(float f) {
 }
 
 float dy_f16_to_f32(uint16_t h);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

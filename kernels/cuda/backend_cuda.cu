@@ -1,0 +1,149 @@
+// The CUDA backend: bf16 weights, activations and KV cache in device memory on one GPU, ops on
+// the legacy default stream (kernels/cuda/ops_*.cu). upload and download are blocking
+// cudaMemcpy calls, so download also waits for every op before it. create() sets the device and
+// makes the cuBLASLt handle and workspace; prepare() sizes the MoE scratch; attention needs none.
+#include <stdlib.h>
+
+#include "ops_cuda.h"
+
+static const size_t kWorkspaceBytes = 32u << 20;  // what NVIDIA recommends for cuBLASLt on Hopper
+
+// cudaMalloc has 256-byte alignment. Out of memory is the one failure the caller handles (NULL);
+// it is cleared so the next error check does not see it.
+static void *cuda_alloc(dy_backend *b, size_t bytes) {
+    (void)b;
+    void *p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);  // 0 bytes still gets a pointer of its own
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        return nullptr;
+    }
+    CUDA_CHECK(e);
+    return p;
+}
+
+static void cuda_release(dy_backend *b, void *p) {
+    (void)b;
+    CUDA_CHECK(cudaFree(p));
+}
+
+// Callers may pass invalid pointers with 0 bytes.
+static void cuda_upload(dy_backend *b, void *dst, const void *host_src, size_t bytes) {
+    (void)b;
+    if (bytes) CUDA_CHECK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+}
+
+static void cuda_download(dy_backend *b, void *host_dst, const void *src, size_t bytes) {
+    (void)b;
+    if (bytes) CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+// fp32 -> bf16 (round to nearest even) on the host, through the pinned staging buffer in blocks of
+// at most DY_CUDA_STAGING values (whole rows when they fit), each copied into dst's row stride.
+static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
+    dy_cuda_impl *impl = dy_cuda_impl_of(b);
+    uint16_t *base = (uint16_t *)dy_bf16_data(dst);
+    const int64_t rows = dst->rows, cols = dst->cols;
+    const int64_t block_cols = cols < DY_CUDA_STAGING ? cols : DY_CUDA_STAGING;
+    const int64_t block_rows = block_cols ? (DY_CUDA_STAGING / block_cols) : 1;
+    for (int64_t r0 = 0; r0 < rows; r0 += block_rows)
+        for (int64_t c0 = 0; c0 < cols; c0 += block_cols) {
+            const int64_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
+            const int64_t nc = cols - c0 < block_cols ? cols - c0 : block_cols;
+            for (int64_t r = 0; r < nr; r++)
+                for (int64_t c = 0; c < nc; c++)
+                    impl->staging[r * nc + c] = dy_f32_to_bf16(host_src[(r0 + r) * cols + c0 + c]);
+            CUDA_CHECK(cudaMemcpy2D(base + r0 * dst->stride + c0, (size_t)dst->stride * 2, impl->staging,
+                                    (size_t)nc * 2, (size_t)nc * 2, (size_t)nr, cudaMemcpyHostToDevice));
+        }
+}
+
+static int cuda_prepare(dy_backend *b, const dy_op_limits *l) {
+    dy_cuda_impl *impl = dy_cuda_impl_of(b);
+    const size_t bytes = l->n_experts ? dy_cuda_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts) : 0;
+    if (bytes <= impl->moe_scratch_bytes) return 0;
+    void *grown = cuda_alloc(b, bytes);
+    if (!grown) return -1;
+    cuda_release(b, impl->moe_scratch);
+    impl->moe_scratch = grown;
+    impl->moe_scratch_bytes = bytes;
+    return 0;
+}
+
+// Everything create() made, in reverse; parts not made yet are NULL (a failed create uses it too).
+static void release_all(dy_backend *b, dy_cuda_impl *impl) {
+    if (impl) {
+        dy_cuda_matmul_plans_free(impl);
+        if (impl->pref) CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(impl->pref));
+        if (impl->lt) CUBLAS_CHECK(cublasLtDestroy(impl->lt));
+        if (impl->moe_scratch) CUDA_CHECK(cudaFree(impl->moe_scratch));
+        if (impl->staging) CUDA_CHECK(cudaFreeHost(impl->staging));
+        if (impl->workspace) CUDA_CHECK(cudaFree(impl->workspace));
+    }
+    free(impl);
+    free(b);
+}
+
+static void cuda_destroy(dy_backend *b) { release_all(b, dy_cuda_impl_of(b)); }
+
+// Each step of create(): a CUDA or cuBLAS failure becomes err's message and NULL.
+#define CREATE_STEP(ok, what)                                                    \
+    do {                                                                         \
+        if (!(ok)) {                                                             \
+            cudaGetLastError(); /* a failed call leaves its error behind */      \
+            dy_fail(err, "CUDA device %d: %s", device, what);                    \
+            release_all(b, impl);                                                \
+            return nullptr;                                                      \
+        }                                                                        \
+    } while (0)
+
+extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();  // "no driver / no device" is sticky until read
+        dy_fail(err, "CUDA device %d: %s", device, cudaGetErrorString(e));
+        return nullptr;
+    }
+    if (device < 0 || device >= count) {
+        dy_fail(err, "CUDA device %d: no such device (%d visible)", device, count);
+        return nullptr;
+    }
+    dy_backend *b = (dy_backend *)calloc(1, sizeof *b);
+    dy_cuda_impl *impl = (dy_cuda_impl *)calloc(1, sizeof *impl);
+    CREATE_STEP(b && impl, "out of host memory");
+    b->impl = impl;
+    cudaError_t ce = cudaSetDevice(device);
+    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    ce = cudaMalloc(&impl->workspace, kWorkspaceBytes);
+    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    impl->workspace_bytes = kWorkspaceBytes;
+    ce = cudaMallocHost(&impl->staging, DY_CUDA_STAGING * sizeof(uint16_t));
+    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    cublasStatus_t cs = cublasLtCreate(&impl->lt);
+    CREATE_STEP(cs == CUBLAS_STATUS_SUCCESS, cublasLtGetStatusString(cs));
+    cs = cublasLtMatmulPreferenceCreate(&impl->pref);
+    if (cs == CUBLAS_STATUS_SUCCESS)
+        cs = cublasLtMatmulPreferenceSetAttribute(impl->pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                  &impl->workspace_bytes, sizeof impl->workspace_bytes);
+    CREATE_STEP(cs == CUBLAS_STATUS_SUCCESS, cublasLtGetStatusString(cs));
+
+    b->name = "cuda";
+    b->act_dtype = DY_BF16;
+    b->prepare = cuda_prepare;
+    b->alloc = cuda_alloc;
+    b->release = cuda_release;
+    b->upload = cuda_upload;
+    b->download = cuda_download;
+    b->upload_weight = cuda_upload_weight;
+    b->destroy = cuda_destroy;
+    b->embedding = dy_cuda_embedding;
+    b->add_rmsnorm = dy_cuda_add_rmsnorm;
+    b->matmul = dy_cuda_matmul;
+    b->norm_rope = dy_cuda_norm_rope;
+    b->kv_write = dy_cuda_kv_write;
+    b->attention = dy_cuda_attention;
+    b->swiglu = dy_cuda_swiglu;
+    b->moe = dy_cuda_moe;
+    return b;
+}

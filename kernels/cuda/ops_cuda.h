@@ -1,0 +1,73 @@
+// The CUDA backend's ops, wired into the dy_backend vtable by backend_cuda.cu, and the state they
+// share. Weights, activations and the KV cache are bf16; every view an op gets is bf16 except a
+// matmul output, which may be fp32 (the logits). Math inside the ops is fp32 and each output is
+// rounded to bf16 once. Everything runs on the legacy default stream, in call order, so an op
+// may use scratch the previous op used; download (a blocking cudaMemcpy) waits for all of it.
+#ifndef DYSCO_OPS_CUDA_H
+#define DYSCO_OPS_CUDA_H
+
+#include <assert.h>
+#include <cuda_bf16.h>
+
+#include "../backend.h"
+#include "cuda_check.h"
+
+// One cached cuBLASLt problem: the shape, strides, output dtype and pointer alignments it was
+// chosen for (the heuristic's choice depends on all of them), its descriptors and algorithm.
+typedef struct {
+    int64_t n, in, out_features, x_stride, w_stride, out_stride;
+    dy_dtype out_dtype;
+    uint32_t align_x, align_w, align_out;  // bytes, powers of two up to 256
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t a, b, d;
+    cublasLtMatmulAlgo_t algo;
+} dy_cuda_matmul_plan;
+
+// A model uses a few dozen problems (per layer type and prefill chunk size); a full table
+// replaces its entries round-robin.
+constexpr int DY_CUDA_MATMUL_PLANS = 128;
+constexpr int64_t DY_CUDA_STAGING = 1 << 22;  // bf16 values in upload_weight's staging buffer (8 MiB)
+
+typedef struct {
+    cublasLtHandle_t lt;
+    cublasLtMatmulPreference_t pref;  // workspace limit; alignments set per heuristic query
+    void *workspace;                  // cuBLASLt workspace (device), workspace_bytes
+    size_t workspace_bytes;
+    dy_cuda_matmul_plan plans[DY_CUDA_MATMUL_PLANS];
+    int n_plans, next_evict;
+    uint16_t *staging;  // pinned host, DY_CUDA_STAGING values
+    void *moe_scratch;  // device, sized by prepare()
+    size_t moe_scratch_bytes;
+} dy_cuda_impl;
+
+static inline dy_cuda_impl *dy_cuda_impl_of(dy_backend *b) { return (dy_cuda_impl *)b->impl; }
+
+// The elements of a bf16 view.
+static inline __nv_bfloat16 *dy_bf16_data(const dy_view *v) {
+    assert(v->dtype == DY_BF16);
+    return (__nv_bfloat16 *)v->data;
+}
+
+// Blocks of `per_block` covering n items.
+static inline unsigned dy_cuda_blocks(int64_t n, int per_block) { return (unsigned)((n + per_block - 1) / per_block); }
+
+// The matmul plan table's descriptors (destroy()).
+void dy_cuda_matmul_plans_free(dy_cuda_impl *impl);
+// What moe needs for n rows; moe carves it from impl->moe_scratch.
+size_t dy_cuda_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts);
+
+void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
+void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
+                         dy_view *out);
+void dy_cuda_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
+                       bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
+void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
+                      int n_kv_heads, int head_dim, int pos0);
+void dy_cuda_attention(dy_backend *b, const dy_attention_args *a);
+// out may be gate or up itself (the model runs it in place).
+void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
+                 int top_k, bool norm_topk, dy_view *out);
+
+#endif
