@@ -30,6 +30,17 @@ big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072
 step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b --preset llama3-8b --config-only --force && build-gpu/dysco inspect --preset llama3-8b"
+# Generation on the GPU (correct-first kernels): every method on a tiny model with the real
+# tokenizer, then vanilla and DySCO on the Qwen3-8B-shape random checkpoint (1024-token prompt).
+tiny=/tmp/dysco-tiny-qwen3
+step make_tiny build-gpu/dysco make-model $tiny --preset tiny-qwen3 --tokenizer "$deps/tokenizers/qwen3" --force
+step demo_cuda bash -c "sed 's/--max-new-tokens 16/--max-new-tokens 16 --device cuda/' launch/demo.sh > /tmp/demo_cuda.sh && bash /tmp/demo_cuda.sh $tiny"
+python3 -c "import json,random; r=random.Random(0); json.dump([r.randrange(151000) for _ in range(1024)], open('/tmp/ids1024.json','w'))"
+for m in vanilla dysco; do
+  step "generate_8b_$m" bash -c "build-gpu/dysco generate --model $big --input-ids /tmp/ids1024.json --method $m \
+    --dysco-config configs/dysco/qwen3_8b.yaml --max-new-tokens 32 --device cuda --output /tmp/g_$m.json >/dev/null &&
+    python3 -c \"import json; t=json.load(open('/tmp/g_$m.json'))['timing']; print({k: round(v, 4) for k, v in t.items()})\""
+done
 for t in qwen3 llama3_1; do
   step "tokenizer_bench_$t" python3 tests/hf_tokenizer_bench.py --tokenizer "$deps/tokenizers/$t" --dysco build-gpu/dysco
 done
