@@ -34,7 +34,7 @@ step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b -
 # tokenizer, then vanilla and DySCO on the Qwen3-8B-shape random checkpoint (1024-token prompt).
 tiny=/tmp/dysco-tiny-qwen3
 step make_tiny build-gpu/dysco make-model $tiny --preset tiny-qwen3 --tokenizer "$deps/tokenizers/qwen3" --force
-step demo_cuda env DYSCO_DEVICE=cuda launch/demo.sh $tiny
+step demo_cuda env DYSCO_DEVICE=cuda DYSCO_BIN=build-gpu/dysco launch/demo.sh $tiny
 python3 -c "import json,random; r=random.Random(0); json.dump([r.randrange(151000) for _ in range(1024)], open('/tmp/ids1024.json','w'))"
 for m in vanilla dysco; do
   step "generate_8b_$m" bash -c "build-gpu/dysco generate --model $big --input-ids /tmp/ids1024.json --method $m \
