@@ -15,6 +15,7 @@ int dy_cli_make_model(int argc, char **argv);
 int dy_cli_tokenize(int argc, char **argv);
 int dy_cli_generate(int argc, char **argv);
 int dy_cli_score(int argc, char **argv);
+int dy_cli_bench(int argc, char **argv);
 
 // Option values: `--name VALUE` advances *i past VALUE. Each names the option in its error.
 int dy_arg_string(int argc, char **argv, int *i, const char **out, dy_error *err);

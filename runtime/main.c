@@ -12,7 +12,8 @@ static const char USAGE[] =
     "  make-model   write a checkpoint with deterministic random weights from a preset shape\n"
     "  tokenize     text <-> token ids with the model's tokenizer and chat template\n"
     "  generate     decode a prompt with vanilla, attnsharp or DySCO (CPU backend)\n"
-    "  score        log-probabilities of a given continuation under a method\n";
+    "  score        log-probabilities of a given continuation under a method\n"
+    "  bench        prefill and decode speed at given contexts, beside the measured roofline\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "tokenize") == 0) return dy_cli_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "generate") == 0) return dy_cli_generate(argc - 1, argv + 1);
     if (strcmp(argv[1], "score") == 0) return dy_cli_score(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0) return dy_cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "dysco: unknown verb '%s'\n%s", argv[1], USAGE);
     return DY_EXIT_USAGE;
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_tensors.h"
 #include "rope.h"
+#include "weight_init.h"
 
 static void *backend_alloc(dy_model *m, size_t bytes) {
     if (m->n_allocations == m->cap_allocations) {
@@ -26,18 +28,39 @@ static int workspace(dy_model *m, dy_view *v, int64_t rows, int64_t cols, dy_dty
                                 (long long)rows, (long long)cols);
 }
 
-// One checkpoint tensor into backend memory in the backend's dtype.
-static int load_weight(dy_model *m, const dy_checkpoint *ck, const char *name, dy_view *dst, float *host, dy_error *err) {
-    const dy_tensor *t = dy_checkpoint_find(ck, name);
-    if (!t) return dy_fail(err, "%s: tensor %s: missing", ck->listing, name);
-    int64_t rows = t->ndim == 2 ? t->shape[0] : 1, cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+// Where weights come from: a checkpoint, or make-model's deterministic random initialisation
+// (benchmarks at real shape without writing the checkpoint).
+typedef struct {
+    const dy_checkpoint *ck;     // NULL: random
+    const dy_init_params *init;  // random
+    dy_tensor_spec *specs;       // random: the architecture's tensors
+    int n_specs;
+} weight_source;
+
+// One tensor into backend memory in the backend's dtype (host: scratch of the largest tensor).
+static int load_weight(dy_model *m, const weight_source *src, const char *name, dy_view *dst, float *host, dy_error *err) {
+    int64_t rows, cols;
+    if (src->ck) {
+        const dy_tensor *t = dy_checkpoint_find(src->ck, name);
+        if (!t) return dy_fail(err, "%s: tensor %s: missing", src->ck->listing, name);
+        rows = t->ndim == 2 ? t->shape[0] : 1;
+        cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+        dy_tensor_read_f32(t, 0, rows, 0, cols, host);
+    } else {
+        const dy_tensor_spec *spec = NULL;
+        for (int i = 0; i < src->n_specs && !spec; i++)
+            if (strcmp(src->specs[i].name, name) == 0) spec = &src->specs[i];
+        if (!spec) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
+        rows = spec->ndim == 2 ? spec->shape[0] : 1;
+        cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
+        dy_init_fill(spec, src->init, 0, (uint64_t)(rows * cols), host);
+    }
     if (workspace(m, dst, rows, cols, m->be->act_dtype, err)) return -1;
-    dy_tensor_read_f32(t, 0, rows, 0, cols, host);
     m->be->upload_weight(m->be, dst, host);
     return 0;
 }
 
-static int load_mlp(dy_model *m, const dy_checkpoint *ck, const char *prefix, dy_mlp_weights *w, float *host,
+static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy_mlp_weights *w, float *host,
                     dy_error *err) {
     char name[160];
     snprintf(name, sizeof name, "%s.gate_proj.weight", prefix);
@@ -48,7 +71,7 @@ static int load_mlp(dy_model *m, const dy_checkpoint *ck, const char *prefix, dy
     return load_weight(m, ck, name, &w->down, host, err);
 }
 
-static int load_layer(dy_model *m, const dy_checkpoint *ck, int l, float *host, dy_error *err) {
+static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, dy_error *err) {
     dy_layer_weights *w = &m->layers[l];
     const char *parts[] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
                            "self_attn.o_proj", "post_attention_layernorm"};
@@ -81,10 +104,14 @@ static int load_layer(dy_model *m, const dy_checkpoint *ck, int l, float *host, 
     return 0;
 }
 
-static int64_t largest_tensor(const dy_checkpoint *ck) {
+static int64_t largest_tensor(const weight_source *src) {
     int64_t most = 0;
-    for (int i = 0; i < ck->tensors.n; i++) {
-        int64_t n = dy_tensor_numel(&ck->tensors.items[i]);
+    for (int i = 0; src->ck && i < src->ck->tensors.n; i++) {
+        int64_t n = dy_tensor_numel(&src->ck->tensors.items[i]);
+        if (n > most) most = n;
+    }
+    for (int i = 0; i < src->n_specs; i++) {
+        int64_t n = dy_tensor_spec_numel(&src->specs[i]);
         if (n > most) most = n;
     }
     return most;
@@ -128,25 +155,41 @@ static int allocate_state(dy_model *m, dy_error *err) {
     return 0;
 }
 
-int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err) {
+static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const weight_source *src, int max_ctx,
+                int max_chunk, dy_error *err) {
     memset(m, 0, sizeof *m);
-    m->cfg = ck->config;
+    m->cfg = *cfg;
     m->be = be;
     m->max_ctx = max_ctx;
     m->max_chunk = max_chunk;
-    float *host = malloc((size_t)largest_tensor(ck) * sizeof(float));
+    float *host = malloc((size_t)largest_tensor(src) * sizeof(float));
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     int rc = host && m->layers ? 0 : dy_fail(err, "model: out of memory");
-    if (rc == 0) rc = load_weight(m, ck, "model.embed_tokens.weight", &m->embed, host, err);
-    for (int l = 0; l < m->cfg.n_layers && rc == 0; l++) rc = load_layer(m, ck, l, host, err);
-    if (rc == 0) rc = load_weight(m, ck, "model.norm.weight", &m->final_norm, host, err);
+    if (rc == 0) rc = load_weight(m, src, "model.embed_tokens.weight", &m->embed, host, err);
+    for (int l = 0; l < m->cfg.n_layers && rc == 0; l++) rc = load_layer(m, src, l, host, err);
+    if (rc == 0) rc = load_weight(m, src, "model.norm.weight", &m->final_norm, host, err);
     if (rc == 0) {
         if (m->cfg.tie_word_embeddings) m->lm_head = m->embed;
-        else rc = load_weight(m, ck, "lm_head.weight", &m->lm_head, host, err);
+        else rc = load_weight(m, src, "lm_head.weight", &m->lm_head, host, err);
     }
     free(host);
     if (rc == 0) rc = allocate_state(m, err);
     if (rc) dy_model_free(m);
+    return rc;
+}
+
+int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err) {
+    const weight_source src = {.ck = ck};
+    return load(m, be, &ck->config, &src, max_ctx, max_chunk, err);
+}
+
+int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                         int max_ctx, int max_chunk, dy_error *err) {
+    weight_source src = {.init = init};
+    src.n_specs = dy_model_tensor_specs(cfg, &src.specs, err);
+    if (src.n_specs < 0) return -1;
+    int rc = load(m, be, cfg, &src, max_ctx, max_chunk, err);
+    free(src.specs);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include "../kernels/backend.h"
 #include "checkpoint.h"
+#include "weight_init.h"
 
 typedef struct {
     dy_view attn_norm, q, k, v, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
@@ -39,6 +40,9 @@ typedef struct {
 // Uploads the checkpoint's weights (widened to fp32, stored in the backend's dtype) and
 // allocates the KV cache for max_ctx positions and workspace for prefill chunks of max_chunk.
 int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err);
+// The same shape with make-model's deterministic random weights, from the config alone.
+int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                         int max_ctx, int max_chunk, dy_error *err);
 void dy_model_free(dy_model *m);
 
 typedef struct {

@@ -174,6 +174,36 @@ static void test_stops_and_sampling(void **state) {
     free(outputs[1]);
 }
 
+// dysco bench on the CPU: one machine line, one line per context, numbers present and positive.
+static void test_bench(void **state) {
+    (void)state;
+    cmd_result r = run_cmd("'%s' bench --model '%s/ids' --random-weights --ctx 32,48 --decode-steps 3 --device cpu",
+                           dysco_bin, dir);
+    if (r.status != 0) fail_msg("bench failed: %s", r.err);
+    assert_int_equal(count_lines(r.out), 3);
+    char *line = strtok(r.out, "\n");
+    cJSON *machine = cJSON_Parse(line);
+    assert_string_equal(cJSON_GetObjectItem(machine, "kind")->valuestring, "machine");
+    assert_true(cJSON_GetObjectItem(machine, "copy_bandwidth_bytes_per_s")->valuedouble > 0);
+    assert_true(cJSON_GetObjectItem(machine, "gemm_flops_per_s")->valuedouble > 0);
+    cJSON_Delete(machine);
+    for (int c = 0; c < 2; c++) {
+        cJSON *ctx = cJSON_Parse(strtok(NULL, "\n"));
+        assert_int_equal(cJSON_GetObjectItem(ctx, "ctx")->valueint, c ? 48 : 32);
+        assert_int_equal(cJSON_GetObjectItem(ctx, "decode_steps")->valueint, 2);
+        assert_true(cJSON_GetObjectItem(ctx, "decode_ms_per_token_median")->valuedouble > 0);
+        assert_true(cJSON_GetObjectItem(ctx, "decode_roofline_ms")->valuedouble > 0);
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(ctx, "gpu_memory_in_use_bytes")));
+        cJSON_Delete(ctx);
+    }
+    cmd_result_free(&r);
+    char args[PATH_MAX + 100];
+    snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 8,x --device cpu", dir);
+    expect(args, 1, "--ctx: expected comma-separated lengths >= 16, got '8,x'");
+    snprintf(args, sizeof args, "bench --model '%s/ids' --method dysco --device cpu", dir);
+    expect(args, 2, "bench: --method dysco needs --dysco-config");
+}
+
 static void test_text_prompt(void **state) {
     (void)state;
     char args[4 * PATH_MAX], path[PATH_MAX];
@@ -252,7 +282,7 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
-        cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_text_prompt),
+        cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -241,6 +241,38 @@ static void check_generation(const char *name) {
     cJSON_Delete(fx);
 }
 
+// --random-weights (dysco bench) builds the same model as make-model --dtype fp32 with the same
+// seed: the logits must be identical, bit for bit.
+static void test_random_weights_match_checkpoint(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("random-weights"), *json = preset_json("tiny-qwen3-moe", 1024);
+    dy_model_config cfg;
+    load_preset("tiny-qwen3-moe", &cfg, 1024);
+    write_checkpoint(dir, json, &cfg, DY_F32, 1ull << 40, 5);
+    dy_checkpoint ck;
+    dy_error err;
+    if (dy_checkpoint_open(dir, &ck, &err)) fail_msg("%s", err.msg);
+    dy_backend *be = dy_backend_cpu_create();
+    dy_model a, b;
+    const dy_init_params init = {.seed = 5, .std = 0.02, .norm_jitter = 0.1};
+    if (dy_model_load(&a, be, &ck, 16, 16, &err) || dy_model_load_random(&b, be, &cfg, &init, 16, 16, &err)) fail_msg("%s", err.msg);
+    const int32_t ids[10] = {3, 900, 17, 256, 1000, 5, 64, 128, 511, 7};
+    float *la = malloc(1024 * sizeof(float)), *lb = malloc(1024 * sizeof(float));
+    const dy_forward_opts oa = {.logits = la}, ob = {.logits = lb};
+    assert_int_equal(dy_model_forward(&a, ids, 10, 0, &oa, &err), 0);
+    assert_int_equal(dy_model_forward(&b, ids, 10, 0, &ob, &err), 0);
+    assert_memory_equal(la, lb, 1024 * sizeof(float));
+    free(la);
+    free(lb);
+    dy_model_free(&a);
+    dy_model_free(&b);
+    be->destroy(be);
+    dy_checkpoint_close(&ck);
+    free(json);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_logits_qwen3(void **state) { (void)state; check_logits("qwen3"); }
 static void test_logits_llama(void **state) { (void)state; check_logits("llama"); }
 static void test_logits_qwen3_moe(void **state) { (void)state; check_logits("qwen3_moe"); }
@@ -251,6 +283,7 @@ static void test_generation_qwen3_moe(void **state) { (void)state; check_generat
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO FIXTURE_DIR", &dysco_bin, &fixtures, NULL);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_weights_match_checkpoint),
         cmocka_unit_test(test_logits_qwen3),     cmocka_unit_test(test_logits_llama),
         cmocka_unit_test(test_logits_qwen3_moe), cmocka_unit_test(test_generation_qwen3),
         cmocka_unit_test(test_generation_llama), cmocka_unit_test(test_generation_qwen3_moe),

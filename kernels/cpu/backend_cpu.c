@@ -79,6 +79,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .release = cpu_release,
         .upload = cpu_copy,
         .download = cpu_copy,
+        .copy = cpu_copy,
         .upload_weight = cpu_upload_weight,
         .destroy = cpu_destroy,
         .embedding = dy_cpu_embedding,

@@ -40,6 +40,11 @@ static void cuda_download(dy_backend *b, void *host_dst, const void *src, size_t
 
 // fp32 -> bf16 (round to nearest even) on the host, through the pinned staging buffer in blocks of
 // at most DY_CUDA_STAGING values (whole rows when they fit), each copied into dst's row stride.
+static void cuda_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
+    (void)b;
+    if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+
 static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     uint16_t *base = (uint16_t *)dy_bf16_data(dst);
@@ -135,6 +140,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->release = cuda_release;
     b->upload = cuda_upload;
     b->download = cuda_download;
+    b->copy = cuda_copy;
     b->upload_weight = cuda_upload_weight;
     b->destroy = cuda_destroy;
     b->embedding = dy_cuda_embedding;
