@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "file_util.h"
 #include "generate.h"
 #include "memory_plan.h"
 #include "model_tensors.h"
+#include "timing.h"
 #ifdef DYSCO_HAVE_CUDA
 #include "../kernels/device_info.h"
 #endif
@@ -30,22 +30,6 @@ static const char USAGE[] =
     "so real shapes need no checkpoint on disk. Defaults: --ctx 8192 --decode-steps 32\n"
     "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 2048.\n";
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, by_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
 static double copy_bandwidth(dy_backend *be) {
     const size_t bytes = strcmp(be->name, "cpu") == 0 ? 64u << 20 : 1u << 30;
@@ -55,10 +39,10 @@ static double copy_bandwidth(dy_backend *be) {
         be->copy(be, b, a, bytes);  // warm up, and first-touch the pages
         for (int r = 0; r < 5; r++) {
             char probe;
-            double t0 = now();
+            double t0 = dy_now();
             be->copy(be, b, a, bytes);
             be->download(be, &probe, b, 1);  // waits for the copy
-            double rate = 2.0 * (double)bytes / (now() - t0);
+            double rate = 2.0 * (double)bytes / (dy_now() - t0);
             if (rate > best) best = rate;
         }
     }
@@ -87,10 +71,10 @@ static double gemm_rate(dy_backend *be) {
         be->matmul(be, &x, &w, &out);
         for (int r = 0; r < 3; r++) {
             char probe;
-            double t0 = now();
+            double t0 = dy_now();
             be->matmul(be, &x, &w, &out);
             be->download(be, &probe, out.data, 1);
-            double rate = 2.0 * (double)n * (double)n * (double)n / (now() - t0);
+            double rate = 2.0 * (double)n * (double)n * (double)n / (dy_now() - t0);
             if (rate > best) best = rate;
         }
     }
@@ -118,7 +102,7 @@ typedef struct {
 static void stamp(int32_t token, void *ctx) {
     (void)token;
     stamps *s = ctx;
-    s->stamps[s->n++] = now();
+    s->stamps[s->n++] = dy_now();
 }
 
 typedef struct {
@@ -212,11 +196,11 @@ static int bench(const options *o, dy_error *err) {
     dy_model m = {0};
     const dy_init_params init = {.seed = (uint64_t)o->seed, .std = 0.02, .norm_jitter = 0.1};
     const int capacity = max_ctx + (int)o->decode_steps, chunk = (int)o->prefill_chunk;
-    double t0 = now();
+    double t0 = dy_now();
     if (rc == 0)
         rc = o->random_weights ? dy_model_load_random(&m, be, &cfg, &init, capacity, chunk, err)
                                : dy_model_load(&m, be, &ck, capacity, chunk, err);
-    const double load_seconds = now() - t0;
+    const double load_seconds = dy_now() - t0;
     dy_memory_plan plan;
     if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, &plan, err);
     int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
@@ -256,7 +240,7 @@ static int bench(const options *o, dy_error *err) {
             peak = used > peak ? used : peak;
             int steps = st.n - 1;  // intervals between produced tokens: one decode step each
             for (int i = 0; i < steps; i++) times[i] = times[i + 1] - times[i];
-            const double ms = 1e3 * median(times, steps);
+            const double ms = 1e3 * dy_median(times, steps);
             const double roofline_ms = 1e3 * (weight_bytes + kv_bytes_per_pos * ctx[c]) / bw;
             const double prefill_flops = 2.0 * (double)(params - (cfg.tie_word_embeddings ? 0 : embed)) * ctx[c] +
                                          2.0 * cfg.n_layers * cfg.n_heads * cfg.head_dim * (double)ctx[c] * ctx[c];

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "file_util.h"
 #include "prompt.h"
+#include "timing.h"
 
 static const char USAGE[] =
     "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
@@ -44,26 +44,15 @@ static void print_ids(const dy_tokens *t) {
     fputs("]\n", stdout);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_special, int runs, dy_error *err) {
     double *secs = malloc((size_t)runs * sizeof *secs);
     if (!secs) return dy_fail(err, "--bench: out of memory");
     int n_tokens = 0;
     for (int r = 0; r < runs; r++) {
         dy_tokens t = {0};
-        double t0 = now_seconds();
+        double t0 = dy_now();
         int rc = dy_tokenizer_encode(tok, text, len, add_special, &t, err);
-        secs[r] = now_seconds() - t0;
+        secs[r] = dy_now() - t0;
         n_tokens = t.n;
         dy_tokens_free(&t);
         if (rc) {
@@ -71,9 +60,7 @@ static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_speci
             return -1;
         }
     }
-    double first = secs[0];
-    qsort(secs, (size_t)runs, sizeof *secs, by_double);
-    double median = runs % 2 ? secs[runs / 2] : 0.5 * (secs[runs / 2 - 1] + secs[runs / 2]);
+    double first = secs[0], median = dy_median(secs, runs);
     printf("{\"tokens\": %d, \"bytes\": %zu, \"runs\": %d, \"seconds_median\": %.6f, \"seconds_first\": %.6f, "
            "\"tokens_per_s\": %.0f, \"threads\": 1}\n",
            n_tokens, len, runs, median, first, n_tokens / median);

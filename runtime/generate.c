@@ -3,16 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dysco_controller.h"
 #include "sampling.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "timing.h"
 
 typedef struct {
     dy_model *m;
@@ -78,10 +72,10 @@ static int prefill(run *g, int n, const dy_forward_opts *base, bool logits, dy_e
 static int run_plain(run *g, dy_error *err) {
     const float temperature = g->o->method == DY_METHOD_ATTNSHARP ? g->o->attn_temperature : 1.0f;
     dy_forward_opts f = {.temperature = temperature};
-    double t0 = now();
+    double t0 = dy_now();
     if (prefill(g, g->n_prompt, &f, true, err)) return -1;
-    g->r->prefill_seconds = now() - t0;
-    t0 = now();
+    g->r->prefill_seconds = dy_now() - t0;
+    t0 = dy_now();
     for (;;) {
         produce(g);
         trace_line(g, g->len - 2, "decode", -1, NULL, 0, true);
@@ -89,7 +83,7 @@ static int run_plain(run *g, dy_error *err) {
         f.logits = g->logits;
         if (dy_model_forward(g->m, g->seq + g->len - 1, 1, g->len - 1, &f, err)) return -1;
     }
-    g->r->decode_seconds = now() - t0;
+    g->r->decode_seconds = dy_now() - t0;
     return 0;
 }
 
@@ -111,10 +105,10 @@ static int run_dysco(run *g, dy_error *err) {
     float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
     int rc = probs && bias ? 0 : dy_fail(err, "dysco: out of memory");
     const dy_forward_opts plain = {0};
-    double t0 = now();
+    double t0 = dy_now();
     if (rc == 0) rc = prefill(g, dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi), &plain, false, err);
-    g->r->prefill_seconds = now() - t0;
-    t0 = now();
+    g->r->prefill_seconds = dy_now() - t0;
+    t0 = dy_now();
     // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.
     for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
         const int c = p + 1;
@@ -141,7 +135,7 @@ static int run_dysco(run *g, dy_error *err) {
         if (produces) produce(g);
         trace_line(g, p, "intervention", dy_dysco_last_n_selected(&st), top, dy_dysco_top_positions(&st, top, 16), produces);
     }
-    g->r->decode_seconds = now() - t0;
+    g->r->decode_seconds = dy_now() - t0;
     g->r->has_logging = true;
     dy_dysco_logging(&st, g->r->logging);
     dy_dysco_free(&st);
