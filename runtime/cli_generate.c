@@ -61,26 +61,10 @@ typedef struct {
     double top_p_override, strength, decay, attn_temperature, temperature, top_p;
 } options;
 
-// Token ids from {"input_ids": [...]} or a bare JSON array in a file.
 static int read_ids(const char *path, dy_tokens *out, dy_error *err) {
     char *text = dy_read_file(path, NULL, err);
-    if (!text) return -1;
-    cJSON *root = cJSON_Parse(text);
+    int rc = text ? dy_prompt_ids_from_json(text, path, false, out, err) : -1;
     free(text);
-    const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "input_ids") : root, *v;
-    int rc = cJSON_IsArray(list) && cJSON_GetArraySize(list) > 0
-                 ? 0
-                 : dy_fail(err, "%s: expected {\"input_ids\": [...]} or a non-empty JSON array of token ids", path);
-    int i = 0;
-    if (rc == 0) cJSON_ArrayForEach(v, list) {
-            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX) {
-                rc = dy_fail(err, "%s: [%d] is not a token id", path, i);
-                break;
-            }
-            if (dy_tokens_push(out, (int32_t)v->valuedouble)) rc = dy_fail(err, "%s: out of memory", path);
-            i++;
-        }
-    cJSON_Delete(root);
     return rc;
 }
 

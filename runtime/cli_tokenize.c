@@ -69,31 +69,18 @@ static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_speci
 }
 
 static int decode(const dy_tokenizer *tok, const char *json, const char *where, bool skip_special, dy_error *err) {
-    cJSON *root = cJSON_Parse(json);
-    const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "input_ids") : root;
-    int n = cJSON_GetArraySize(list), i = 0, rc = 0;
-    int32_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
-    if (!cJSON_IsArray(list) || !ids) rc = dy_fail(err, "%s: expected a JSON array of token ids", where);
-    const cJSON *id;
-    if (rc == 0) cJSON_ArrayForEach(id, list) {
-            if (!cJSON_IsNumber(id)) {
-                rc = dy_fail(err, "%s: [%d] is not a token id", where, i);
-                break;
-            }
-            if (!dy_tokenizer_has_id(tok, (int32_t)id->valuedouble)) {  // a typo, most likely: say so
-                rc = dy_fail(err, "%s: [%d]: token id %.0f is not in the vocabulary", where, i, id->valuedouble);
-                break;
-            }
-            ids[i++] = (int32_t)id->valuedouble;
-        }
-    char *text = rc ? NULL : dy_tokenizer_decode(tok, ids, n, skip_special, err);
+    dy_tokens ids = {0};
+    int rc = dy_prompt_ids_from_json(json, where, true, &ids, err);
+    for (int i = 0; rc == 0 && i < ids.n; i++)
+        if (!dy_tokenizer_has_id(tok, ids.ids[i]))  // a typo, most likely: say so
+            rc = dy_fail(err, "%s: [%d]: token id %d is not in the vocabulary", where, i, ids.ids[i]);
+    char *text = rc ? NULL : dy_tokenizer_decode(tok, ids.ids, ids.n, skip_special, err);
     if (text) {
         fputs(text, stdout);
         putchar('\n');
     }
     free(text);
-    free(ids);
-    cJSON_Delete(root);
+    dy_tokens_free(&ids);
     return text ? 0 : -1;
 }
 

@@ -53,3 +53,23 @@ int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_m
     *n = i;
     return 0;
 }
+
+int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err) {
+    cJSON *root = cJSON_Parse(json);
+    const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "input_ids") : root, *v;
+    int rc = cJSON_IsArray(list) && (allow_empty || cJSON_GetArraySize(list) > 0)
+                 ? 0
+                 : dy_fail(err, "%s: expected {\"input_ids\": [...]} or a %sJSON array of token ids", where,
+                           allow_empty ? "" : "non-empty ");
+    int i = 0;
+    if (rc == 0) cJSON_ArrayForEach(v, list) {
+            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX) {
+                rc = dy_fail(err, "%s: [%d] is not a token id", where, i);
+                break;
+            }
+            if (dy_tokens_push(out, (int32_t)v->valuedouble)) rc = dy_fail(err, "%s: out of memory", where);
+            i++;
+        }
+    cJSON_Delete(root);
+    return rc;
+}
