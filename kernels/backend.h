@@ -105,6 +105,10 @@ struct dy_backend {
                 int top_k, bool norm_topk, dy_view *out);
 };
 
+// The backend named "cpu" or "cuda" (GPU 0), or NULL with err set: unknown name, a build
+// without CUDA, no usable device, out of memory.
+dy_backend *dy_backend_create(const char *device, dy_error *err);
+
 // The CPU backend (fp32, OpenMP over rows/heads).
 dy_backend *dy_backend_cpu_create(void);
 

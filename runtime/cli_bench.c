@@ -140,12 +140,11 @@ static int parse(int argc, char **argv, options *o, dy_error *err) {
         if (rc) return -1;
     }
     if (!o->model) return dy_fail(err, "bench: needs --model DIR");
-    if (strcmp(o->method, "vanilla") && strcmp(o->method, "dysco") && strcmp(o->method, "attnsharp"))
-        return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
-    if (strcmp(o->method, "attnsharp") == 0 && !(o->attn_temperature > 0))
+    dy_method method;
+    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
+    if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
-    if (strcmp(o->method, "dysco") == 0 && !o->dysco_config) return dy_fail(err, "bench: --method dysco needs --dysco-config");
-    if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda")) return dy_fail(err, "--device: expected cpu or cuda, got '%s'", o->device);
+    if (method == DY_METHOD_DYSCO && !o->dysco_config) return dy_fail(err, "bench: --method dysco needs --dysco-config");
     return 0;
 }
 
@@ -176,7 +175,9 @@ static int bench(const options *o, dy_error *err) {
         cfg = ck.config;
     }
     dy_dysco_config dysco;
-    const bool is_dysco = strcmp(o->method, "dysco") == 0;
+    dy_method method;
+    dy_method_parse(o->method, &method);  // checked by parse()
+    const bool is_dysco = method == DY_METHOD_DYSCO;
     if (is_dysco) {
         dy_dysco_config_defaults(&dysco);
         if (dy_dysco_config_load(o->dysco_config, &dysco, err) ||
@@ -187,12 +188,8 @@ static int bench(const options *o, dy_error *err) {
     }
     // Random ids have no chat template: 'auto' means 2 then, as in run_eval (spec 3.3).
     const int interv = is_dysco ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
-    dy_backend *be = NULL;
-    int rc = 0;
-#ifdef DYSCO_HAVE_CUDA
-    if (strcmp(o->device, "cuda") == 0) rc = (be = dy_backend_cuda_create(0, err)) ? 0 : -1;
-#endif
-    if (rc == 0 && !be && !(be = dy_backend_cpu_create())) rc = dy_fail(err, "cpu backend: out of memory");
+    dy_backend *be = dy_backend_create(o->device, err);
+    int rc = be ? 0 : -1;
     dy_model m = {0};
     const dy_init_params init = {.seed = (uint64_t)o->seed, .std = 0.02, .norm_jitter = 0.1};
     const int capacity = max_ctx + (int)o->decode_steps, chunk = (int)o->prefill_chunk;
@@ -230,7 +227,7 @@ static int bench(const options *o, dy_error *err) {
         stamps st = {times, 0};
         dy_generate_result r = {0};
         const dy_generate_opts g = {
-            .method = is_dysco ? DY_METHOD_DYSCO : strcmp(o->method, "attnsharp") == 0 ? DY_METHOD_ATTNSHARP : DY_METHOD_VANILLA,
+            .method = method,
             .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL, .interv_warmup = interv,
             .max_new_tokens = (int)o->decode_steps, .top_p = 1.0f, .prefill_chunk = chunk, .on_token = stamp, .on_token_ctx = &st,
         };

@@ -141,18 +141,15 @@ static int parse(int argc, char **argv, bool score, options *o, dy_error *err) {
     if (!o->model) return dy_fail(err, "%s: needs --model DIR", verb);
     if (inputs != 1) return dy_fail(err, "%s: needs exactly one of --prompt, --prompt-file, --input-ids", verb);
     if (!o->method) return dy_fail(err, "%s: needs --method vanilla|dysco|attnsharp", verb);
-    if (strcmp(o->method, "vanilla") && strcmp(o->method, "dysco") && strcmp(o->method, "attnsharp"))
-        return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
+    dy_method method;
+    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
     if (score && !o->continuation) return dy_fail(err, "score: needs --continuation-ids F.json");
-    if (strcmp(o->method, "attnsharp") == 0 && !(o->attn_temperature > 0))
+    if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (o->top_p <= 0 || o->top_p > 1) return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->top_p);
     if (o->input_ids && (o->system || o->think)) return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
         return dy_fail(err, "--device: expected cpu or cuda, got '%s'", o->device);
-#ifndef DYSCO_HAVE_CUDA
-    if (strcmp(o->device, "cuda") == 0) return dy_fail(err, "--device cuda: this dysco was built without CUDA (DYSCO_CUDA=OFF)");
-#endif
     return 0;
 }
 
@@ -293,14 +290,6 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     return rc;
 }
 
-static int create_backend(const char *device, dy_backend **be, dy_error *err) {
-#ifdef DYSCO_HAVE_CUDA
-    if (strcmp(device, "cuda") == 0) return (*be = dy_backend_cuda_create(0, err)) ? 0 : -1;
-#endif
-    (void)device;
-    return (*be = dy_backend_cpu_create()) ? 0 : dy_fail(err, "cpu backend: out of memory");
-}
-
 static int run(const options *o, bool score, dy_error *err) {
     session s = {0};
     dy_checkpoint ck;
@@ -319,9 +308,8 @@ static int run(const options *o, bool score, dy_error *err) {
     }
     if (rc == 0) rc = build_prompt(o, &s, err);
     if (rc == 0 && score) rc = read_ids(o->continuation, &s.forced, err);
-    const dy_method method = strcmp(o->method, "dysco") == 0       ? DY_METHOD_DYSCO
-                             : strcmp(o->method, "attnsharp") == 0 ? DY_METHOD_ATTNSHARP
-                                                                   : DY_METHOD_VANILLA;
+    dy_method method;
+    dy_method_parse(o->method, &method);  // checked by parse()
     if (rc == 0 && method == DY_METHOD_DYSCO) rc = resolve_dysco(o, &ck.config, &s, err);
     if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
     if (rc == 0 && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
@@ -329,7 +317,7 @@ static int run(const options *o, bool score, dy_error *err) {
     if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
                      new_tokens, ck.config.max_position_embeddings, o->model);
-    if (rc == 0) rc = create_backend(o->device, &be, err);
+    if (rc == 0 && !(be = dy_backend_create(o->device, err))) rc = -1;
     if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, 512, err);
     if (rc == 0) {
         dy_generate_opts g = {

@@ -8,6 +8,17 @@
 #include "sampling.h"
 #include "timing.h"
 
+int dy_method_parse(const char *name, dy_method *m) {
+    static const char *const names[] = {[DY_METHOD_VANILLA] = "vanilla", [DY_METHOD_DYSCO] = "dysco",
+                                        [DY_METHOD_ATTNSHARP] = "attnsharp"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *m = (dy_method)i;
+            return 0;
+        }
+    return -1;
+}
+
 typedef struct {
     dy_model *m;
     const dy_generate_opts *o;

@@ -14,6 +14,9 @@
 
 typedef enum { DY_METHOD_VANILLA, DY_METHOD_DYSCO, DY_METHOD_ATTNSHARP } dy_method;
 
+// "vanilla", "dysco" or "attnsharp"; -1 for anything else.
+int dy_method_parse(const char *name, dy_method *m);
+
 typedef struct {
     dy_method method;
     float attn_temperature;         // attnsharp
