@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_map.h"
 #include "model_tensors.h"
 #include "rope.h"
 #include "weight_init.h"
@@ -35,6 +36,7 @@ typedef struct {
     const dy_init_params *init;  // random
     dy_tensor_spec *specs;       // random: the architecture's tensors
     int n_specs;
+    dy_str_map by_name;          // random: spec index by tensor name
 } weight_source;
 
 // One tensor into backend memory in the backend's dtype (host: scratch of the largest tensor).
@@ -47,10 +49,9 @@ static int load_weight(dy_model *m, const weight_source *src, const char *name, 
         cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
         dy_tensor_read_f32(t, 0, rows, 0, cols, host);
     } else {
-        const dy_tensor_spec *spec = NULL;
-        for (int i = 0; i < src->n_specs && !spec; i++)
-            if (strcmp(src->specs[i].name, name) == 0) spec = &src->specs[i];
-        if (!spec) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
+        const int32_t i = dy_str_map_get(&src->by_name, name, strlen(name));
+        if (i < 0) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
+        const dy_tensor_spec *spec = &src->specs[i];
         rows = spec->ndim == 2 ? spec->shape[0] : 1;
         cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
         dy_init_fill(spec, src->init, 0, (uint64_t)(rows * cols), host);
@@ -188,7 +189,12 @@ int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg
     weight_source src = {.init = init};
     src.n_specs = dy_model_tensor_specs(cfg, &src.specs, err);
     if (src.n_specs < 0) return -1;
-    int rc = load(m, be, cfg, &src, max_ctx, max_chunk, err);
+    // MoE models have tens of thousands of tensors: look them up by hash, not by scanning.
+    int rc = dy_str_map_init(&src.by_name, (uint32_t)src.n_specs) ? dy_fail(err, "model: out of memory") : 0;
+    for (int i = 0; i < src.n_specs && rc == 0; i++)
+        if (dy_str_map_put(&src.by_name, src.specs[i].name, strlen(src.specs[i].name), i)) rc = dy_fail(err, "model: out of memory");
+    if (rc == 0) rc = load(m, be, cfg, &src, max_ctx, max_chunk, err);
+    dy_str_map_free(&src.by_name);
     free(src.specs);
     return rc;
 }
