@@ -41,16 +41,23 @@ typedef struct {
     const void *k, *v;  // the layer's cache, each (n_kv_heads, max_ctx, head_dim) in the activation dtype
     int max_ctx;
     int n_q;
-    int q_pos0;  // cache index of query 0; query i attends to keys [0, q_pos0 + i]
+    // (n_q) consecutive cache indices: query i sits at positions[i] = positions[0] + i and attends
+    // to keys [0, positions[i]]. They live in backend memory so that a recorded decode step
+    // (graph_begin) replays at whatever position the model uploaded before launching it.
+    const int32_t *positions;
+    // Keys of the newest query, positions[n_q - 1] + 1, which sizes the launch and is the capture
+    // row length. One query (decode) may give a bound instead (up to max_ctx): the op then reads
+    // its position on the device.
+    int n_keys;
     int n_heads, n_kv_heads, head_dim;  // query head h reads KV head h / (n_heads / n_kv_heads)
     float scale;         // logit multiplier: 1/sqrt(head_dim) / temperature
-    const float *bias;   // NULL, or (q_pos0 + n_q) fp32 values added to every head's logit of each key
+    const float *bias;   // NULL, or (n_keys) fp32 values added to every head's logit of each key
                          // (after scaling; -INFINITY masks a key)
     // When every key of a query is masked (-INFINITY), its output (and capture) is zeros.
     // Softmax probabilities of the NEWEST query for chosen query heads, fp32:
     int n_capture;
     const int32_t *capture_heads;  // (n_capture) query head indices
-    float *capture_out;            // (n_capture, q_pos0 + n_q)
+    float *capture_out;            // (n_capture, n_keys)
     dy_view *out;                  // (n_q, n_heads * head_dim)
 } dy_attention_args;
 
@@ -60,6 +67,7 @@ typedef struct {
     int64_t hidden;
     int64_t intermediate;  // the larger of the dense and the expert MLP width
     int n_experts, top_k;  // 0 for dense models
+    int n_heads, head_dim; // attention (a decode step's per-split partial results)
 } dy_op_limits;
 
 typedef struct dy_backend dy_backend;
@@ -80,6 +88,17 @@ struct dy_backend {
     void (*upload_weight)(dy_backend *b, const dy_view *dst, const float *host_src);
     void (*destroy)(dy_backend *b);
 
+    // Recording a sequence of ops to replay it (optional: NULL where the backend has none, the
+    // CPU's). Ops issued between graph_begin and graph_end are recorded, not run; graph_launch
+    // runs them with the memory contents of that moment, so uploads made before a launch (the
+    // token id, the positions, a bias) are what the replay reads. No upload, download or alloc
+    // between begin and end. graph_end gives NULL if the recording failed: nothing ran, and
+    // the caller issues the ops again directly.
+    void (*graph_begin)(dy_backend *b);
+    void *(*graph_end)(dy_backend *b);
+    void (*graph_launch)(dy_backend *b, void *graph);
+    void (*graph_free)(dy_backend *b, void *graph);
+
     // out[i] = table[ids[i]]; ids: (n) int32 in backend memory, n = out->rows
     void (*embedding)(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
     // residual += delta (when delta != NULL); out = rmsnorm(residual) * w, per row; w is (1, hidden)
@@ -93,9 +112,10 @@ struct dy_backend {
     // cos and sin multiplied by attn_factor. normalise=false skips the normalisation (Llama).
     void (*norm_rope)(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
                       bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
-    // cache[kv_head, pos0 + i, :] = x[i, kv_head * head_dim : ...] for both K and V
+    // cache[kv_head, positions[i], :] = x[i, kv_head * head_dim : ...] for both K and V;
+    // positions: (rows) int32 in backend memory
     void (*kv_write)(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                     int n_kv_heads, int head_dim, int pos0);
+                     int n_kv_heads, int head_dim, const int32_t *positions);
     void (*attention)(dy_backend *b, const dy_attention_args *a);
     // out = silu(gate) * up, elementwise; out may be gate or up
     void (*swiglu)(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);

@@ -39,49 +39,89 @@ typedef struct {
     dy_str_map by_name;          // random: spec index by tensor name
 } weight_source;
 
-// One tensor into backend memory in the backend's dtype (host: scratch of the largest tensor).
-static int load_weight(dy_model *m, const weight_source *src, const char *name, dy_view *dst, float *host, dy_error *err) {
-    int64_t rows, cols;
+// The shape of a tensor as a matrix (a vector is one row).
+static int weight_shape(const weight_source *src, const char *name, int64_t *rows, int64_t *cols, dy_error *err) {
     if (src->ck) {
         const dy_tensor *t = dy_checkpoint_find(src->ck, name);
         if (!t) return dy_fail(err, "%s: tensor %s: missing", src->ck->listing, name);
-        rows = t->ndim == 2 ? t->shape[0] : 1;
-        cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
-        dy_tensor_read_f32(t, 0, rows, 0, cols, host);
-    } else {
-        const int32_t i = dy_str_map_get(&src->by_name, name, strlen(name));
-        if (i < 0) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
-        const dy_tensor_spec *spec = &src->specs[i];
-        rows = spec->ndim == 2 ? spec->shape[0] : 1;
-        cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
-        dy_init_fill(spec, src->init, 0, (uint64_t)(rows * cols), host);
+        *rows = t->ndim == 2 ? t->shape[0] : 1;
+        *cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+        return 0;
     }
-    if (workspace(m, dst, rows, cols, m->be->act_dtype, err)) return -1;
-    m->be->upload_weight(m->be, dst, host);
+    const int32_t i = dy_str_map_get(&src->by_name, name, strlen(name));
+    if (i < 0) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
+    const dy_tensor_spec *spec = &src->specs[i];
+    *rows = spec->ndim == 2 ? spec->shape[0] : 1;
+    *cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
     return 0;
 }
 
-static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy_mlp_weights *w, float *host,
-                    dy_error *err) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.gate_proj.weight", prefix);
-    if (load_weight(m, ck, name, &w->gate, host, err)) return -1;
-    snprintf(name, sizeof name, "%s.up_proj.weight", prefix);
-    if (load_weight(m, ck, name, &w->up, host, err)) return -1;
-    snprintf(name, sizeof name, "%s.down_proj.weight", prefix);
-    return load_weight(m, ck, name, &w->down, host, err);
+// One tensor (shape known to match dst) into dst, through host scratch of the largest tensor.
+static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_view *dst, float *host) {
+    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), 0, dst->rows, 0, dst->cols, host);
+    else {
+        const dy_tensor_spec *spec = &src->specs[dy_str_map_get(&src->by_name, name, strlen(name))];
+        dy_init_fill(spec, src->init, 0, (uint64_t)(dst->rows * dst->cols), host);
+    }
+    m->be->upload_weight(m->be, dst, host);
+}
+
+// Tensors names[0..n), of equal width, stacked by rows into one backend matrix *whole; parts[i]
+// is the rows of names[i] (whole may be NULL when n is 1).
+static int load_stacked(dy_model *m, const weight_source *src, const char *const *names, int n, dy_view *whole,
+                        dy_view *const *parts, float *host, dy_error *err) {
+    int64_t rows[4], cols[4], total = 0;
+    for (int i = 0; i < n; i++) {
+        if (weight_shape(src, names[i], &rows[i], &cols[i], err)) return -1;
+        if (cols[i] != cols[0])
+            return dy_fail(err, "model: tensor %s: %lld columns, %s has %lld", names[i], (long long)cols[i], names[0],
+                           (long long)cols[0]);
+        total += rows[i];
+    }
+    dy_view stacked;
+    if (workspace(m, &stacked, total, cols[0], m->be->act_dtype, err)) return -1;
+    if (whole) *whole = stacked;
+    for (int i = 0, r0 = 0; i < n; r0 += (int)rows[i], i++) {
+        *parts[i] = dy_view_rows(&stacked, r0, rows[i]);
+        place_weight(m, src, names[i], parts[i], host);
+    }
+    return 0;
+}
+
+static int load_weight(dy_model *m, const weight_source *src, const char *name, dy_view *dst, float *host, dy_error *err) {
+    const char *names[] = {name};
+    dy_view *parts[] = {dst};
+    return load_stacked(m, src, names, 1, NULL, parts, host, err);
+}
+
+static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy_mlp_weights *w, dy_view *gate_up,
+                    float *host, dy_error *err) {
+    char gate[160], up[160], down[160];
+    snprintf(gate, sizeof gate, "%s.gate_proj.weight", prefix);
+    snprintf(up, sizeof up, "%s.up_proj.weight", prefix);
+    snprintf(down, sizeof down, "%s.down_proj.weight", prefix);
+    const char *names[] = {gate, up};
+    dy_view *parts[] = {&w->gate, &w->up};
+    if (load_stacked(m, ck, names, 2, gate_up, parts, host, err)) return -1;
+    return load_weight(m, ck, down, &w->down, host, err);
 }
 
 static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, dy_error *err) {
     dy_layer_weights *w = &m->layers[l];
-    const char *parts[] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                           "self_attn.o_proj", "post_attention_layernorm"};
-    dy_view *dst[] = {&w->attn_norm, &w->q, &w->k, &w->v, &w->o, &w->mlp_norm};
+    const char *parts[] = {"input_layernorm", "self_attn.o_proj", "post_attention_layernorm"};
+    dy_view *dst[] = {&w->attn_norm, &w->o, &w->mlp_norm};
     char name[160];
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "model.layers.%d.%s.weight", l, parts[i]);
         if (load_weight(m, ck, name, dst[i], host, err)) return -1;
     }
+    char q[96], k[96], v[96];
+    snprintf(q, sizeof q, "model.layers.%d.self_attn.q_proj.weight", l);
+    snprintf(k, sizeof k, "model.layers.%d.self_attn.k_proj.weight", l);
+    snprintf(v, sizeof v, "model.layers.%d.self_attn.v_proj.weight", l);
+    const char *qkv_names[] = {q, k, v};
+    dy_view *qkv_parts[] = {&w->q, &w->k, &w->v};
+    if (load_stacked(m, ck, qkv_names, 3, &w->qkv, qkv_parts, host, err)) return -1;
     if (m->cfg.arch != DY_ARCH_LLAMA) {
         snprintf(name, sizeof name, "model.layers.%d.self_attn.q_norm.weight", l);
         if (load_weight(m, ck, name, &w->q_norm, host, err)) return -1;
@@ -92,7 +132,7 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
     char prefix[96];
     if (!w->moe) {
         snprintf(prefix, sizeof prefix, "model.layers.%d.mlp", l);
-        return load_mlp(m, ck, prefix, &w->mlp, host, err);
+        return load_mlp(m, ck, prefix, &w->mlp, &w->gate_up, host, err);
     }
     snprintf(name, sizeof name, "model.layers.%d.mlp.gate.weight", l);
     if (load_weight(m, ck, name, &w->router, host, err)) return -1;
@@ -100,7 +140,7 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
     if (!w->experts) return dy_fail(err, "model: out of memory");
     for (int e = 0; e < m->cfg.n_experts; e++) {
         snprintf(prefix, sizeof prefix, "model.layers.%d.mlp.experts.%d", l, e);
-        if (load_mlp(m, ck, prefix, &w->experts[e], host, err)) return -1;
+        if (load_mlp(m, ck, prefix, &w->experts[e], NULL, host, err)) return -1;
     }
     return 0;
 }
@@ -125,10 +165,9 @@ static int allocate_state(dy_model *m, dy_error *err) {
     const int64_t inter = c->intermediate_size > c->moe_intermediate_size ? c->intermediate_size : c->moe_intermediate_size;
     const dy_dtype a = m->be->act_dtype;
     if (workspace(m, &m->x, R, c->hidden_size, a, err) || workspace(m, &m->xn, R, c->hidden_size, a, err) ||
-        workspace(m, &m->q, R, q_cols, a, err) || workspace(m, &m->k, R, kv_cols, a, err) ||
-        workspace(m, &m->v, R, kv_cols, a, err) || workspace(m, &m->att, R, q_cols, a, err) ||
-        workspace(m, &m->proj, R, c->hidden_size, a, err) || workspace(m, &m->gate, R, inter, a, err) ||
-        workspace(m, &m->up, R, inter, a, err) || workspace(m, &m->logits, 1, c->vocab_size, DY_F32, err))
+        workspace(m, &m->qkv, R, q_cols + 2 * kv_cols, a, err) || workspace(m, &m->att, R, q_cols, a, err) ||
+        workspace(m, &m->proj, R, c->hidden_size, a, err) || workspace(m, &m->gate_up, R, 2 * inter, a, err) ||
+        workspace(m, &m->logits, 1, c->vocab_size, DY_F32, err))
         return -1;
     m->k_cache = calloc((size_t)c->n_layers, sizeof *m->k_cache);
     m->v_cache = calloc((size_t)c->n_layers, sizeof *m->v_cache);
@@ -146,7 +185,8 @@ static int allocate_state(dy_model *m, dy_error *err) {
     m->bias = backend_alloc(m, (size_t)m->max_ctx * sizeof(float));
     if (!m->ids || !m->positions || !m->inv_freq || !m->bias) return dy_fail(err, "model: out of %s memory", m->be->name);
     const dy_op_limits limits = {.max_rows = R, .hidden = c->hidden_size, .intermediate = inter,
-                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok};
+                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok,
+                                 .n_heads = c->n_heads, .head_dim = c->head_dim};
     if (m->be->prepare(m->be, &limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
     float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
     if (!inv_freq) return dy_fail(err, "model: out of memory");
@@ -200,6 +240,7 @@ int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg
 }
 
 void dy_model_free(dy_model *m) {
+    for (int i = 0; i < m->n_graphs; i++) m->be->graph_free(m->be, m->graphs[i].graph);
     for (int i = 0; i < m->n_allocations; i++) m->be->release(m->be, m->allocations[i]);
     free(m->allocations);
     for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].experts);
@@ -219,21 +260,30 @@ static int reserve_capture(dy_model *m, int rows, dy_error *err) {
     return 0;
 }
 
-static void attention_block(dy_model *m, int l, int n, int pos0, const dy_forward_opts *o, int ctx) {
+// Columns [c0, c0 + cols) of v's rows.
+static dy_view columns(const dy_view *v, int64_t c0, int64_t cols) {
+    dy_view c = *v;
+    c.data = (char *)v->data + (size_t)c0 * dy_dtype_size(v->dtype);
+    c.cols = cols;
+    return c;
+}
+
+// n_keys: the keys of the newest query, or (a recorded step) the bound max_ctx.
+static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forward_opts *o) {
     dy_backend *be = m->be;
     const dy_model_config *c = &m->cfg;
     const dy_layer_weights *w = &m->layers[l];
-    dy_view xn = dy_view_rows(&m->xn, 0, n), q = dy_view_rows(&m->q, 0, n), k = dy_view_rows(&m->k, 0, n),
-            v = dy_view_rows(&m->v, 0, n), att = dy_view_rows(&m->att, 0, n), proj = dy_view_rows(&m->proj, 0, n);
-    be->matmul(be, &xn, &w->q, &q);
-    be->matmul(be, &xn, &w->k, &k);
-    be->matmul(be, &xn, &w->v, &v);
+    const int64_t q_cols = (int64_t)c->n_heads * c->head_dim, kv_cols = (int64_t)c->n_kv_heads * c->head_dim;
+    dy_view xn = dy_view_rows(&m->xn, 0, n), qkv = dy_view_rows(&m->qkv, 0, n), att = dy_view_rows(&m->att, 0, n),
+            proj = dy_view_rows(&m->proj, 0, n);
+    be->matmul(be, &xn, &w->qkv, &qkv);
+    dy_view q = columns(&qkv, 0, q_cols), k = columns(&qkv, q_cols, kv_cols), v = columns(&qkv, q_cols + kv_cols, kv_cols);
     const bool qk_norm = c->arch != DY_ARCH_LLAMA;
     be->norm_rope(be, &q, c->n_heads, c->head_dim, qk_norm ? &w->q_norm : NULL, (float)c->rms_norm_eps, qk_norm,
                   m->positions, m->inv_freq, m->attn_factor);
     be->norm_rope(be, &k, c->n_kv_heads, c->head_dim, qk_norm ? &w->k_norm : NULL, (float)c->rms_norm_eps, qk_norm,
                   m->positions, m->inv_freq, m->attn_factor);
-    be->kv_write(be, &k, &v, m->k_cache[l], m->v_cache[l], m->max_ctx, c->n_kv_heads, c->head_dim, pos0);
+    be->kv_write(be, &k, &v, m->k_cache[l], m->v_cache[l], m->max_ctx, c->n_kv_heads, c->head_dim, m->positions);
 
     // The capture pairs of this layer, in the caller's order.
     int32_t heads[256];
@@ -246,15 +296,15 @@ static void attention_block(dy_model *m, int l, int n, int pos0, const dy_forwar
     if (n_here) be->upload(be, m->capture_heads, heads, (size_t)n_here * sizeof(int32_t));
     const float temperature = o->temperature > 0 ? o->temperature : 1.0f;
     dy_attention_args a = {
-        .q = &q, .k = m->k_cache[l], .v = m->v_cache[l], .max_ctx = m->max_ctx, .n_q = n, .q_pos0 = pos0,
-        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
+        .q = &q, .k = m->k_cache[l], .v = m->v_cache[l], .max_ctx = m->max_ctx, .n_q = n, .positions = m->positions,
+        .n_keys = n_keys, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
         .scale = 1.0f / sqrtf((float)c->head_dim) / temperature, .bias = o->bias ? m->bias : NULL,
         .n_capture = n_here, .capture_heads = m->capture_heads, .capture_out = m->capture, .out = &att,
     };
     be->attention(be, &a);
     for (int i = 0; i < n_here; i++)
-        be->download(be, o->capture_out + (size_t)rows[i] * (size_t)ctx, m->capture + (size_t)i * (size_t)ctx,
-                     (size_t)ctx * sizeof(float));
+        be->download(be, o->capture_out + (size_t)rows[i] * (size_t)n_keys, m->capture + (size_t)i * (size_t)n_keys,
+                     (size_t)n_keys * sizeof(float));
     be->matmul(be, &att, &w->o, &proj);
 }
 
@@ -266,12 +316,55 @@ static void mlp_block(dy_model *m, int l, int n) {
         be->moe(be, &xn, &w->router, w->experts, m->cfg.n_experts, m->cfg.n_experts_per_tok, m->cfg.norm_topk_prob, &proj);
         return;
     }
-    dy_view gate = dy_view_rows(&m->gate, 0, n), up = dy_view_rows(&m->up, 0, n);
-    gate.cols = up.cols = w->mlp.gate.rows;
-    be->matmul(be, &xn, &w->mlp.gate, &gate);
-    be->matmul(be, &xn, &w->mlp.up, &up);
+    const int64_t inter = w->mlp.gate.rows;
+    dy_view gate_up = dy_view_rows(&m->gate_up, 0, n);
+    gate_up.cols = 2 * inter;
+    be->matmul(be, &xn, &w->gate_up, &gate_up);
+    dy_view gate = columns(&gate_up, 0, inter), up = columns(&gate_up, inter, inter);
     be->swiglu(be, &gate, &up, &gate);
     be->matmul(be, &gate, &w->mlp.down, &proj);
+}
+
+// Every op of one pass over tokens already uploaded (ids, positions, bias): the layers, then
+// the final norm and LM head of the last token into m->logits when logits is set.
+static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bool logits) {
+    const dy_model_config *c = &m->cfg;
+    dy_backend *be = m->be;
+    dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
+    be->embedding(be, &m->embed, m->ids, &x);
+    const int layers = o->n_layers > 0 && o->n_layers < c->n_layers ? o->n_layers : c->n_layers;
+    for (int l = 0; l < layers; l++) {
+        // The previous layer's MLP output joins the residual stream here, fused with the norm.
+        be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
+        attention_block(m, l, n, n_keys, o);
+        be->add_rmsnorm(be, &x, &proj, &m->layers[l].mlp_norm, (float)c->rms_norm_eps, &xn);
+        mlp_block(m, l, n);
+    }
+    if (logits) {
+        be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
+        dy_view last = dy_view_rows(&xn, n - 1, 1);
+        be->matmul(be, &last, &m->lm_head, &m->logits);
+    }
+}
+
+// One-token steps without capture run as a recorded graph: the launch gaps between a few hundred
+// small kernels are a large part of a decode step. A graph serves every position (the ops read
+// the position on the device; attention is sized by the max_ctx bound) and is keyed by what
+// changes the recorded ops. NULL when the backend cannot record (the step then runs directly).
+static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
+    const int layers = o->n_layers > 0 && o->n_layers < m->cfg.n_layers ? o->n_layers : m->cfg.n_layers;
+    const float temperature = o->temperature > 0 ? o->temperature : 1.0f;
+    for (int i = 0; i < m->n_graphs; i++) {
+        const struct dy_step_graph *g = &m->graphs[i];
+        if (g->n_layers == layers && g->temperature == temperature && g->bias == (o->bias != NULL) && g->logits == logits)
+            return g->graph;
+    }
+    if (!m->be->graph_begin || m->n_graphs == (int)(sizeof m->graphs / sizeof *m->graphs)) return NULL;
+    m->be->graph_begin(m->be);
+    run_ops(m, 1, m->max_ctx, o, logits);
+    void *graph = m->be->graph_end(m->be);
+    if (graph) m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, o->bias != NULL, logits, graph};
+    return graph;
 }
 
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
@@ -295,21 +388,9 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     be->upload(be, m->positions, positions, (size_t)n * sizeof(int32_t));
     if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
 
-    dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
-    be->embedding(be, &m->embed, m->ids, &x);
-    const int layers = o->n_layers > 0 && o->n_layers < c->n_layers ? o->n_layers : c->n_layers;
-    for (int l = 0; l < layers; l++) {
-        // The previous layer's MLP output joins the residual stream here, fused with the norm.
-        be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
-        attention_block(m, l, n, pos0, o, ctx);
-        be->add_rmsnorm(be, &x, &proj, &m->layers[l].mlp_norm, (float)c->rms_norm_eps, &xn);
-        mlp_block(m, l, n);
-    }
-    if (o->logits) {
-        be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
-        dy_view last = dy_view_rows(&xn, n - 1, 1);
-        be->matmul(be, &last, &m->lm_head, &m->logits);
-        be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
-    }
+    void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, o->logits != NULL) : NULL;
+    if (graph) be->graph_launch(be, graph);
+    else run_ops(m, n, ctx, o, o->logits != NULL);
+    if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
     return 0;
 }

@@ -12,8 +12,11 @@
 #include "weight_init.h"
 
 typedef struct {
-    dy_view attn_norm, q, k, v, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
+    // q, k and v are row blocks of one (q_rows + 2 * kv_rows, hidden) matrix, and a dense MLP's
+    // gate and up of one (2 * inter, hidden) matrix, so each pair or triple is one matmul.
+    dy_view qkv, attn_norm, q, k, v, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
     bool moe;
+    dy_view gate_up;
     dy_mlp_weights mlp;       // dense layers
     dy_view router;           // (n_experts, hidden), MoE layers
     dy_mlp_weights *experts;  // (n_experts), MoE layers
@@ -28,11 +31,19 @@ typedef struct {
     float attn_factor;
     int max_ctx, max_chunk;
     void **k_cache, **v_cache;  // per layer: (n_kv_heads, max_ctx, head_dim)
-    // Workspace for up to max_chunk tokens.
-    dy_view x, xn, q, k, v, att, proj, gate, up, logits;
+    // Workspace for up to max_chunk tokens: qkv (rows, q_cols + 2 * kv_cols), gate_up (rows, 2 * inter).
+    dy_view x, xn, qkv, att, proj, gate_up, logits;
     int32_t *ids, *positions, *capture_heads;
     float *bias, *capture;  // (max_ctx), (capture rows of one layer, max_ctx)
     int capture_rows;
+    // Recorded one-token steps (backends with graphs), one per kind of step asked for.
+    struct dy_step_graph {
+        int n_layers;
+        float temperature;
+        bool bias, logits;
+        void *graph;
+    } graphs[8];
+    int n_graphs;
     void **allocations;  // every backend allocation, released by dy_model_free
     int n_allocations, cap_allocations;
 } dy_model;

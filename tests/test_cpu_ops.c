@@ -34,6 +34,13 @@ static void *dev_copy(dy_backend *be, const void *host, size_t bytes) {
     return p;
 }
 
+// Backend positions pos0, pos0 + 1, ..., pos0 + n - 1 (what the model uploads for a pass).
+static int32_t *positions_new(dy_backend *be, int pos0, int n) {
+    int32_t pos[n];
+    for (int i = 0; i < n; i++) pos[i] = pos0 + i;
+    return dev_copy(be, pos, sizeof pos);
+}
+
 // A matrix in backend memory and its host mirror, both (rows, stride). Padding columns hold NAN:
 // an op that reads them poisons its result, one that writes them fails pad_intact.
 typedef struct {
@@ -337,7 +344,7 @@ static int argmax_f(const float *p, int n) {
 // Runs the op on a and checks its output and capture rows against the reference r.
 static void check_attention(dy_backend *be, const dy_attention_args *a, const ref_attn *r, mat *out,
                             const char *what) {
-    const int ctx = a->q_pos0 + a->n_q, cols = a->n_heads * a->head_dim, guard = 16;
+    const int ctx = a->n_keys, cols = a->n_heads * a->head_dim, guard = 16;
     float *capture = malloc((size_t)(a->n_capture * ctx + guard) * sizeof(float));
     assert_non_null(capture);
     for (int i = 0; i < a->n_capture * ctx + guard; i++) capture[i] = NAN;
@@ -428,10 +435,10 @@ static void test_attention(void **state) {
             for (int j = 0; j < ctx; j++) bias[j] = j % 11 == 5 ? -INFINITY : uniform(0, 1.5f);
             const int32_t heads[3] = {nh - 1, 0, nh / 2};  // distinct: every case has 4 heads or more
             float *dev_bias = dev_copy(be, bias, (size_t)ctx * sizeof(float));
-            int32_t *dev_heads = dev_copy(be, heads, sizeof heads);
+            int32_t *dev_heads = dev_copy(be, heads, sizeof heads), *dev_pos = positions_new(be, pos0, n_q);
             const float scale = 1.0f / sqrtf((float)hd) / (variant ? 0.7f : 1.0f);
             dy_attention_args a = {
-                .q = &q.v, .k = k.v.data, .v = v.v.data, .max_ctx = max_ctx, .n_q = n_q, .q_pos0 = pos0,
+                .q = &q.v, .k = k.v.data, .v = v.v.data, .max_ctx = max_ctx, .n_q = n_q, .positions = dev_pos, .n_keys = ctx,
                 .n_heads = nh, .n_kv_heads = nkv, .head_dim = hd, .scale = scale, .bias = variant ? dev_bias : NULL,
                 .n_capture = 3, .capture_heads = dev_heads,
             };
@@ -441,6 +448,7 @@ static void test_attention(void **state) {
             free(bias);
             be->release(be, dev_bias);
             be->release(be, dev_heads);
+            be->release(be, dev_pos);
             mat_free(be, &k);
             mat_free(be, &v);
             mat_free(be, &q);
@@ -458,9 +466,9 @@ static void test_attention_all_masked(void **state) {
     for (int j = 0; j < ctx; j++) bias[j] = -INFINITY;
     const int32_t head = 3;
     float *dev_bias = dev_copy(be, bias, sizeof bias), *dev_capture = dev_copy(be, bias, sizeof bias);
-    int32_t *dev_head = dev_copy(be, &head, sizeof head);
+    int32_t *dev_head = dev_copy(be, &head, sizeof head), *dev_pos = positions_new(be, pos0, n_q);
     const dy_attention_args a = {
-        .q = &q.v, .k = k.v.data, .v = v.v.data, .max_ctx = ctx, .n_q = n_q, .q_pos0 = pos0, .n_heads = nh,
+        .q = &q.v, .k = k.v.data, .v = v.v.data, .max_ctx = ctx, .n_q = n_q, .positions = dev_pos, .n_keys = ctx, .n_heads = nh,
         .n_kv_heads = nkv, .head_dim = hd, .scale = 0.2f, .bias = dev_bias, .n_capture = 1,
         .capture_heads = dev_head, .capture_out = dev_capture, .out = &out.v,
     };
@@ -472,6 +480,7 @@ static void test_attention_all_masked(void **state) {
     be->release(be, dev_bias);
     be->release(be, dev_capture);
     be->release(be, dev_head);
+    be->release(be, dev_pos);
     mat_free(be, &k);
     mat_free(be, &v);
     mat_free(be, &q);
@@ -490,7 +499,9 @@ static void test_kv_write_then_attention(void **state) {
     for (int c = 0; c < 3; c++) {
         const int pos0 = chunks[c][0], n = chunks[c][1];
         const dy_view kc = dy_view_rows(&keys.v, pos0, n), vc = dy_view_rows(&values.v, pos0, n);
-        be->kv_write(be, &kc, &vc, k_cache.v.data, v_cache.v.data, max_ctx, nkv, hd, pos0);
+        int32_t *dev_pos = positions_new(be, pos0, n);
+        be->kv_write(be, &kc, &vc, k_cache.v.data, v_cache.v.data, max_ctx, nkv, hd, dev_pos);
+        be->release(be, dev_pos);
     }
     mat_download(be, &k_cache);
     mat_download(be, &v_cache);
@@ -508,14 +519,17 @@ static void test_kv_write_then_attention(void **state) {
         const int pos0 = passes[p][0], n_q = passes[p][1];
         mat q = mat_random(be, n_q, nh * hd, nh * hd, 2), out = mat_random(be, n_q, nh * hd, nh * hd + 2, 1);
         const float scale = 1.0f / sqrtf((float)hd);
+        int32_t *dev_pos = positions_new(be, pos0, n_q);
         const dy_attention_args a = {
-            .q = &q.v, .k = k_cache.v.data, .v = v_cache.v.data, .max_ctx = max_ctx, .n_q = n_q, .q_pos0 = pos0,
+            .q = &q.v, .k = k_cache.v.data, .v = v_cache.v.data, .max_ctx = max_ctx, .n_q = n_q, .positions = dev_pos,
+            .n_keys = pos0 + n_q,
             .n_heads = nh, .n_kv_heads = nkv, .head_dim = hd, .scale = scale, .n_capture = 3, .capture_heads = dev_heads,
         };
         // The reference reads the rows given to kv_write: key j of KV head g at j * stride + g * head_dim.
         const ref_attn r = {nh, nkv, hd, pos0, scale, q.host, q.v.stride, keys.host, values.host,
                             hd, keys.v.stride, values.v.stride, NULL};
         check_attention(be, &a, &r, &out, p ? "kv_write + decode" : "kv_write + prefill");
+        be->release(be, dev_pos);
         mat_free(be, &q);
         mat_free(be, &out);
     }

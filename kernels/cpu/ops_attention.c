@@ -3,18 +3,19 @@
 // first pass finds the largest logit, the second sums exp(logit - max) and the weighted values
 // (a captured head takes a third, to write its probabilities).
 // Logits, exponentials and sums are in double; outputs are rounded to fp32 once.
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "ops_cpu.h"
 
 void dy_cpu_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                     int n_kv_heads, int head_dim, int pos0) {
+                     int n_kv_heads, int head_dim, const int32_t *positions) {
     (void)b;
     const size_t bytes = (size_t)head_dim * sizeof(float);
     for (int64_t i = 0; i < k->rows; i++)
         for (int64_t h = 0; h < n_kv_heads; h++) {
-            const int64_t slot = (h * max_ctx + pos0 + i) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
+            const int64_t slot = (h * max_ctx + positions[i]) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
             memcpy((float *)k_cache + slot, (const float *)k->data + i * k->stride + h * head_dim, bytes);
             memcpy((float *)v_cache + slot, (const float *)v->data + i * v->stride + h * head_dim, bytes);
         }
@@ -27,11 +28,11 @@ static double logit(const dy_attention_args *a, const float *q, const float *key
     return (double)a->scale * dot + (a->bias ? (double)a->bias[j] : 0.0);
 }
 
-// Query i, query head h; probs (q_pos0 + i + 1) receives the probabilities when not NULL. A query
+// Query i, query head h; probs (positions[i] + 1) receives the probabilities when not NULL. A query
 // whose every key is masked (-INFINITY bias) is a caller error; it gets zeros, not NaN.
 static void attend(const dy_attention_args *a, int64_t i, int64_t h, float *probs) {
     const int d = a->head_dim;
-    const int64_t g = h / (a->n_heads / a->n_kv_heads), n_keys = a->q_pos0 + i + 1;
+    const int64_t g = h / (a->n_heads / a->n_kv_heads), n_keys = (int64_t)a->positions[i] + 1;
     const float *q = (const float *)a->q->data + i * a->q->stride + h * d;
     const float *keys = (const float *)a->k + g * a->max_ctx * d, *values = (const float *)a->v + g * a->max_ctx * d;
     float *out = (float *)a->out->data + i * a->out->stride + h * d;
@@ -68,7 +69,9 @@ static int capture_row(const dy_attention_args *a, int64_t h) {
 
 void dy_cpu_attention(dy_backend *b, const dy_attention_args *a) {
     (void)b;
-    const int64_t ctx = (int64_t)a->q_pos0 + a->n_q;  // keys of the newest query, the capture row length
+    if (a->n_q == 0) return;
+    const int64_t ctx = a->n_keys;  // the capture row length
+    assert(a->positions[a->n_q - 1] < a->n_keys && a->n_keys <= a->max_ctx);
 #pragma omp parallel for collapse(2) schedule(dynamic)
     for (int64_t i = 0; i < a->n_q; i++)
         for (int64_t h = 0; h < a->n_heads; h++) {

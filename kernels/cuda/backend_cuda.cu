@@ -1,7 +1,8 @@
 // The CUDA backend: bf16 weights, activations and KV cache in device memory on one GPU, ops on
-// the legacy default stream (kernels/cuda/ops_*.cu). upload and download are blocking
-// cudaMemcpy calls, so download also waits for every op before it. create() sets the device and
-// makes the cuBLASLt handle and workspace; prepare() sizes the MoE scratch; attention needs none.
+// one stream of its own (kernels/cuda/ops_*.cu). upload and copy are ordered on that stream;
+// download waits for it. create() sets the device and makes the stream, the cuBLASLt handle and
+// workspace; prepare() sizes the MoE scratch and decode attention's split results. Graphs are
+// recorded by stream capture.
 #include <stdlib.h>
 
 #include "ops_cuda.h"
@@ -27,24 +28,25 @@ static void cuda_release(dy_backend *b, void *p) {
     CUDA_CHECK(cudaFree(p));
 }
 
-// Callers may pass invalid pointers with 0 bytes.
+// Callers may pass invalid pointers with 0 bytes. From pageable host memory the copy has taken
+// the caller's bytes when it returns, so host_src may change right after.
 static void cuda_upload(dy_backend *b, void *dst, const void *host_src, size_t bytes) {
-    (void)b;
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, dy_cuda_stream(b)));
 }
 
 static void cuda_download(dy_backend *b, void *host_dst, const void *src, size_t bytes) {
-    (void)b;
-    if (bytes) CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+    if (!bytes) return;
+    CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, dy_cuda_stream(b)));
+    CUDA_CHECK(cudaStreamSynchronize(dy_cuda_stream(b)));
+}
+
+static void cuda_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, dy_cuda_stream(b)));
 }
 
 // fp32 -> bf16 (round to nearest even) on the host, through the pinned staging buffer in blocks of
-// at most DY_CUDA_STAGING values (whole rows when they fit), each copied into dst's row stride.
-static void cuda_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
-    (void)b;
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
-}
-
+// at most DY_CUDA_STAGING values (whole rows when they fit), each copied into dst's row stride
+// (and waited for: the next block reuses the staging buffer).
 static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     uint16_t *base = (uint16_t *)dy_bf16_data(dst);
@@ -58,21 +60,57 @@ static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *h
             for (int64_t r = 0; r < nr; r++)
                 for (int64_t c = 0; c < nc; c++)
                     impl->staging[r * nc + c] = dy_f32_to_bf16(host_src[(r0 + r) * cols + c0 + c]);
-            CUDA_CHECK(cudaMemcpy2D(base + r0 * dst->stride + c0, (size_t)dst->stride * 2, impl->staging,
-                                    (size_t)nc * 2, (size_t)nc * 2, (size_t)nr, cudaMemcpyHostToDevice));
+            CUDA_CHECK(cudaMemcpy2DAsync(base + r0 * dst->stride + c0, (size_t)dst->stride * 2, impl->staging,
+                                         (size_t)nc * 2, (size_t)nc * 2, (size_t)nr, cudaMemcpyHostToDevice,
+                                         impl->stream));
+            CUDA_CHECK(cudaStreamSynchronize(impl->stream));
         }
+}
+
+// Grows *scratch to at least bytes; -1 when out of memory.
+static int grow(dy_backend *b, void **scratch, size_t *have, size_t bytes) {
+    if (bytes <= *have) return 0;
+    void *grown = cuda_alloc(b, bytes);
+    if (!grown) return -1;
+    if (*scratch) cuda_release(b, *scratch);
+    *scratch = grown;
+    *have = bytes;
+    return 0;
 }
 
 static int cuda_prepare(dy_backend *b, const dy_op_limits *l) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
-    const size_t bytes = l->n_experts ? dy_cuda_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts) : 0;
-    if (bytes <= impl->moe_scratch_bytes) return 0;
-    void *grown = cuda_alloc(b, bytes);
-    if (!grown) return -1;
-    cuda_release(b, impl->moe_scratch);
-    impl->moe_scratch = grown;
-    impl->moe_scratch_bytes = bytes;
-    return 0;
+    const size_t moe = l->n_experts ? dy_cuda_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts) : 0;
+    return grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe) ||
+                   grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim))
+               ? -1
+               : 0;
+}
+
+// Stream capture; thread-local mode makes a forbidden call from this thread (a cudaMalloc, a
+// synchronous copy) fail the capture instead of running.
+static void cuda_graph_begin(dy_backend *b) {
+    CUDA_CHECK(cudaStreamBeginCapture(dy_cuda_stream(b), cudaStreamCaptureModeThreadLocal));
+}
+
+static void *cuda_graph_end(dy_backend *b) {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t e = cudaStreamEndCapture(dy_cuda_stream(b), &graph);
+    if (e == cudaSuccess) e = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph) CUDA_CHECK(cudaGraphDestroy(graph));
+    if (e == cudaSuccess) return exec;
+    cudaGetLastError();  // a failed capture is reported by the NULL; the ops run directly instead
+    return nullptr;
+}
+
+static void cuda_graph_launch(dy_backend *b, void *graph) {
+    CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)graph, dy_cuda_stream(b)));
+}
+
+static void cuda_graph_free(dy_backend *b, void *graph) {
+    (void)b;
+    CUDA_CHECK(cudaGraphExecDestroy((cudaGraphExec_t)graph));
 }
 
 // Everything create() made, in reverse; parts not made yet are NULL (a failed create uses it too).
@@ -82,6 +120,8 @@ static void release_all(dy_backend *b, dy_cuda_impl *impl) {
         if (impl->pref) CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(impl->pref));
         if (impl->lt) CUBLAS_CHECK(cublasLtDestroy(impl->lt));
         if (impl->moe_scratch) CUDA_CHECK(cudaFree(impl->moe_scratch));
+        if (impl->splits) CUDA_CHECK(cudaFree(impl->splits));
+        if (impl->stream) CUDA_CHECK(cudaStreamDestroy(impl->stream));
         if (impl->staging) CUDA_CHECK(cudaFreeHost(impl->staging));
         if (impl->workspace) CUDA_CHECK(cudaFree(impl->workspace));
     }
@@ -120,6 +160,10 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->impl = impl;
     cudaError_t ce = cudaSetDevice(device);
     CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    ce = cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking);
+    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    ce = cudaDeviceGetAttribute(&impl->n_sms, cudaDevAttrMultiProcessorCount, device);
+    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
     ce = cudaMalloc(&impl->workspace, kWorkspaceBytes);
     CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
     impl->workspace_bytes = kWorkspaceBytes;
@@ -143,6 +187,10 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->copy = cuda_copy;
     b->upload_weight = cuda_upload_weight;
     b->destroy = cuda_destroy;
+    b->graph_begin = cuda_graph_begin;
+    b->graph_end = cuda_graph_end;
+    b->graph_launch = cuda_graph_launch;
+    b->graph_free = cuda_graph_free;
     b->embedding = dy_cuda_embedding;
     b->add_rmsnorm = dy_cuda_add_rmsnorm;
     b->matmul = dy_cuda_matmul;

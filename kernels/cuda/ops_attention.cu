@@ -1,9 +1,10 @@
-// The KV cache write and causal grouped-query attention, written for correctness first: one block
-// per (query, query head) walks its keys in tiles of kTile with an online softmax (running max
-// and sum, the accumulated output rescaled when the max grows), so it needs no scratch at any
-// context length. Logits are scale * q.k (+ bias[j]) in fp32, exponentials are expf(l - max),
-// and the output is rounded to bf16 once. A captured head (newest query only) walks its keys
-// again to write exp(l - max) / sum, the same logits as the first walk, so its row sums to 1.
+// The KV cache write and the attention dispatch: one query (decode) goes to the split-KV kernel
+// (attention_decode.cu), several (prefill) to the tiled kernel below, written for correctness
+// first: one block per (query, query head) walks its keys in tiles of kTile with an online
+// softmax (running max and sum, the accumulated output rescaled when the max grows), so it needs
+// no scratch at any context length. Logits are scale * q.k (+ bias[j]) in fp32, exponentials are
+// expf(l - max), and the output is rounded to bf16 once. Captured probabilities (newest query
+// only) come from the decode kernel run on the newest query again.
 #include "ops_cuda.h"
 
 static constexpr int kThreads = 128, kWarps = kThreads / 32;
@@ -11,12 +12,12 @@ static constexpr int kTile = 64;                           // keys per tile
 static constexpr int kMaxHeadDim = 256;                    // every model here has 64 or 128
 static constexpr int kDimsPerThread = kMaxHeadDim / kThreads;  // output elements a thread accumulates
 
-// Block (i, kv_head): row i of k and v (kv_head's head_dim slice) into cache slot pos0 + i.
+// Block (i, kv_head): row i of k and v (kv_head's head_dim slice) into cache slot positions[i].
 static __global__ void kv_write_kernel(const __nv_bfloat16 *k, int64_t k_stride, const __nv_bfloat16 *v,
                                        int64_t v_stride, __nv_bfloat16 *k_cache, __nv_bfloat16 *v_cache, int max_ctx,
-                                       int head_dim, int pos0) {
+                                       int head_dim, const int32_t *positions) {
     const int64_t i = blockIdx.x, g = blockIdx.y;
-    const int64_t slot = (g * max_ctx + pos0 + i) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
+    const int64_t slot = (g * max_ctx + positions[i]) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
     for (int t = threadIdx.x; t < head_dim; t += blockDim.x) {
         k_cache[slot + t] = k[i * k_stride + g * head_dim + t];
         v_cache[slot + t] = v[i * v_stride + g * head_dim + t];
@@ -24,13 +25,12 @@ static __global__ void kv_write_kernel(const __nv_bfloat16 *k, int64_t k_stride,
 }
 
 void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                      int n_kv_heads, int head_dim, int pos0) {
-    (void)b;
-    assert(k->rows == v->rows && pos0 + k->rows <= max_ctx);
+                      int n_kv_heads, int head_dim, const int32_t *positions) {
+    assert(k->rows == v->rows && k->rows <= max_ctx);
     if (k->rows == 0) return;
     const dim3 grid((unsigned)k->rows, (unsigned)n_kv_heads);
-    kv_write_kernel<<<grid, kThreads>>>(dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
-                                        (__nv_bfloat16 *)k_cache, (__nv_bfloat16 *)v_cache, max_ctx, head_dim, pos0);
+    kv_write_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
+                                        (__nv_bfloat16 *)k_cache, (__nv_bfloat16 *)v_cache, max_ctx, head_dim, positions);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -41,9 +41,6 @@ typedef struct {
     int max_ctx, n_q, q_pos0, group, head_dim;  // group: query heads per KV head
     float scale;
     const float *bias;
-    int n_capture;
-    const int32_t *capture_heads;
-    float *capture_out;
 } attention_params;
 
 // scale * q . key (+ bias[j]), computed by one warp over the head dimension; every lane gets it.
@@ -105,23 +102,16 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(attention_pa
         const int t = tid + k * kThreads;
         if (t < d) o[t] = __float2bfloat16(masked ? 0.0f : acc[k] / sum);
     }
-
-    if (i != p.n_q - 1) return;
-    for (int c = 0; c < p.n_capture; c++) {  // a head listed twice fills each of its rows
-        if (p.capture_heads[c] != h) continue;
-        float *row = p.capture_out + c * n_keys;  // n_keys = q_pos0 + n_q for the newest query
-        for (int64_t j = warp; j < n_keys; j += kWarps) {
-            const float l = logit(p, q, keys + j * d, j, lane);
-            if (lane == 0) row[j] = masked ? 0.0f : expf(l - max) / sum;
-        }
-    }
 }
 
 void dy_cuda_attention(dy_backend *b, const dy_attention_args *a) {
-    (void)b;
     assert(a->head_dim <= kMaxHeadDim && a->n_kv_heads > 0 && a->n_heads % a->n_kv_heads == 0);
-    assert(a->q_pos0 + a->n_q <= a->max_ctx);
+    assert(a->n_keys <= a->max_ctx);
     if (a->n_q == 0) return;
+    if (a->n_q == 1) {
+        dy_cuda_attention_decode(b, a, 0);
+        return;
+    }
     attention_params p;
     p.q = dy_bf16_data(a->q);
     p.k = (const __nv_bfloat16 *)a->k;
@@ -131,14 +121,12 @@ void dy_cuda_attention(dy_backend *b, const dy_attention_args *a) {
     p.out_stride = a->out->stride;
     p.max_ctx = a->max_ctx;
     p.n_q = a->n_q;
-    p.q_pos0 = a->q_pos0;
+    p.q_pos0 = a->n_keys - a->n_q;  // n_keys is exact for several queries
     p.group = a->n_heads / a->n_kv_heads;
     p.head_dim = a->head_dim;
     p.scale = a->scale;
     p.bias = a->bias;
-    p.n_capture = a->n_capture;
-    p.capture_heads = a->capture_heads;
-    p.capture_out = a->capture_out;
-    attention_kernel<<<dim3((unsigned)a->n_q, (unsigned)a->n_heads), kThreads>>>(p);
+    attention_kernel<<<dim3((unsigned)a->n_q, (unsigned)a->n_heads), kThreads, 0, dy_cuda_stream(b)>>>(p);
     CUDA_CHECK_LAUNCH();
+    if (a->n_capture) dy_cuda_attention_decode(b, a, a->n_q - 1);
 }

@@ -1,8 +1,9 @@
 // The CUDA backend's ops, wired into the dy_backend vtable by backend_cuda.cu, and the state they
 // share. Weights, activations and the KV cache are bf16; every view an op gets is bf16 except a
 // matmul output, which may be fp32 (the logits). Math inside the ops is fp32 and each output is
-// rounded to bf16 once. Everything runs on the legacy default stream, in call order, so an op
-// may use scratch the previous op used; download (a blocking cudaMemcpy) waits for all of it.
+// rounded to bf16 once. Everything runs on the backend's one stream, in call order, so an op may
+// use scratch the previous op used; download waits for all of it. The stream is not the legacy
+// default stream because only other streams can be recorded into graphs.
 #ifndef DYSCO_OPS_CUDA_H
 #define DYSCO_OPS_CUDA_H
 
@@ -29,6 +30,8 @@ constexpr int DY_CUDA_MATMUL_PLANS = 128;
 constexpr int64_t DY_CUDA_STAGING = 1 << 22;  // bf16 values in upload_weight's staging buffer (8 MiB)
 
 typedef struct {
+    cudaStream_t stream;
+    int n_sms;  // streaming multiprocessors: how many blocks keep the GPU busy
     cublasLtHandle_t lt;
     cublasLtMatmulPreference_t pref;  // workspace limit; alignments set per heuristic query
     void *workspace;                  // cuBLASLt workspace (device), workspace_bytes
@@ -38,9 +41,12 @@ typedef struct {
     uint16_t *staging;  // pinned host, DY_CUDA_STAGING values
     void *moe_scratch;  // device, sized by prepare()
     size_t moe_scratch_bytes;
+    float *splits;      // device, decode attention's per-split partial results, sized by prepare()
+    size_t splits_bytes;
 } dy_cuda_impl;
 
 static inline dy_cuda_impl *dy_cuda_impl_of(dy_backend *b) { return (dy_cuda_impl *)b->impl; }
+static inline cudaStream_t dy_cuda_stream(dy_backend *b) { return dy_cuda_impl_of(b)->stream; }
 
 // The elements of a bf16 view.
 static inline __nv_bfloat16 *dy_bf16_data(const dy_view *v) {
@@ -55,16 +61,25 @@ static inline unsigned dy_cuda_blocks(int64_t n, int per_block) { return (unsign
 void dy_cuda_matmul_plans_free(dy_cuda_impl *impl);
 // What moe needs for n rows; moe carves it from impl->moe_scratch.
 size_t dy_cuda_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts);
+// What decode attention needs for n_heads query heads of head_dim (impl->splits).
+size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim);
 
 void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
 void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                          dy_view *out);
 void dy_cuda_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+// The GEMV path of matmul: one row of x, 16-byte aligned rows whose length is a multiple of 8.
+bool dy_cuda_gemv_fits(const dy_view *x, const dy_view *w, const dy_view *out);
+void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+// matmul through cuBLASLt whatever the shape (the GEMV comparison in `dysco bench`).
+void dy_cuda_matmul_cublaslt(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
                        bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
 void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                      int n_kv_heads, int head_dim, int pos0);
+                      int n_kv_heads, int head_dim, const int32_t *positions);
 void dy_cuda_attention(dy_backend *b, const dy_attention_args *a);
+// Query `row` of a alone, split over its keys; also writes the capture rows.
+void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row);
 // out may be gate or up itself (the model runs it in place).
 void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
 void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,

@@ -5,7 +5,8 @@
 // matrix with leading dimension s, so with A = w seen as (in, out_features) and transposed, and
 // B = x seen as (in, n), D = A^T B is (out_features, n) column-major: out, row-major, as it is.
 //
-// The heuristic's choice depends on the shape, the strides, the output type and how the pointers
+// One row (a decode step's projections) goes to the hand-written GEMV instead (ops_gemv.cu says
+// why). The heuristic's choice depends on the shape, the strides, the output type and how the pointers
 // are aligned (views of later rows start anywhere), so all of those key the plan table.
 #include <stdio.h>
 
@@ -87,6 +88,11 @@ static const dy_cuda_matmul_plan *plan_for(dy_cuda_impl *impl, const dy_cuda_mat
 }
 
 void dy_cuda_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
+    if (dy_cuda_gemv_fits(x, w, out)) dy_cuda_gemv(b, x, w, out);
+    else dy_cuda_matmul_cublaslt(b, x, w, out);
+}
+
+void dy_cuda_matmul_cublaslt(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
     assert(x->cols == w->cols && out->rows == x->rows && out->cols == w->rows);
     assert(x->dtype == DY_BF16 && w->dtype == DY_BF16 && (out->dtype == DY_BF16 || out->dtype == DY_F32));
     if (x->rows == 0 || w->rows == 0) return;
@@ -105,5 +111,5 @@ void dy_cuda_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *
     const dy_cuda_matmul_plan *p = plan_for(impl, &key);
     const float alpha = 1.0f, beta = 0.0f;
     CUBLAS_CHECK(cublasLtMatmul(impl->lt, p->op, &alpha, w->data, p->a, x->data, p->b, &beta, out->data, p->d, out->data,
-                                p->d, &p->algo, impl->workspace, impl->workspace_bytes, 0));
+                                p->d, &p->algo, impl->workspace, impl->workspace_bytes, impl->stream));
 }

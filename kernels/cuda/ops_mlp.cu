@@ -20,11 +20,10 @@ static __global__ void embedding_kernel(const __nv_bfloat16 *table, int64_t tabl
 }
 
 void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out) {
-    (void)b;
     assert(table->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    embedding_kernel<<<grid, kThreads>>>(dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
+    embedding_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
                                          out->cols);
     CUDA_CHECK_LAUNCH();
 }
@@ -44,11 +43,10 @@ static __global__ void swiglu_kernel(const __nv_bfloat16 *gate, int64_t gate_str
 }
 
 void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out) {
-    (void)b;
     assert(gate->rows == out->rows && up->rows == out->rows && gate->cols == out->cols && up->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    swiglu_kernel<<<grid, kThreads>>>(dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
+    swiglu_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
                                       dy_bf16_data(out), out->stride, out->cols);
     CUDA_CHECK_LAUNCH();
 }
@@ -124,18 +122,18 @@ void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const d
 
     dy_view logits = {weights, DY_F32, n, n_experts, n_experts};
     dy_cuda_matmul(b, x, router, &logits);
-    route_kernel<<<dy_cuda_blocks(n, 128), 128>>>(weights, n, n_experts, top_k, norm_topk);
+    route_kernel<<<dy_cuda_blocks(n, 128), 128, 0, dy_cuda_stream(b)>>>(weights, n, n_experts, top_k, norm_topk);
     CUDA_CHECK_LAUNCH();
-    CUDA_CHECK(cudaMemsetAsync(acc, 0, (size_t)(n * hidden) * sizeof(float), 0));
+    CUDA_CHECK(cudaMemsetAsync(acc, 0, (size_t)(n * hidden) * sizeof(float), dy_cuda_stream(b)));
     const dim3 grid((unsigned)n, dy_cuda_blocks(hidden, kThreads));
     for (int e = 0; e < n_experts; e++) {
         dy_cuda_matmul(b, x, &experts[e].gate, &gate);
         dy_cuda_matmul(b, x, &experts[e].up, &up);
         dy_cuda_swiglu(b, &gate, &up, &gate);
         dy_cuda_matmul(b, &gate, &experts[e].down, &y);
-        accumulate_kernel<<<grid, kThreads>>>(acc, (const float *)y.data, weights, n_experts, e, hidden);
+        accumulate_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(acc, (const float *)y.data, weights, n_experts, e, hidden);
         CUDA_CHECK_LAUNCH();
     }
-    store_kernel<<<grid, kThreads>>>(acc, dy_bf16_data(out), out->stride, hidden);
+    store_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(acc, dy_bf16_data(out), out->stride, hidden);
     CUDA_CHECK_LAUNCH();
 }

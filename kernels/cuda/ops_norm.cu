@@ -42,12 +42,11 @@ static __global__ void __launch_bounds__(kThreads)
 
 void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                          dy_view *out) {
-    (void)b;
     const int64_t cols = residual->cols;
     assert(w->cols == cols && out->cols == cols && out->rows == residual->rows);
     assert(!delta || (delta->cols == cols && delta->rows == residual->rows));
     if (residual->rows == 0) return;
-    add_rmsnorm_kernel<<<(unsigned)residual->rows, kThreads>>>(
+    add_rmsnorm_kernel<<<(unsigned)residual->rows, kThreads, 0, dy_cuda_stream(b)>>>(
         dy_bf16_data(residual), residual->stride, delta ? dy_bf16_data(delta) : nullptr, delta ? delta->stride : 0,
         dy_bf16_data(w), eps, dy_bf16_data(out), out->stride, (int)cols);
     CUDA_CHECK_LAUNCH();

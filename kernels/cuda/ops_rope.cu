@@ -45,11 +45,10 @@ static __global__ void __launch_bounds__(kWarps * 32)
 
 void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
                        bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor) {
-    (void)b;
     assert(head_dim % 2 == 0 && (int64_t)n_heads * head_dim <= x->cols);
     if (x->rows == 0) return;
     const dim3 grid((unsigned)x->rows, dy_cuda_blocks(n_heads, kWarps));
-    norm_rope_kernel<<<grid, kWarps * 32>>>(dy_bf16_data(x), x->stride, n_heads, head_dim, w ? dy_bf16_data(w) : nullptr,
+    norm_rope_kernel<<<grid, kWarps * 32, 0, dy_cuda_stream(b)>>>(dy_bf16_data(x), x->stride, n_heads, head_dim, w ? dy_bf16_data(w) : nullptr,
                                             eps, normalise, positions, inv_freq, attn_factor);
     CUDA_CHECK_LAUNCH();
 }

@@ -64,6 +64,15 @@ static void *copy_to(dy_backend *be, const void *host, size_t bytes) {
     return p;
 }
 
+// Backend positions pos0, pos0 + 1, ..., pos0 + n - 1 (what the model uploads for a pass).
+static int32_t *positions_new(dy_backend *be, int pos0, int n) {
+    int32_t *pos = xmalloc((size_t)n * sizeof(int32_t));
+    for (int i = 0; i < n; i++) pos[i] = pos0 + i;
+    int32_t *dev = copy_to(be, pos, (size_t)n * sizeof(int32_t));
+    free(pos);
+    return dev;
+}
+
 // ---- matrices on both backends ---------------------------------------------------------------
 
 // The same matrix on both backends: host (rows, stride) fp32 values, bf16-exact, NAN in the
@@ -393,16 +402,18 @@ static void compare_attention(const char *what, const attn_shape *s, const twin 
             *heads_gpu = copy_to(gpu, heads, (size_t)n_capture * sizeof *heads);
     float *bias_cpu = bias ? copy_to(cpu, bias, (size_t)ctx * sizeof(float)) : NULL,
           *bias_gpu = bias ? copy_to(gpu, bias, (size_t)ctx * sizeof(float)) : NULL;
+    int32_t *pos_cpu = positions_new(cpu, s->q_pos0, s->n_q), *pos_gpu = positions_new(gpu, s->q_pos0, s->n_q);
     dy_attention_args a = {
         .q = &q->cpu, .k = k_cache->cpu.data, .v = v_cache->cpu.data, .max_ctx = s->max_ctx, .n_q = s->n_q,
-        .q_pos0 = s->q_pos0, .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
-        .scale = s->scale, .bias = bias_cpu, .n_capture = n_capture, .capture_heads = heads_cpu,
-        .capture_out = cap_cpu, .out = &out.cpu,
+        .positions = pos_cpu, .n_keys = ctx, .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads,
+        .head_dim = s->head_dim, .scale = s->scale, .bias = bias_cpu, .n_capture = n_capture,
+        .capture_heads = heads_cpu, .capture_out = cap_cpu, .out = &out.cpu,
     };
     cpu->attention(cpu, &a);
     a.q = &q->gpu;
     a.k = k_cache->gpu.data;
     a.v = v_cache->gpu.data;
+    a.positions = pos_gpu;
     a.bias = bias_gpu;
     a.capture_heads = heads_gpu;
     a.capture_out = cap_gpu;
@@ -422,12 +433,21 @@ static void compare_attention(const char *what, const attn_shape *s, const twin 
     check(e < TOL && e_cap < TOL && agree == clear && pad && guard_ok,
           "%s: output %.3g, capture (%d heads) %.3g, capture argmax %d/%d%s", what, e, n_capture, e_cap, agree, clear,
           guard_ok ? "" : ", capture written past its rows");
+    if (s->n_q == 1) {  // a recorded decode step: n_keys only bounds the keys, the position is read on the device
+        a.n_keys = s->max_ctx;
+        a.n_capture = 0;
+        gpu->attention(gpu, &a);
+        const double e_bound = twin_compare(&out, &pad, NULL, NULL);
+        check(e_bound < TOL && pad, "%s, n_keys given as the bound %d: output %.3g", what, s->max_ctx, e_bound);
+    }
     free(want);
     free(capture);
     cpu->release(cpu, cap_cpu);
     gpu->release(gpu, cap_gpu);
     cpu->release(cpu, heads_cpu);
     gpu->release(gpu, heads_gpu);
+    cpu->release(cpu, pos_cpu);
+    gpu->release(gpu, pos_gpu);
     if (bias) {
         cpu->release(cpu, bias_cpu);
         gpu->release(gpu, bias_gpu);
@@ -457,6 +477,8 @@ static void test_attention(void) {
         {16, 4, 128, 1, 999},
         {32, 4, 128, 1, 4999},
         {8, 8, 128, 1, 4999},
+        {16, 2, 64, 1, 3001},
+        {32, 8, 128, 1, 40000},  // splits of a few hundred keys, not multiples of the tile
         // prefill from an empty cache and on top of 100 cached positions
         {4, 4, 64, 64, 0},
         {8, 1, 64, 64, 100},
@@ -468,7 +490,9 @@ static void test_attention(void) {
         for (int variant = 0; variant < 2; variant++) {  // plain; bias with -inf and temperature 0.7
             const int nh = cases[ci].n_heads, nkv = cases[ci].n_kv_heads, hd = cases[ci].head_dim;
             const int n_q = cases[ci].n_q, pos0 = cases[ci].q_pos0, ctx = pos0 + n_q;
-            const attn_shape s = {nh, nkv, hd, n_q, pos0, ctx + 7, 1.0f / sqrtf((float)hd) / (variant ? 0.7f : 1.0f)};
+            // Room past the context (NAN-filled), up to a 128k cache for the largest decode case.
+            const int max_ctx = ctx + (n_q == 1 && ctx > 10000 ? 131072 - ctx : 7);
+            const attn_shape s = {nh, nkv, hd, n_q, pos0, max_ctx, 1.0f / sqrtf((float)hd) / (variant ? 0.7f : 1.0f)};
             char what[160];
             snprintf(what, sizeof what, "attention heads %d/%d head_dim %d n_q %d q_pos0 %d%s", nh, nkv, hd, n_q, pos0,
                      variant ? " bias (-inf) temperature 0.7" : "");
@@ -494,9 +518,9 @@ static void test_attention_all_masked(void) {
     for (int j = 0; j < ctx; j++) bias[j] = -INFINITY;
     const int32_t head = 3;
     float *dev_bias = copy_to(gpu, bias, sizeof bias), *dev_capture = copy_to(gpu, bias, sizeof bias);
-    int32_t *dev_head = copy_to(gpu, &head, sizeof head);
+    int32_t *dev_head = copy_to(gpu, &head, sizeof head), *dev_pos = positions_new(gpu, pos0, n_q);
     const dy_attention_args a = {
-        .q = &q.gpu, .k = k.gpu.data, .v = v.gpu.data, .max_ctx = ctx, .n_q = n_q, .q_pos0 = pos0, .n_heads = nh,
+        .q = &q.gpu, .k = k.gpu.data, .v = v.gpu.data, .max_ctx = ctx, .n_q = n_q, .positions = dev_pos, .n_keys = ctx, .n_heads = nh,
         .n_kv_heads = nkv, .head_dim = hd, .scale = 0.2f, .bias = dev_bias, .n_capture = 1,
         .capture_heads = dev_head, .capture_out = dev_capture, .out = &out.gpu,
     };
@@ -511,6 +535,7 @@ static void test_attention_all_masked(void) {
     gpu->release(gpu, dev_bias);
     gpu->release(gpu, dev_capture);
     gpu->release(gpu, dev_head);
+    gpu->release(gpu, dev_pos);
     twin_free(&k);
     twin_free(&v);
     twin_free(&q);
@@ -528,8 +553,11 @@ static void test_kv_write_then_attention(void) {
         const int pos0 = chunks[c][0], n = chunks[c][1];
         const dy_view kc = dy_view_rows(&keys.cpu, pos0, n), vc = dy_view_rows(&values.cpu, pos0, n);
         const dy_view kg = dy_view_rows(&keys.gpu, pos0, n), vg = dy_view_rows(&values.gpu, pos0, n);
-        cpu->kv_write(cpu, &kc, &vc, k_cache.cpu.data, v_cache.cpu.data, max_ctx, nkv, hd, pos0);
-        gpu->kv_write(gpu, &kg, &vg, k_cache.gpu.data, v_cache.gpu.data, max_ctx, nkv, hd, pos0);
+        int32_t *pos_cpu = positions_new(cpu, pos0, n), *pos_gpu = positions_new(gpu, pos0, n);
+        cpu->kv_write(cpu, &kc, &vc, k_cache.cpu.data, v_cache.cpu.data, max_ctx, nkv, hd, pos_cpu);
+        gpu->kv_write(gpu, &kg, &vg, k_cache.gpu.data, v_cache.gpu.data, max_ctx, nkv, hd, pos_gpu);
+        cpu->release(cpu, pos_cpu);
+        gpu->release(gpu, pos_gpu);
     }
     // Positions past ctx stay NAN on both; compare the written ones bit for bit.
     float *kg = read_view(gpu, &k_cache.gpu), *kc = read_view(cpu, &k_cache.cpu);
@@ -655,7 +683,7 @@ static void test_moe_tie(void) {
 
 // ---- end to end ------------------------------------------------------------------------------
 
-enum { PROMPT = 40, STEPS = 10, POSITIONS = PROMPT + STEPS };
+enum { PROMPT = 40, STEPS = 160, POSITIONS = PROMPT + STEPS };
 
 // Logits (vocab) at token position pos: a fresh prefill of tokens [0, pos] for prompt positions
 // (odd ones in two chunks, so prefill on top of cached positions runs too), one decode step
@@ -670,11 +698,12 @@ static int logits_at(dy_model *m, const int32_t *tokens, int pos, float *logits,
 
 // A tiny preset with vocab 1024 and bf16 weights (exact in both backends) run for PROMPT prompt
 // positions and STEPS teacher-forced steps on both: the logits' relative error over all
-// positions, and argmax agreement per position. A disagreement where the CPU's two candidates
-// are within 2e-2 of the logits' rms of each other (a tie at bf16 precision) is counted apart
-// and logged. The error is taken over all positions, not per position: in the MoE model a
-// router near-tie can pick another expert under bf16 activations, which moves that one
-// position's logits by several percent (up to ~7e-2 in a CPU emulation of bf16 rounding).
+// positions, and argmax agreement per position (>= 99%; the decode steps run as recorded
+// graphs on the GPU). A disagreement where the CPU's two candidates are within 2e-2 of the
+// logits' rms of each other (a tie at bf16 precision) is logged as such. The error is taken
+// over all positions, not per position: in the MoE model a router near-tie can pick another
+// expert under bf16 activations, which moves that one position's logits by several percent (up
+// to ~7e-2 in a CPU emulation of bf16 rounding).
 static void test_model(const char *preset) {
     dy_model_config cfg;
     load_preset(preset, &cfg, 1024);
@@ -716,7 +745,7 @@ static void test_model(const char *preset) {
     const double e = rel_err(got, want, POSITIONS, vocab, vocab);
     check(e < TOL, "%s (vocab %d): logits relative error %.3g over %d prompt positions and %d steps (worst %.3g at %d)",
           preset, vocab, e, PROMPT, STEPS, worst, worst_pos);
-    check(agree + ties >= 0.99 * POSITIONS, "%s: argmax agreement %d/%d positions (%.1f%%), %d more at bf16 ties", preset,
+    check(agree >= 0.99 * POSITIONS, "%s: argmax agreement %d/%d positions (%.1f%%); %d of the misses are bf16 ties", preset,
           agree, POSITIONS, 100.0 * agree / POSITIONS, ties);
     free(got);
     free(want);
@@ -739,7 +768,8 @@ int main(void) {
     cpu = dy_backend_cpu_create();
     if (!gpu) die(err.msg);
     // Room for every op below: up to 64 rows, MoE with 8 experts of width 64 over hidden 130.
-    const dy_op_limits limits = {.max_rows = 64, .hidden = 130, .intermediate = 64, .n_experts = 8, .top_k = 2};
+    const dy_op_limits limits = {.max_rows = 64, .hidden = 130, .intermediate = 64, .n_experts = 8, .top_k = 2,
+                                  .n_heads = 32, .head_dim = 128};
     if (!cpu || cpu->prepare(cpu, &limits) || gpu->prepare(gpu, &limits)) die("backend setup");
 
     test_create_and_memory(n_devices);

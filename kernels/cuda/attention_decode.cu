@@ -1,0 +1,260 @@
+// Decode attention: one query per head against up to max_ctx cached keys, split across the GPU
+// ("flash-decoding"). At batch 1 a single query per head gives one block per head far too
+// little parallelism for 128k keys, so the keys are cut into n_splits ranges and block
+// (split, kv_head) handles one range for every query head of that KV head's group: each K/V
+// byte is read once for the whole group. A block walks its range in tiles of kTile keys with an
+// online softmax and leaves unnormalised partial results (output sum, max, exp-sum); a second
+// kernel combines the splits by their log-sum-exp into the output, and turns the logits that
+// captured heads wrote during the first pass into probabilities with the global max and sum.
+//
+// The query's position is read on the device (positions[row]), and each block derives its range
+// from it, so one launch configuration (sized by the bound a->n_keys) serves every position: a
+// recorded decode step replays correctly as the context grows.
+//
+// Thread layout in a block: kLanes = head_dim / 8 threads share a key (8 dimensions each, one
+// 16-byte load), kSlots = 128 / kLanes keys per pass, kPasses passes per tile. K and V of a tile
+// are loaded together up front (2 * kPasses 16-byte loads in flight per thread). Keys past the
+// query's position are never loaded (the cache there holds stale or garbage values).
+#include "ops_cuda.h"
+
+static constexpr int kThreads = 128, kWarps = kThreads / 32;
+static constexpr int kTile = 64;        // keys per tile
+static constexpr int kMaxSplits = 128;  // sizes the partial-result scratch
+static constexpr int kMaxGroup = 8;     // query heads per KV head
+
+size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim) {
+    return (size_t)n_heads * kMaxSplits * (size_t)(head_dim + 2) * sizeof(float);
+}
+
+typedef struct {
+    const __nv_bfloat16 *q;          // the query row (n_heads * head_dim)
+    const __nv_bfloat16 *k, *v;      // caches (n_kv_heads, max_ctx, head_dim)
+    __nv_bfloat16 *out;              // the output row (n_heads * head_dim)
+    const int32_t *position;         // the query's cache index (device)
+    int max_ctx, group, n_splits;
+    float scale;
+    const float *bias;               // NULL or (keys)
+    int n_capture;
+    const int32_t *capture_heads;    // (n_capture)
+    float *capture_out;              // (n_capture, capture_stride): logits, then probabilities
+    int64_t capture_stride;
+    float *part_out;                 // (n_heads, n_splits, head_dim) unnormalised outputs
+    float *part_max_sum;             // (n_heads, n_splits, 2) running max and exp-sum
+} decode_params;
+
+// 8 bf16 in a 16-byte piece, widened.
+static __device__ void widen8(uint4 v, float *f) {
+    const __nv_bfloat162 *h = (const __nv_bfloat162 *)&v;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const float2 t = __bfloat1622float2(h[i]);
+        f[2 * i] = t.x;
+        f[2 * i + 1] = t.y;
+    }
+}
+
+static __device__ float warp_max(float v) {
+    for (int offset = 16; offset; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+static __device__ float warp_sum(float v) {
+    for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// Block (split, kv_head), D = head_dim, G = the group rounded up to a power of two (heads past
+// the group compute on a zero query and are never stored).
+template <int D, int G>
+static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p) {
+    constexpr int kLanes = D / 8, kSlots = kThreads / kLanes, kPasses = kTile / kSlots;
+    constexpr int kOwned = (G + kWarps - 1) / kWarps;  // heads whose softmax state a warp keeps
+    __shared__ float weights[G][kTile];  // a tile's logits, then its exp weights
+    __shared__ float rescale[G];         // exp(old max - new max) of the tile
+    __shared__ float reduce[kSlots][D];  // the slots' partial outputs at the end
+    const int split = blockIdx.x, kv = blockIdx.y, tid = threadIdx.x;
+    const int lane_d = tid % kLanes, slot = tid / kLanes, warp = tid / 32, lane = tid % 32;
+    const int n_keys = *p.position + 1;
+    const int chunk = (n_keys + p.n_splits - 1) / p.n_splits;
+    const int begin = min(n_keys, split * chunk), end = min(n_keys, begin + chunk);
+    const int h0 = kv * p.group;
+    const int64_t cache_offset = (int64_t)kv * p.max_ctx * D + lane_d * 8;
+    const uint4 *keys = (const uint4 *)(p.k + cache_offset), *values = (const uint4 *)(p.v + cache_offset);
+
+    float q[G][8], acc[G][8];
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (g < p.group) widen8(*(const uint4 *)(p.q + (int64_t)(h0 + g) * D + lane_d * 8), q[g]);
+        else
+#pragma unroll
+            for (int e = 0; e < 8; e++) q[g][e] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 8; e++) acc[g][e] = 0.0f;
+    }
+    float run_max[kOwned], run_sum[kOwned];
+#pragma unroll
+    for (int o = 0; o < kOwned; o++) run_max[o] = -INFINITY, run_sum[o] = 0.0f;
+
+    for (int t0 = begin; t0 < end; t0 += kTile) {
+        uint4 kr[kPasses], vr[kPasses];
+#pragma unroll
+        for (int ps = 0; ps < kPasses; ps++) {
+            const int j = t0 + ps * kSlots + slot;
+            kr[ps] = vr[ps] = make_uint4(0, 0, 0, 0);
+            if (j < end) {
+                kr[ps] = __ldcs(keys + (int64_t)j * (D / 8));
+                vr[ps] = __ldcs(values + (int64_t)j * (D / 8));
+            }
+        }
+        // Logits: the kLanes threads of a key reduce their partial dot products.
+#pragma unroll
+        for (int ps = 0; ps < kPasses; ps++) {
+            const int jj = ps * kSlots + slot, j = t0 + jj;
+            float kf[8];
+            widen8(kr[ps], kf);
+#pragma unroll
+            for (int g = 0; g < G; g++) {
+                float dot = 0.0f;
+#pragma unroll
+                for (int e = 0; e < 8; e++) dot = fmaf(q[g][e], kf[e], dot);
+#pragma unroll
+                for (int offset = kLanes / 2; offset; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+                if (lane_d == 0) weights[g][jj] = j < end ? p.scale * dot + (p.bias ? p.bias[j] : 0.0f) : -INFINITY;
+            }
+        }
+        __syncthreads();
+        // Online softmax: warp w keeps heads w, w + kWarps, ...; a lane holds keys lane and lane + 32.
+#pragma unroll
+        for (int o = 0; o < kOwned; o++) {
+            const int g = warp + o * kWarps;
+            if (g >= G) break;
+            const float l0 = weights[g][lane], l1 = weights[g][lane + 32];
+            const float new_max = fmaxf(run_max[o], warp_max(fmaxf(l0, l1)));
+            // exp(-inf - -inf) would be NaN: while every key so far is masked, weights are 0.
+            const float w0 = new_max == -INFINITY ? 0.0f : expf(l0 - new_max);
+            const float w1 = new_max == -INFINITY ? 0.0f : expf(l1 - new_max);
+            const float r = run_max[o] == -INFINITY ? 0.0f : expf(run_max[o] - new_max);
+            run_sum[o] = run_sum[o] * r + warp_sum(w0 + w1);
+            run_max[o] = new_max;
+            weights[g][lane] = w0;
+            weights[g][lane + 32] = w1;
+            if (lane == 0) rescale[g] = r;
+            if (g < p.group)
+                for (int c = 0; c < p.n_capture; c++) {
+                    if (p.capture_heads[c] != h0 + g) continue;
+                    float *row = p.capture_out + c * p.capture_stride;
+                    if (t0 + lane < end) row[t0 + lane] = l0;
+                    if (t0 + lane + 32 < end) row[t0 + lane + 32] = l1;
+                }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            const float r = rescale[g];
+#pragma unroll
+            for (int e = 0; e < 8; e++) acc[g][e] *= r;
+        }
+#pragma unroll
+        for (int ps = 0; ps < kPasses; ps++) {
+            float vf[8];
+            widen8(vr[ps], vf);
+#pragma unroll
+            for (int g = 0; g < G; g++) {
+                const float w = weights[g][ps * kSlots + slot];
+#pragma unroll
+                for (int e = 0; e < 8; e++) acc[g][e] = fmaf(w, vf[e], acc[g][e]);
+            }
+        }
+        __syncthreads();  // weights are rewritten by the next tile
+    }
+
+    const int64_t part = (int64_t)(h0)*p.n_splits + split;  // (head h0, split); head h0 + g is g * n_splits further
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (g >= p.group) break;  // uniform over the block
+#pragma unroll
+        for (int e = 0; e < 8; e++) reduce[slot][lane_d * 8 + e] = acc[g][e];
+        __syncthreads();
+        for (int d = tid; d < D; d += kThreads) {
+            float sum = 0.0f;
+#pragma unroll
+            for (int s = 0; s < kSlots; s++) sum += reduce[s][d];
+            p.part_out[(part + (int64_t)g * p.n_splits) * D + d] = sum;
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int o = 0; o < kOwned; o++) {
+        const int g = warp + o * kWarps;
+        if (g < p.group && g < G && lane == 0) {
+            p.part_max_sum[(part + (int64_t)g * p.n_splits) * 2] = run_max[o];
+            p.part_max_sum[(part + (int64_t)g * p.n_splits) * 2 + 1] = run_sum[o];
+        }
+    }
+}
+
+// Block h: query head h's splits, weighted by exp(max_s - max) into the output; then the
+// captured rows of head h from logits to probabilities.
+static __global__ void __launch_bounds__(kThreads) combine_kernel(decode_params p, int head_dim) {
+    const int h = blockIdx.x, tid = threadIdx.x;
+    const float *ms = p.part_max_sum + (int64_t)h * p.n_splits * 2;
+    float max = -INFINITY;
+    for (int s = 0; s < p.n_splits; s++) max = fmaxf(max, ms[2 * s]);
+    float sum = 0.0f;
+    for (int s = 0; s < p.n_splits; s++)
+        if (ms[2 * s] != -INFINITY) sum += ms[2 * s + 1] * expf(ms[2 * s] - max);
+    const bool masked = max == -INFINITY;  // every key masked: zeros, not NaN
+    for (int d = tid; d < head_dim; d += kThreads) {
+        float o = 0.0f;
+        for (int s = 0; s < p.n_splits; s++)
+            if (ms[2 * s] != -INFINITY) o += p.part_out[((int64_t)h * p.n_splits + s) * head_dim + d] * expf(ms[2 * s] - max);
+        p.out[(int64_t)h * head_dim + d] = __float2bfloat16(masked ? 0.0f : o / sum);
+    }
+    const int n_keys = *p.position + 1;
+    for (int c = 0; c < p.n_capture; c++) {
+        if (p.capture_heads[c] != h) continue;
+        float *row = p.capture_out + c * p.capture_stride;
+        for (int j = tid; j < n_keys; j += kThreads) row[j] = masked ? 0.0f : expf(row[j] - max) / sum;
+    }
+}
+
+template <int D>
+static void launch_split(dim3 grid, cudaStream_t stream, const decode_params &p) {
+    if (p.group <= 1) split_kernel<D, 1><<<grid, kThreads, 0, stream>>>(p);
+    else if (p.group <= 2) split_kernel<D, 2><<<grid, kThreads, 0, stream>>>(p);
+    else if (p.group <= 4) split_kernel<D, 4><<<grid, kThreads, 0, stream>>>(p);
+    else split_kernel<D, kMaxGroup><<<grid, kThreads, 0, stream>>>(p);
+}
+
+void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
+    dy_cuda_impl *impl = dy_cuda_impl_of(b);
+    const int group = a->n_heads / a->n_kv_heads;
+    assert((a->head_dim == 64 || a->head_dim == 128) && group <= kMaxGroup && a->n_keys <= a->max_ctx);
+    assert(dy_cuda_attention_scratch_bytes(a->n_heads, a->head_dim) <= impl->splits_bytes);  // prepare() sized it
+    // About four blocks per SM keep enough loads in flight; no split shorter than a tile.
+    const int by_machine = (4 * impl->n_sms + a->n_kv_heads - 1) / a->n_kv_heads;
+    const int by_keys = (a->n_keys + kTile - 1) / kTile;
+    decode_params p;
+    p.q = dy_bf16_data(a->q) + (int64_t)row * a->q->stride;
+    p.k = (const __nv_bfloat16 *)a->k;
+    p.v = (const __nv_bfloat16 *)a->v;
+    p.out = dy_bf16_data(a->out) + (int64_t)row * a->out->stride;
+    p.position = a->positions + row;
+    p.max_ctx = a->max_ctx;
+    p.group = group;
+    p.n_splits = max(1, min(kMaxSplits, min(by_machine, by_keys)));
+    p.scale = a->scale;
+    p.bias = a->bias;
+    p.n_capture = a->n_capture;
+    p.capture_heads = a->capture_heads;
+    p.capture_out = a->capture_out;
+    p.capture_stride = a->n_keys;
+    p.part_out = impl->splits;
+    p.part_max_sum = impl->splits + (size_t)a->n_heads * p.n_splits * a->head_dim;
+    const dim3 grid((unsigned)p.n_splits, (unsigned)a->n_kv_heads);
+    if (a->head_dim == 64) launch_split<64>(grid, impl->stream, p);
+    else launch_split<128>(grid, impl->stream, p);
+    CUDA_CHECK_LAUNCH();
+    combine_kernel<<<(unsigned)a->n_heads, kThreads, 0, impl->stream>>>(p, a->head_dim);
+    CUDA_CHECK_LAUNCH();
+}
