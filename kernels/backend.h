@@ -137,6 +137,10 @@ dy_backend *dy_backend_cpu_create(void);
 // ops); NULL with err set when the device is missing or unusable. The ops run on the calling
 // thread's current device, which create() sets.
 dy_backend *dy_backend_cuda_create(int device, dy_error *err);
+// Median seconds of a one-row (1, in) @ (out_features, in)^T product through the backend's GEMV
+// and through cuBLASLt, on fresh device data (`dysco bench`); -1 when out of memory.
+int dy_cuda_time_gemv(dy_backend *b, int64_t out_features, int64_t in, int reps, double *gemv_seconds,
+                      double *cublaslt_seconds);
 #endif
 
 #ifdef __cplusplus

@@ -25,7 +25,8 @@ static const char USAGE[] =
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
     "decode ms/token median, GPU memory in use (the device's, so other processes count too), and\n"
     "the roofline: bytes / measured copy bandwidth\n"
-    "for decode, FLOPs / measured GEMM rate for prefill), after one line with those measurements.\n"
+    "for decode, FLOPs / measured GEMM rate for prefill), after one line with those measurements\n"
+    "and, on a GPU, one line per decode projection shape timing the GEMV against cuBLASLt.\n"
     "--random-weights builds the model from DIR/config.json alone (make-model's initialisation),\n"
     "so real shapes need no checkpoint on disk. Defaults: --ctx 8192 --decode-steps 32\n"
     "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 2048.\n";
@@ -82,6 +83,34 @@ static double gemm_rate(dy_backend *be) {
     be->release(be, w.data);
     be->release(be, out.data);
     return best;
+}
+
+// The decode projections of this model through the GEMV and through cuBLASLt (JSON lines): the
+// numbers behind using a hand-written GEMV for one-row matmuls.
+static void gemv_lines(dy_backend *be, const dy_model_config *c, double bw) {
+#ifdef DYSCO_HAVE_CUDA
+    if (strcmp(be->name, "cuda") != 0) return;
+    const int64_t hd = c->head_dim, inter = c->intermediate_size;
+    const struct {
+        const char *name;
+        int64_t out, in;
+    } shapes[] = {{"qkv", (c->n_heads + 2 * c->n_kv_heads) * hd, c->hidden_size}, {"o", c->hidden_size, c->n_heads * hd},
+                  {"gate_up", 2 * inter, c->hidden_size}, {"down", c->hidden_size, inter},
+                  {"lm_head", c->vocab_size, c->hidden_size}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        double gemv, lt;
+        if (shapes[i].out < 1 || dy_cuda_time_gemv(be, shapes[i].out, shapes[i].in, 25, &gemv, &lt)) continue;
+        const double bytes = 2.0 * (double)shapes[i].out * (double)shapes[i].in;
+        printf("{\"kind\": \"gemv\", \"matrix\": \"%s\", \"out_features\": %lld, \"in\": %lld, \"bytes\": %.0f, "
+               "\"gemv_us\": %.2f, \"cublaslt_us\": %.2f, \"gemv_fraction_of_copy_bw\": %.3f, "
+               "\"cublaslt_fraction_of_copy_bw\": %.3f, \"cublaslt_over_gemv\": %.3f}\n",
+               shapes[i].name, (long long)shapes[i].out, (long long)shapes[i].in, bytes, gemv * 1e6, lt * 1e6,
+               bytes / gemv / bw, bytes / lt / bw, lt / gemv);
+    }
+    fflush(stdout);
+#else
+    (void)be, (void)c, (void)bw;
+#endif
 }
 
 static double gpu_memory_in_use(void) {
@@ -212,8 +241,12 @@ static int bench(const options *o, dy_error *err) {
                be->name, bw, flops, o->model, o->random_weights ? "true" : "false", (long long)params, weight_bytes,
                load_seconds);
         fflush(stdout);
+        gemv_lines(be, &cfg, bw);
     }
     const int64_t embed = (int64_t)cfg.vocab_size * cfg.hidden_size;
+    // A decode step reads every weight once except an untied embedding table (one row of it).
+    const double step_weight_bytes =
+        weight_bytes - (cfg.tie_word_embeddings ? 0.0 : (double)embed * dy_dtype_size(be ? be->act_dtype : DY_BF16));
     const double kv_bytes_per_pos = (double)cfg.n_layers * 2 * cfg.n_kv_heads * cfg.head_dim * dy_dtype_size(be ? be->act_dtype : DY_BF16);
     for (int c = 0; c < n_ctx && rc == 0; c++) {
         int32_t *prompt = malloc((size_t)ctx[c] * sizeof *prompt);
@@ -238,7 +271,7 @@ static int bench(const options *o, dy_error *err) {
             int steps = st.n - 1;  // intervals between produced tokens: one decode step each
             for (int i = 0; i < steps; i++) times[i] = times[i + 1] - times[i];
             const double ms = 1e3 * dy_median(times, steps);
-            const double roofline_ms = 1e3 * (weight_bytes + kv_bytes_per_pos * ctx[c]) / bw;
+            const double roofline_ms = 1e3 * (step_weight_bytes + kv_bytes_per_pos * ctx[c]) / bw;
             const double prefill_flops = 2.0 * (double)(params - (cfg.tie_word_embeddings ? 0 : embed)) * ctx[c] +
                                          2.0 * cfg.n_layers * cfg.n_heads * cfg.head_dim * (double)ctx[c] * ctx[c];
             printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "

@@ -84,10 +84,9 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
     float q[G][8], acc[G][8];
 #pragma unroll
     for (int g = 0; g < G; g++) {
-        if (g < p.group) widen8(*(const uint4 *)(p.q + (int64_t)(h0 + g) * D + lane_d * 8), q[g]);
-        else
+        // Element loads: a query row of a strided view need not be 16-byte aligned.
 #pragma unroll
-            for (int e = 0; e < 8; e++) q[g][e] = 0.0f;
+        for (int e = 0; e < 8; e++) q[g][e] = g < p.group ? __bfloat162float(p.q[(int64_t)(h0 + g) * D + lane_d * 8 + e]) : 0.0f;
 #pragma unroll
         for (int e = 0; e < 8; e++) acc[g][e] = 0.0f;
     }
@@ -229,7 +228,9 @@ static void launch_split(dim3 grid, cudaStream_t stream, const decode_params &p)
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     const int group = a->n_heads / a->n_kv_heads;
-    assert((a->head_dim == 64 || a->head_dim == 128) && group <= kMaxGroup && a->n_keys <= a->max_ctx);
+    if ((a->head_dim != 32 && a->head_dim != 64 && a->head_dim != 128) || group > kMaxGroup)
+        dy_cuda_fatal(__FILE__, __LINE__, "decode attention supports head_dim 32, 64, 128 and up to 8 query heads per KV head");
+    assert(a->n_keys <= a->max_ctx);
     assert(dy_cuda_attention_scratch_bytes(a->n_heads, a->head_dim) <= impl->splits_bytes);  // prepare() sized it
     // About four blocks per SM keep enough loads in flight; no split shorter than a tile.
     const int by_machine = (4 * impl->n_sms + a->n_kv_heads - 1) / a->n_kv_heads;
@@ -252,7 +253,8 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
     p.part_out = impl->splits;
     p.part_max_sum = impl->splits + (size_t)a->n_heads * p.n_splits * a->head_dim;
     const dim3 grid((unsigned)p.n_splits, (unsigned)a->n_kv_heads);
-    if (a->head_dim == 64) launch_split<64>(grid, impl->stream, p);
+    if (a->head_dim == 32) launch_split<32>(grid, impl->stream, p);
+    else if (a->head_dim == 64) launch_split<64>(grid, impl->stream, p);
     else launch_split<128>(grid, impl->stream, p);
     CUDA_CHECK_LAUNCH();
     combine_kernel<<<(unsigned)a->n_heads, kThreads, 0, impl->stream>>>(p, a->head_dim);

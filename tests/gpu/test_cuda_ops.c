@@ -473,6 +473,7 @@ static void test_attention(void) {
         // decode: one query against 1..5000 keys, GQA ratios 1, 4, 8
         {4, 4, 64, 1, 0},
         {8, 2, 64, 1, 6},
+        {4, 2, 32, 1, 700},  // the tiny presets' head_dim
         {8, 1, 128, 1, 63},
         {16, 4, 128, 1, 999},
         {32, 4, 128, 1, 4999},
