@@ -146,7 +146,8 @@ static int allocate_state(dy_model *m, dy_error *err) {
     m->bias = backend_alloc(m, (size_t)m->max_ctx * sizeof(float));
     if (!m->ids || !m->positions || !m->inv_freq || !m->bias) return dy_fail(err, "model: out of %s memory", m->be->name);
     const dy_op_limits limits = {.max_rows = R, .hidden = c->hidden_size, .intermediate = inter,
-                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok};
+                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok,
+                                 .vocab = c->vocab_size};
     if (m->be->prepare(m->be, &limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
     float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
     if (!inv_freq) return dy_fail(err, "model: out of memory");
@@ -274,6 +275,17 @@ static void mlp_block(dy_model *m, int l, int n) {
     be->matmul(be, &gate, &w->mlp.down, &proj);
 }
 
+// The next token from the logits the LM head just wrote, chosen on the backend; only the
+// 12-byte result comes back.
+static int pick_next(dy_model *m, const dy_forward_opts *o, dy_error *err) {
+    if (!o->pick) return 0;
+    if (!m->picked && !(m->picked = backend_alloc(m, sizeof *m->picked)))
+        return dy_fail(err, "model: out of %s memory", m->be->name);
+    m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, o->pick, m->picked);
+    m->be->download(m->be, o->picked, m->picked, sizeof *m->picked);
+    return 0;
+}
+
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
     const dy_model_config *c = &m->cfg;
     dy_backend *be = m->be;
@@ -305,11 +317,11 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
         be->add_rmsnorm(be, &x, &proj, &m->layers[l].mlp_norm, (float)c->rms_norm_eps, &xn);
         mlp_block(m, l, n);
     }
-    if (o->logits) {
+    if (o->logits || o->pick) {
         be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
         dy_view last = dy_view_rows(&xn, n - 1, 1);
         be->matmul(be, &last, &m->lm_head, &m->logits);
-        be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
+        if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
     }
-    return 0;
+    return pick_next(m, o, err);
 }
