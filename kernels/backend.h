@@ -68,7 +68,24 @@ typedef struct {
     int64_t intermediate;  // the larger of the dense and the expert MLP width
     int n_experts, top_k;  // 0 for dense models
     int n_heads, head_dim; // attention (a decode step's per-split partial results)
+    int64_t vocab;         // logits per pick (the CPU's reference sorts a copy of them)
 } dy_op_limits;
+
+// How pick chooses the next token. The host fills it (u from its seeded generator) per call.
+typedef struct {
+    float temperature;  // <= 0: greedy (argmax, first index on ties)
+    float top_p;        // 1: off
+    int top_k;          // 0: off
+    double u;           // uniform in [0, 1), drawn by the host's seeded generator
+    int32_t forced;     // >= 0: this token is taken (scoring): only its logprob and the argmax are computed
+} dy_pick_params;
+
+// pick's result (12 bytes, what the host downloads per token); logprob = log_softmax(logits)[token]
+// without temperature.
+typedef struct {
+    int32_t token, argmax;
+    float logprob;
+} dy_pick;
 
 typedef struct dy_backend dy_backend;
 struct dy_backend {
@@ -123,6 +140,13 @@ struct dy_backend {
     // lower index), optional renormalisation of the k weights; out = sum_k w_k * SwiGLU_expert_k(x)
     void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int top_k, bool norm_topk, dy_view *out);
+    // The next token from logits (vocab) fp32 in backend memory; p is a host struct, out backend
+    // memory. Sampling: p_i = exp((l_i - max) / temperature); the kept set is the top_k largest
+    // p_i by (p desc, id asc), then the shortest prefix of that order whose mass / kept mass
+    // reaches top_p (the crossing token included); r = u * kept mass, and the token is the first
+    // kept id IN ASCENDING ID ORDER at which the running sum of kept p_i exceeds r (so a GPU needs
+    // no sort; rounding that leaves r unreached takes the last kept id with p_i > 0).
+    void (*pick)(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 };
 
 // The backend named "cpu" or "cuda" (GPU 0), or NULL with err set: unknown name, a build

@@ -24,21 +24,28 @@ typedef struct {
     const dy_generate_opts *o;
     dy_generate_result *r;
     dy_sampler sampler;
-    float *logits;  // (vocab)
-    int32_t *seq;   // prompt, then produced tokens
+    dy_pick_params params;  // how the pass that produces the next token chooses it
+    dy_pick picked;         // what it chose
+    int32_t *seq;           // prompt, then produced tokens
     int len, n_prompt;
     bool done;
 } run;
 
-// The logits of position len-1 are in g->logits: choose (or take the forced) next token,
-// record it, stream it, and decide whether generation is over.
+// Pick parameters for the pass whose last position yields the next token: the forced token when
+// scoring, else a fresh draw from the sampler (none when greedy).
+static const dy_pick_params *next_pick(run *g) {
+    g->params = dy_sampler_next(&g->sampler, g->o->forced ? g->o->forced[g->r->output.n] : -1);
+    return &g->params;
+}
+
+// The pass at position len-1 picked the next token (g->picked): record it, stream it, and decide
+// whether generation is over.
 static int32_t produce(run *g) {
-    const int vocab = g->m->cfg.vocab_size;
     dy_generate_result *r = g->r;
     const int i = r->output.n;
-    int32_t t = g->o->forced ? g->o->forced[i] : dy_sample(&g->sampler, g->logits);
-    r->logprobs[i] = dy_logprob(g->logits, vocab, t);
-    r->argmax[i] = dy_argmax(g->logits, vocab);
+    const int32_t t = g->picked.token;
+    r->logprobs[i] = g->picked.logprob;
+    r->argmax[i] = g->picked.argmax;
     dy_tokens_push(&r->output, t);
     g->seq[g->len++] = t;
     if (g->o->on_token) g->o->on_token(t, g->o->on_token_ctx);
@@ -67,13 +74,13 @@ static void trace_line(run *g, int pos, const char *phase, int n_selected, const
     fputs("}\n", f);
 }
 
-// Prompt tokens [0, n) through the model in chunks; logits of the last one when asked.
-static int prefill(run *g, int n, const dy_forward_opts *base, bool logits, dy_error *err) {
+// Prompt tokens [0, n) through the model in chunks; the last one picks the next token when asked.
+static int prefill(run *g, int n, const dy_forward_opts *base, bool pick, dy_error *err) {
     const int chunk = g->o->prefill_chunk > 0 ? g->o->prefill_chunk : g->m->max_chunk;
     for (int p = 0; p < n; p += chunk) {
         int k = n - p < chunk ? n - p : chunk;
         dy_forward_opts f = *base;
-        f.logits = logits && p + k == n ? g->logits : NULL;
+        f.pick = pick && p + k == n ? next_pick(g) : NULL;
         if (dy_model_forward(g->m, g->seq + p, k, p, &f, err)) return -1;
     }
     return 0;
@@ -82,7 +89,7 @@ static int prefill(run *g, int n, const dy_forward_opts *base, bool logits, dy_e
 // vanilla and attnsharp: the whole prompt, then one token per step.
 static int run_plain(run *g, dy_error *err) {
     const float temperature = g->o->method == DY_METHOD_ATTNSHARP ? g->o->attn_temperature : 1.0f;
-    dy_forward_opts f = {.temperature = temperature};
+    dy_forward_opts f = {.temperature = temperature, .picked = &g->picked};
     double t0 = dy_now();
     if (prefill(g, g->n_prompt, &f, true, err)) return -1;
     g->r->prefill_seconds = dy_now() - t0;
@@ -91,7 +98,7 @@ static int run_plain(run *g, dy_error *err) {
         produce(g);
         trace_line(g, g->len - 2, "decode", -1, NULL, 0, true);
         if (g->done) break;
-        f.logits = g->logits;
+        f.pick = next_pick(g);
         if (dy_model_forward(g->m, g->seq + g->len - 1, 1, g->len - 1, &f, err)) return -1;
     }
     g->r->decode_seconds = dy_now() - t0;
@@ -140,7 +147,7 @@ static int run_dysco(run *g, dy_error *err) {
         }
         dy_dysco_select_and_bias(&st, c, bias);
         const bool produces = dy_dysco_step_produces(c, N);
-        const dy_forward_opts real = {.bias = bias, .logits = produces ? g->logits : NULL};
+        const dy_forward_opts real = {.bias = bias, .pick = produces ? next_pick(g) : NULL, .picked = &g->picked};
         rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
         if (rc) break;
         if (produces) produce(g);
@@ -162,21 +169,19 @@ int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_gener
     if (n_prompt < 1) return dy_fail(err, "prompt: empty");
     if (n_prompt + most > m->max_ctx)
         return dy_fail(err, "prompt: %d tokens + %d new exceed the context of %d positions", n_prompt, most, m->max_ctx);
+    for (int i = 0; i < o->n_forced; i++)  // pick reads the forced token's logit; a negative id would mean "not forced"
+        if (o->forced[i] < 0 || o->forced[i] >= m->cfg.vocab_size)
+            return dy_fail(err, "continuation: token id %d is outside the model's vocabulary (%d)", o->forced[i], m->cfg.vocab_size);
     run g = {.m = m, .o = o, .r = r, .n_prompt = n_prompt, .len = n_prompt};
-    g.logits = malloc((size_t)m->cfg.vocab_size * sizeof(float));
     g.seq = malloc((size_t)(n_prompt + most) * sizeof(int32_t));
     r->logprobs = malloc((size_t)most * sizeof(float));
     r->argmax = malloc((size_t)most * sizeof(int32_t));
-    int rc = g.logits && g.seq && r->logprobs && r->argmax &&
-                     dy_sampler_init(&g.sampler, m->cfg.vocab_size, o->temperature, o->top_p, o->top_k, o->seed) == 0
-                 ? 0
-                 : dy_fail(err, "generate: out of memory");
+    int rc = g.seq && r->logprobs && r->argmax ? 0 : dy_fail(err, "generate: out of memory");
+    dy_sampler_init(&g.sampler, o->temperature, o->top_p, o->top_k, o->seed);
     if (rc == 0) {
         memcpy(g.seq, prompt, (size_t)n_prompt * sizeof(int32_t));
         rc = o->method == DY_METHOD_DYSCO ? run_dysco(&g, err) : run_plain(&g, err);
     }
-    dy_sampler_free(&g.sampler);
-    free(g.logits);
     free(g.seq);
     if (rc) dy_generate_result_free(r);
     return rc;

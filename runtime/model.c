@@ -183,10 +183,12 @@ static int allocate_state(dy_model *m, dy_error *err) {
     m->positions = backend_alloc(m, (size_t)R * sizeof(int32_t));
     m->inv_freq = backend_alloc(m, (size_t)(hd / 2) * sizeof(float));
     m->bias = backend_alloc(m, (size_t)m->max_ctx * sizeof(float));
-    if (!m->ids || !m->positions || !m->inv_freq || !m->bias) return dy_fail(err, "model: out of %s memory", m->be->name);
+    m->picked = backend_alloc(m, sizeof *m->picked);
+    if (!m->ids || !m->positions || !m->inv_freq || !m->bias || !m->picked)
+        return dy_fail(err, "model: out of %s memory", m->be->name);
     const dy_op_limits limits = {.max_rows = R, .hidden = c->hidden_size, .intermediate = inter,
                                  .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok,
-                                 .n_heads = c->n_heads, .head_dim = c->head_dim};
+                                 .n_heads = c->n_heads, .head_dim = c->head_dim, .vocab = c->vocab_size};
     if (m->be->prepare(m->be, &limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
     float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
     if (!inv_freq) return dy_fail(err, "model: out of memory");
@@ -367,6 +369,13 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     return graph;
 }
 
+// The next token from the logits the LM head just wrote, chosen on the backend; only the
+// 12-byte result comes back. (Not part of a recorded step: its parameters change every call.)
+static void pick_next(dy_model *m, const dy_forward_opts *o) {
+    m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, o->pick, m->picked);
+    m->be->download(m->be, o->picked, m->picked, sizeof *m->picked);
+}
+
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
     const dy_model_config *c = &m->cfg;
     dy_backend *be = m->be;
@@ -388,9 +397,11 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     be->upload(be, m->positions, positions, (size_t)n * sizeof(int32_t));
     if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
 
-    void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, o->logits != NULL) : NULL;
+    const bool logits = o->logits || o->pick;
+    void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, logits) : NULL;
     if (graph) be->graph_launch(be, graph);
-    else run_ops(m, n, ctx, o, o->logits != NULL);
+    else run_ops(m, n, ctx, o, logits);
     if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
+    if (o->pick) pick_next(m, o);
     return 0;
 }

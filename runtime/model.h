@@ -35,6 +35,7 @@ typedef struct {
     dy_view x, xn, qkv, att, proj, gate_up, logits;
     int32_t *ids, *positions, *capture_heads;
     float *bias, *capture;  // (max_ctx), (capture rows of one layer, max_ctx)
+    dy_pick *picked;        // the pick op's result
     int capture_rows;
     // Recorded one-token steps (backends with graphs), one per kind of step asked for.
     struct dy_step_graph {
@@ -63,7 +64,10 @@ typedef struct {
     int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return
     const int *capture_layer, *capture_head;
     float *capture_out;  // host, (n_capture, pos0 + n)
-    float *logits;       // host, (vocab) logits of the last token, or NULL to skip the LM head
+    // The LM head runs for the last token when logits or pick is set.
+    float *logits;               // host, (vocab) its logits, or NULL
+    const dy_pick_params *pick;  // host, or NULL: the next token is chosen on the backend (pick op)
+    dy_pick *picked;             // host: when pick is set, the chosen token (12 bytes come back, not the logits)
 } dy_forward_opts;
 
 // Runs tokens (host, n <= max_chunk) at cache positions [pos0, pos0 + n), writing their K/V.

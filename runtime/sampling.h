@@ -1,29 +1,23 @@
-// Choosing the next token from fp32 logits: greedy (argmax, first index on ties) or sampling
-// with temperature, top-k and top-p applied in that order (as transformers' warpers are), from
-// a seeded generator of our own (runs are reproducible; they cannot match torch's RNG).
+// The host's side of choosing the next token (the choice itself is the backend op pick,
+// kernels/backend.h): the sampling settings and a seeded generator of our own, so runs are
+// reproducible (they cannot match torch's RNG). One uniform is drawn per sampled token.
 #ifndef DYSCO_SAMPLING_H
 #define DYSCO_SAMPLING_H
 
 #include <stdint.h>
+
+#include "../kernels/backend.h"
 
 typedef struct {
     float temperature;  // <= 0: greedy
     float top_p;        // 1: off
     int top_k;          // 0: off
     uint64_t state;
-    struct dy_candidate {
-        float p;
-        int32_t id;
-    } *candidates;  // scratch (vocab)
-    int vocab;
 } dy_sampler;
 
-int dy_sampler_init(dy_sampler *s, int vocab, float temperature, float top_p, int top_k, uint64_t seed);
-void dy_sampler_free(dy_sampler *s);
-int32_t dy_sample(dy_sampler *s, const float *logits);
-
-int32_t dy_argmax(const float *logits, int n);
-// log softmax(logits)[token], computed in double.
-float dy_logprob(const float *logits, int n, int32_t token);
+void dy_sampler_init(dy_sampler *s, float temperature, float top_p, int top_k, uint64_t seed);
+// pick's parameters for the next token: forced >= 0 takes that token (no draw); otherwise greedy,
+// or sampling with a fresh u from the generator.
+dy_pick_params dy_sampler_next(dy_sampler *s, int32_t forced);
 
 #endif

@@ -53,7 +53,8 @@ void *dy_cpu_scratch(dy_backend *b, size_t bytes) {
 
 static int cpu_prepare(dy_backend *b, const dy_op_limits *l) {
     cpu_impl *impl = b->impl;
-    size_t bytes = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
+    const size_t moe = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
+    const size_t pick = dy_cpu_pick_scratch_bytes(l->vocab), bytes = moe > pick ? moe : pick;
     if (bytes <= impl->scratch_bytes) return 0;
     void *grown = realloc(impl->scratch, bytes);
     if (!grown) return -1;
@@ -90,6 +91,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .attention = dy_cpu_attention,
         .swiglu = dy_cpu_swiglu,
         .moe = dy_cpu_moe,
+        .pick = dy_cpu_pick,
     };
     return b;
 }

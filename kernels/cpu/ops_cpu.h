@@ -12,6 +12,8 @@
 void *dy_cpu_scratch(dy_backend *b, size_t bytes);
 // What moe needs for n rows.
 size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int top_k);
+// What pick needs for vocab logits (a sortable copy).
+size_t dy_cpu_pick_scratch_bytes(int64_t vocab);
 
 // 1 / sqrt(mean(x^2) + eps) for x (n): the mean of squares summed in double, then rounded to
 // fp32 and finished in fp32 as torch does (variance + eps, rsqrt).
@@ -35,5 +37,6 @@ void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
 void dy_cpu_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int top_k, bool norm_topk, dy_view *out);
+void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 
 #endif

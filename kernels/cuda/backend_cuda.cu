@@ -199,5 +199,6 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->attention = dy_cuda_attention;
     b->swiglu = dy_cuda_swiglu;
     b->moe = dy_cuda_moe;
+    b->pick = dy_cuda_pick;
     return b;
 }

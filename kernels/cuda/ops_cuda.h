@@ -84,5 +84,6 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
 void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
 void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                  int top_k, bool norm_topk, dy_view *out);
+void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 
 #endif

@@ -2,7 +2,8 @@
 // random values rounded to bf16 on the host, so both backends start from identical numbers and
 // differ only by the GPU's bf16 outputs and fp32 (not double) sums. Every op on odd shapes and
 // strided views; attention with GQA, decode against up to 5000 keys, prefill, bias with -inf,
-// temperature and capture; MoE routing with a crafted tie; then the tiny presets end to end.
+// temperature and capture; MoE routing with a crafted tie; pick (next token) on fp32 logits with
+// ties and -inf; then the tiny presets end to end.
 // Results are compared by relative error ||gpu - cpu|| / ||cpu|| < 2e-2 and by argmax where the
 // CPU result has a clear winner. One line per check; the last line is "N passed, M failed".
 // Without a GPU it prints SKIPPED and exits 77 (ctest: skipped).
@@ -682,6 +683,106 @@ static void test_moe_tie(void) {
     moe_case_free(&m);
 }
 
+// ---- pick ------------------------------------------------------------------------------------
+
+enum { PICK_VOCAB_MAX = 151936 };
+typedef enum { PICK_PLAIN, PICK_TIES, PICK_NEG_INF } pick_kind;
+static const char *const pick_kind_names[] = {"plain", "exact ties", "-inf entries"};
+
+// Fresh logits (vocab) uniform in [-8, 8); "exact ties" rounds them to a grid of 0.5 (hundreds
+// of ties at every value, so also at the top-k and top-p thresholds); "-inf entries" sets about
+// a third of them to -inf.
+static void pick_logits(float *l, int vocab, pick_kind kind) {
+    for (int i = 0; i < vocab; i++) {
+        l[i] = uniform(-8.0f, 8.0f);
+        if (kind == PICK_TIES) l[i] = roundf(l[i] * 2.0f) / 2.0f;
+        if (kind == PICK_NEG_INF && uniform(0.0f, 1.0f) < 0.35f) l[i] = -INFINITY;
+    }
+}
+
+static dy_pick pick_on(dy_backend *be, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out) {
+    dy_pick got;
+    be->pick(be, logits, vocab, p, out);
+    be->download(be, &got, out, sizeof got);
+    return got;
+}
+
+// Whether u is within 1e-5 of a boundary of the CPU's cumulative distribution (in units of the
+// kept mass, which is what u is): the CPU's own tokens at u -/+ 1e-5 differ.
+static bool near_boundary(const float *logits, int vocab, dy_pick_params p, dy_pick *out) {
+    const double u = p.u;
+    p.u = u - 1e-5 > 0 ? u - 1e-5 : 0;
+    const int32_t below = pick_on(cpu, logits, vocab, &p, out).token;
+    p.u = u + 1e-5 < 1 ? u + 1e-5 : 1 - 0x1p-53;
+    return pick_on(cpu, logits, vocab, &p, out).token != below;
+}
+
+static bool logprob_close(float got, float want) { return got == want || fabs((double)got - want) <= 1e-4; }
+
+// The GPU's pick against the CPU's on the same fp32 logits, over temperature {0, 0.7, 1.3} x
+// top_k {0, 1, 50} x top_p {1, 0.9, 0.5} x six u, and forced tokens: argmax always equal,
+// logprob within 1e-4, the token equal except where u lies within 1e-5 of a CDF boundary (the
+// GPU's sums are rounded differently; those cases are counted apart).
+static void test_pick(void) {
+    static const int vocabs[] = {PICK_VOCAB_MAX, 1000}, top_ks[] = {0, 1, 50};
+    static const float temperatures[] = {0.0f, 0.7f, 1.3f}, top_ps[] = {1.0f, 0.9f, 0.5f};
+    static const double us[] = {0.0, 0.0421, 0.3, 0.5, 0.77, 0.999};
+    float *host = xmalloc(PICK_VOCAB_MAX * sizeof(float));
+    dy_pick *cpu_out = cpu->alloc(cpu, sizeof(dy_pick)), *gpu_out = gpu->alloc(gpu, sizeof(dy_pick));
+    if (!cpu_out || !gpu_out) die("backend out of memory");
+    for (int v = 0; v < 2; v++)
+        for (int kind = PICK_PLAIN; kind <= PICK_NEG_INF; kind++) {
+            const int vocab = vocabs[v];
+            const size_t bytes = (size_t)vocab * sizeof(float);
+            pick_logits(host, vocab, (pick_kind)kind);
+            float *lc = copy_to(cpu, host, bytes), *lg = copy_to(gpu, host, bytes);
+            int cases = 0, argmax_equal = 0, token_equal = 0, at_boundary = 0, logprob_ok = 0;
+            double worst = 0;
+            for (int t = 0; t < 3; t++)
+                for (int k = 0; k < 3; k++)
+                    for (int p = 0; p < 3; p++)
+                        for (int ui = 0; ui < 6; ui++) {
+                            const dy_pick_params params = {.temperature = temperatures[t], .top_p = top_ps[p],
+                                                           .top_k = top_ks[k], .u = us[ui], .forced = -1};
+                            const dy_pick want = pick_on(cpu, lc, vocab, &params, cpu_out);
+                            const dy_pick got = pick_on(gpu, lg, vocab, &params, gpu_out);
+                            cases++;
+                            argmax_equal += got.argmax == want.argmax;
+                            logprob_ok += logprob_close(got.logprob, want.logprob);
+                            if (fabs((double)got.logprob - want.logprob) > worst) worst = fabs((double)got.logprob - want.logprob);
+                            if (got.token == want.token) token_equal++;
+                            else if (near_boundary(lc, vocab, params, cpu_out)) at_boundary++;
+                            else
+                                printf("  vocab %d %s T %g top_k %d top_p %g u %g: token %d on the GPU, %d on the CPU\n",
+                                       vocab, pick_kind_names[kind], temperatures[t], top_ks[k], top_ps[p], us[ui],
+                                       got.token, want.token);
+                        }
+            for (int f = 0; f < 8; f++) {  // forced tokens: only the logprob and the argmax
+                int32_t id;
+                do id = (int32_t)uniform(0.0f, (float)vocab) % vocab;
+                while (isinf(host[id]));
+                const dy_pick_params params = {.temperature = 0.7f, .top_p = 0.5f, .top_k = 1, .u = 0.5, .forced = id};
+                const dy_pick want = pick_on(cpu, lc, vocab, &params, cpu_out), got = pick_on(gpu, lg, vocab, &params, gpu_out);
+                cases++;
+                argmax_equal += got.argmax == want.argmax;
+                logprob_ok += logprob_close(got.logprob, want.logprob);
+                token_equal += got.token == id && want.token == id;
+            }
+            check(argmax_equal == cases, "pick (vocab %d, %s): argmax equal in %d/%d cases", vocab, pick_kind_names[kind],
+                  argmax_equal, cases);
+            check(token_equal + at_boundary == cases,
+                  "pick (vocab %d, %s): token equal in %d/%d cases, %d more with u within 1e-5 of a CDF boundary", vocab,
+                  pick_kind_names[kind], token_equal, cases, at_boundary);
+            check(logprob_ok == cases, "pick (vocab %d, %s): logprob within 1e-4 in %d/%d cases (worst %.3g)", vocab,
+                  pick_kind_names[kind], logprob_ok, cases, worst);
+            cpu->release(cpu, lc);
+            gpu->release(gpu, lg);
+        }
+    cpu->release(cpu, cpu_out);
+    gpu->release(gpu, gpu_out);
+    free(host);
+}
+
 // ---- end to end ------------------------------------------------------------------------------
 
 enum { PROMPT = 40, STEPS = 160, POSITIONS = PROMPT + STEPS };
@@ -768,9 +869,10 @@ int main(void) {
     gpu = dy_backend_cuda_create(0, &err);
     cpu = dy_backend_cpu_create();
     if (!gpu) die(err.msg);
-    // Room for every op below: up to 64 rows, MoE with 8 experts of width 64 over hidden 130.
+    // Room for every op below: up to 64 rows, MoE with 8 experts of width 64 over hidden 130,
+    // decode attention with up to 32 heads of 128, picks over Qwen3's vocabulary.
     const dy_op_limits limits = {.max_rows = 64, .hidden = 130, .intermediate = 64, .n_experts = 8, .top_k = 2,
-                                  .n_heads = 32, .head_dim = 128};
+                                 .n_heads = 32, .head_dim = 128, .vocab = PICK_VOCAB_MAX};
     if (!cpu || cpu->prepare(cpu, &limits) || gpu->prepare(gpu, &limits)) die("backend setup");
 
     test_create_and_memory(n_devices);
@@ -784,6 +886,7 @@ int main(void) {
     test_kv_write_then_attention();
     test_moe();
     test_moe_tie();
+    test_pick();
     test_model("tiny-qwen3");
     test_model("tiny-llama");
     test_model("tiny-qwen3-moe");
