@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build and check dysco on a GPU host in one go: private-prefix dependencies (launch/deps-prefix.sh,
 # with DEPS_DIR/debs carried there), CUDA build for Hopper, the whole ctest suite including the
-# GPU label, the transformers cross-check (tests/hf_check_models.py), a real-shape round trip
-# (qwen3-8b make-model + inspect) and the tokenizer speed comparison with HF tokenizers. Logs go
-# to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/ as
+# GPU label, the transformers cross-check (tests/hf_check_models.py), the bf16 reference logits
+# of transformers on this GPU and the CUDA backend against them, a real-shape round trip (qwen3-8b
+# make-model + inspect), prefill/decode speed next to transformers (tests/hf_prefill_compare.py)
+# and the tokenizer speed comparison with HF tokenizers. Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/ as
 # launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
 #
 # usage: tests/gpu_host_check.sh DEPS_DIR
@@ -26,6 +27,12 @@ step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -
 step build cmake --build build-gpu --parallel "$(nproc)"
 step ctest ctest --test-dir build-gpu --output-on-failure -j8
 step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
+# bf16_logits_{qwen3,llama,qwen3_moe}.json: transformers in bf16 on this GPU. They are written under
+# $logs so they come back with the logs, and are then committed to tests/fixtures/reference/. Until
+# then test_cuda_reference fails in the ctest step above (a missing fixture fails, by design); the
+# step after the dumps runs it on the fresh files.
+step hf_bf16_dumps python3 tests/hf_reference_dumps.py build-gpu "$logs/bf16_reference" --bf16 --work /tmp/dysco-bf16
+step cuda_reference build-gpu/tests/test_cuda_reference build-gpu/dysco "$logs/bf16_reference"
 big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072
@@ -41,6 +48,11 @@ for m in vanilla dysco; do
     --dysco-config configs/dysco/qwen3_8b.yaml --max-new-tokens 32 --device cuda --output /tmp/g_$m.json >/dev/null &&
     python3 -c \"import json; t=json.load(open('/tmp/g_$m.json'))['timing']; print({k: round(v, 4) for k, v in t.items()})\""
 done
+# Prefill and decode against transformers (SDPA, bf16) on the Qwen3-8B shape with YaRN as Qwen
+# documents it for 128k. dysco prints each context when done, so a timeout still leaves 32k.
+step hf_prefill_compare python3 tests/hf_prefill_compare.py --dysco build-gpu/dysco --preset qwen3-8b --ctx 32768,131072 \
+  --work /tmp/dysco-cmp --repeats 2 --decode-steps 16 --dysco-timeout 300 \
+  --make-model-args="--rope-scaling '{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}' --max-pos 131072"
 for t in qwen3 llama3_1; do
   step "tokenizer_bench_$t" python3 tests/hf_tokenizer_bench.py --tokenizer "$deps/tokenizers/$t" --dysco build-gpu/dysco
 done

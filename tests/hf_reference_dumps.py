@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference outputs of tiny dysco checkpoints, made with PyTorch + Hugging Face transformers.
 
-usage: tests/hf_reference_dumps.py BUILD_DIR OUT_DIR [--work DIR] [--threads N] [--only qwen3,llama,qwen3_moe]
+usage: tests/hf_reference_dumps.py BUILD_DIR OUT_DIR [--work DIR] [--threads N] [--only qwen3,llama,qwen3_moe] [--bf16]
 
 Runs on the GPU host (python3 with torch and transformers, no network; BUILD_DIR/dysco built
 there, only `make-model` is used, so a build with -DDYSCO_CUDA=OFF will do). Everything runs on
@@ -47,6 +47,18 @@ into OUT_DIR (committed as tests/fixtures/reference/), which ctest compares dysc
         log-probability difference. Agreement means the fixture's discrete outputs do not sit on a
         rounding-level tie, so an independent fp32 implementation should reproduce them. Absent
         for Qwen3-MoE with transformers 5.17 (its grouped expert matmul takes no float64).
+
+With --bf16 it writes three other files instead (a minute, on the GPU; committed beside the others):
+
+  bf16_logits_{qwen3,llama,qwen3_moe}.json
+      the logits_*.json format for the same models with their weights stored in bf16 (make-model
+      --dtype bf16, otherwise the same arguments: both sides then start from identical bf16 weights,
+      so only the computation differs), run by transformers in bf16 on the GPU (SDPA attention, its
+      default there), same prompt, positions and cached steps, logits widened to fp32; plus "dtype",
+      "attn_implementation", versions.device (the GPU), and "hf_bf16_vs_fp32_rel_err": per row
+      (the positions, then the steps) ||bf16 - fp32|| / ||fp32|| of transformers' bf16 run against
+      the same weights in fp32 (CPU, eager): the rounding noise of bf16 itself, printed by
+      tests/gpu/test_cuda_reference.c beside dysco's error (which must stay below 2e-2 per row).
 
 make_model_args are the arguments after OUT_DIR: `dysco make-model DIR <make_model_args>` rebuilds
 the exact checkpoint (make-model's weights depend only on seed, tensor name and index);
@@ -119,6 +131,7 @@ masks, selection, decay on plain lists, rounding, argument lists) can be exercis
 import argparse
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -148,6 +161,10 @@ LOGIT_STEPS = 8
 SELF_CHECK_SPLIT = 150  # prefill this many, then single steps through the bias path
 SELF_CHECK_TOL = 1e-5
 SPLIT_TOL = 1e-4
+# --bf16: transformers' attention on the GPU is SDPA (its default there: fp32 softmax inside, as in
+# dysco's CUDA attention); the bound dysco's CUDA logits must meet against these dumps.
+BF16_ATTN = "sdpa"
+BF16_TOL = 2e-2
 
 PROMPT_LEN = 200
 MAX_NEW_TOKENS = 24
@@ -197,11 +214,17 @@ CASES = [
 
 # ---- helpers without torch ----------------------------------------------------------------------
 
-def make_model_args(name):
-    """make-model arguments after OUT_DIR for fixture `name`."""
+def make_model_args(name, dtype="fp32"):
+    """make-model arguments after OUT_DIR for fixture `name`, weights stored in dtype (fp32, bf16)."""
     _, preset, seed, extra = next(m for m in MODELS if m[0] == name)
-    return ["--preset", preset, "--dtype", "fp32", "--vocab", str(VOCAB), "--qk-std", QK_STD[name],
+    return ["--preset", preset, "--dtype", dtype, "--vocab", str(VOCAB), "--qk-std", QK_STD[name],
             "--seed", str(seed), *extra, "--force"]
+
+
+def fixture_header(name, dtype, versions, sha):
+    """The fields every fixture starts with: how to rebuild its checkpoint and what made it."""
+    return {"preset": next(m[1] for m in MODELS if m[0] == name), "make_model_args": make_model_args(name, dtype),
+            "versions": versions, "checkpoint_sha256": sha}
 
 
 def sig6(x):
@@ -327,11 +350,12 @@ def dump(path, obj):
 
 # ---- the restated forward -------------------------------------------------------------------------
 
-def load_hf(path):
+def load_hf(path, dtype=None, attn="eager", device="cpu"):
+    """The checkpoint in transformers (default: fp32, eager attention, on the CPU)."""
     import torch
     from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
-    return model.eval()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32, attn_implementation=attn)
+    return model.to(device).eval()
 
 
 class Ref:
@@ -582,19 +606,19 @@ def rand_ids(torch, seed, n):
     return torch.randint(0, VOCAB, (n,), generator=g).tolist()
 
 
-def logits_fixture(torch, hf, name, index, versions, sha):
+def logits_fixture(torch, hf, index, header):
+    """transformers' logits (as fp32, on the CPU) of the prompt and the cached steps, on hf's device."""
     prompt = rand_ids(torch, SEED_LOGIT_PROMPT + index, LOGIT_PROMPT_LEN)
     steps = rand_ids(torch, SEED_LOGIT_STEPS + index, LOGIT_STEPS)
-    out = hf(input_ids=torch.tensor([prompt]), use_cache=True)
-    full = out.logits[0].float()
+    out = hf(input_ids=torch.tensor([prompt], device=hf.device), use_cache=True)
+    full = out.logits[0].float().cpu()
     pkv = out.past_key_values
     step_logits = []
     for t in steps:
-        o = hf(input_ids=torch.tensor([[t]]), past_key_values=pkv, use_cache=True)
+        o = hf(input_ids=torch.tensor([[t]], device=hf.device), past_key_values=pkv, use_cache=True)
         pkv = o.past_key_values
-        step_logits.append(o.logits[0, -1].float())
-    fixture = {"preset": next(m[1] for m in MODELS if m[0] == name), "make_model_args": make_model_args(name),
-               "versions": versions, "checkpoint_sha256": sha, "prompt_ids": prompt, "positions": LOGIT_POSITIONS,
+        step_logits.append(o.logits[0, -1].float().cpu())
+    fixture = {**header, "prompt_ids": prompt, "positions": LOGIT_POSITIONS,
                "logits": [[sig6(v) for v in full[i].tolist()] for i in LOGIT_POSITIONS],
                "steps": {"ids": steps, "logits": [[sig6(v) for v in r.tolist()] for r in step_logits]}}
     return fixture, prompt, steps, full, step_logits
@@ -743,7 +767,7 @@ def dysco_fixture(torch, hf, ref, ref64, name, index, versions, checks):
     return cases, notes
 
 
-def one_model(args, torch, versions, work, out, index, name, preset):
+def one_model(args, torch, versions, work, out, index, name):
     failures = []
     t0 = time.time()
     mdir = work / name
@@ -753,7 +777,8 @@ def one_model(args, torch, versions, work, out, index, name, preset):
           flush=True)
     ref = Ref(hf)
     sha = checkpoint_sha256(mdir)
-    fixture, prompt, steps, full, step_logits = logits_fixture(torch, hf, name, index, versions, sha)
+    header = fixture_header(name, "fp32", versions, sha)
+    fixture, prompt, steps, full, step_logits = logits_fixture(torch, hf, index, header)
     size = dump(out / f"logits_{name}.json", fixture)
     check, peaked = self_check(torch, ref, prompt, steps, full, step_logits)
     print(f"  logits_{name}.json: {size} bytes; self-check {json.dumps(check['prefill_rel_err'])} / "
@@ -776,11 +801,42 @@ def one_model(args, torch, versions, work, out, index, name, preset):
         failures.append(f"{name}: DySCO with strength 1 differs from transformers' greedy decode ({n})")
     print(f"  checks: {json.dumps(checks)}", flush=True)
     failures += [f"{name}: {s}" for s in notes]
-    doc = {"preset": preset, "make_model_args": make_model_args(name), "versions": versions, "checkpoint_sha256": sha,
-           "self_check": checks, "attention_peakedness": peaked, "cases": cases}
+    doc = {**header, "self_check": checks, "attention_peakedness": peaked, "cases": cases}
     size = dump(out / f"dysco_{name}.json", doc)
     print(f"  dysco_{name}.json: {size} bytes ({time.time() - t0:.1f} s)", flush=True)
     return failures
+
+
+def l2_rel(a, b):
+    """||a - b|| / ||b|| of two logits rows (the measure of tests/gpu/test_cuda_reference.c)."""
+    return ((a - b).norm() / b.norm()).item()
+
+
+def one_model_bf16(args, torch, versions, work, out, index, name):
+    """bf16_logits_NAME.json: the logits fixture of the model with bf16 weights, run by transformers in
+    bf16 on the GPU, and how far that run is from the same weights in fp32 (on the CPU, eager)."""
+    t0 = time.time()
+    mdir = work / f"{name}_bf16"
+    dysco(args.build_dir, "make-model", str(mdir), *make_model_args(name, "bf16"))
+    header = {**fixture_header(name, "bf16", versions, checkpoint_sha256(mdir)), "dtype": "bfloat16",
+              "attn_implementation": BF16_ATTN}
+    hf = load_hf(str(mdir), torch.bfloat16, BF16_ATTN, "cuda")
+    print(f"== {name} (bf16): {type(hf).__name__} on {hf.device}, attention "
+          f"{getattr(hf.config, '_attn_implementation', None)}", flush=True)
+    fixture, _, _, full, step_logits = logits_fixture(torch, hf, index, header)
+    del hf
+    torch.cuda.empty_cache()
+    _, _, _, full32, steps32 = logits_fixture(torch, load_hf(str(mdir)), index, header)
+    noise = [float(f"{l2_rel(a, b):.3g}") for a, b in zip([full[i] for i in LOGIT_POSITIONS] + step_logits,
+                                                          [full32[i] for i in LOGIT_POSITIONS] + steps32)]
+    fixture["hf_bf16_vs_fp32_rel_err"] = noise
+    size = dump(out / f"bf16_logits_{name}.json", fixture)
+    print(f"  bf16_logits_{name}.json: {size} bytes ({time.time() - t0:.1f} s); transformers bf16 vs fp32 relative "
+          f"error per row (positions, then steps): {noise}", flush=True)
+    if max(noise) >= BF16_TOL:  # then the tolerance is below transformers' own rounding: say so, the file stays
+        print(f"  WARNING: {name}: transformers' bf16 logits are {max(noise):.3g} from its fp32 run, above the "
+              f"{BF16_TOL} that dysco's must meet against them", flush=True)
+    return []
 
 
 def main():
@@ -790,27 +846,36 @@ def main():
     ap.add_argument("--work", help="where the checkpoints go (default: a temporary folder)")
     ap.add_argument("--threads", type=int, default=4, help="torch CPU threads (default 4)")
     ap.add_argument("--only", help="comma-separated fixture names (qwen3, llama, qwen3_moe)")
+    ap.add_argument("--bf16", action="store_true", help="write bf16_logits_*.json (transformers in bf16 on the GPU) "
+                    "instead of the fp32 fixtures")
     args = ap.parse_args()
 
+    if args.bf16:  # cuBLAS is deterministic only with this workspace setting, read when torch starts CUDA
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
     import transformers
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
+    # bf16 on the GPU: warn only where an op has no deterministic CUDA kernel (the dumps are made once)
+    torch.use_deterministic_algorithms(True, warn_only=args.bf16)
     torch.set_grad_enabled(False)
     versions = {"torch": torch.__version__, "transformers": transformers.__version__,
                 "python": platform.python_version()}
+    if args.bf16:
+        if not torch.cuda.is_available():
+            sys.exit("hf_reference_dumps.py: --bf16 needs a CUDA device, torch sees none")
+        versions["device"] = torch.cuda.get_device_name(0)
     print(json.dumps(versions), flush=True)
     work = Path(args.work or tempfile.mkdtemp(prefix="dysco-ref-"))
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     failures = []
     only = set(args.only.split(",")) if args.only else None
-    for index, (name, preset, _, _) in enumerate(MODELS):
+    for index, (name, _, _, _) in enumerate(MODELS):
         if only and name not in only:
             continue
         try:
-            failures += one_model(args, torch, versions, work, out, index, name, preset)
+            failures += (one_model_bf16 if args.bf16 else one_model)(args, torch, versions, work, out, index, name)
         except Exception:  # report and go on with the next model: a device run is precious
             import traceback
             traceback.print_exc()

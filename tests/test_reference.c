@@ -19,106 +19,33 @@
 
 #include "file_util.h"
 #include "model.h"
+#include "reference_fixture.h"
 #include "test_util.h"
 
 static const char *dysco_bin, *fixtures;
 
-static cJSON *load_json(const char *path) {
-    dy_error err;
-    char *text = dy_read_file(path, NULL, &err);
-    if (!text) fail_msg("%s", err.msg);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) fail_msg("%s: not JSON", path);
-    return j;
-}
+typedef struct {
+    int positions, steps;
+    double worst;
+} logits_summary;
 
-// Rebuilds the fixture's checkpoint with make-model and checks it is byte-identical.
-static void make_checkpoint(const cJSON *fixture, const char *dir) {
-    char args[4096] = "";
-    const cJSON *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItem(fixture, "make_model_args")) {
-        snprintf(args + strlen(args), sizeof args - strlen(args), " '%s'", a->valuestring);
-    }
-    cmd_result r = run_cmd("'%s' make-model '%s'%s", dysco_bin, dir, args);
-    if (r.status != 0) fail_msg("make-model failed: %s", r.err);
-    cmd_result_free(&r);
-    const cJSON *sums = cJSON_GetObjectItem(fixture, "checkpoint_sha256"), *s;
-    cJSON_ArrayForEach(s, sums) {
-        r = run_cmd("sha256sum '%s/%s'", dir, s->string);
-        if (r.status != 0 || strncmp(r.out, s->valuestring, 64) != 0)
-            fail_msg("%s: sha256 differs from the fixture's (make-model's output changed?)", s->string);
-        cmd_result_free(&r);
-    }
-}
-
-static double rel_error(const float *got, const cJSON *want, int n) {
-    double num = 0, den = 0;
-    int i = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, want) {
-        if (i >= n) break;
-        double d = got[i] - v->valuedouble;
-        num += d * d;
-        den += v->valuedouble * v->valuedouble;
-        i++;
-    }
-    return sqrt(num / den);
+static void check_row(const fixture_row *r, void *ctx) {
+    logits_summary *s = ctx;
+    const double e = logits_rel_error(r->got, r->want, r->vocab);
+    if (!(e < 1e-4)) fail_msg("%s: logits at %s: relative error %g", r->path, r->what, e);
+    s->worst = e > s->worst ? e : s->worst;
+    if (r->step < 0) s->positions++;
+    else s->steps++;
 }
 
 static void check_logits(const char *name) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/logits_%s.json", fixtures, name);
-    cJSON *fx = load_json(path);
-    char *dir = make_temp_dir("reference");
-    make_checkpoint(fx, dir);
-    dy_checkpoint ck;
-    dy_error err;
-    if (dy_checkpoint_open(dir, &ck, &err)) fail_msg("%s", err.msg);
     dy_backend *be = dy_backend_cpu_create();
-    dy_model m;
-    const cJSON *prompt = cJSON_GetObjectItem(fx, "prompt_ids"), *steps = cJSON_GetObjectItem(fx, "steps");
-    const int n = cJSON_GetArraySize(prompt), n_steps = cJSON_GetArraySize(cJSON_GetObjectItem(steps, "ids"));
-    if (dy_model_load(&m, be, &ck, n + n_steps, n, &err)) fail_msg("%s", err.msg);
-    int32_t *ids = malloc((size_t)(n + n_steps) * sizeof *ids);
-    int k = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, prompt) ids[k++] = v->valueint;
-    cJSON_ArrayForEach(v, cJSON_GetObjectItem(steps, "ids")) ids[k++] = v->valueint;
-    float *logits = malloc((size_t)m.cfg.vocab_size * sizeof *logits);
-    double worst = 0;
-    // Prompt positions: prefill up to each recorded position, whose logits come out last.
-    int done = 0, i = 0;
-    const cJSON *pos, *want = cJSON_GetObjectItem(fx, "logits")->child;
-    cJSON_ArrayForEach(pos, cJSON_GetObjectItem(fx, "positions")) {
-        const dy_forward_opts o = {.logits = logits};
-        if (dy_model_forward(&m, ids + done, pos->valueint + 1 - done, done, &o, &err)) fail_msg("%s", err.msg);
-        done = pos->valueint + 1;
-        double e = rel_error(logits, want, m.cfg.vocab_size);
-        if (!(e < 1e-4)) fail_msg("%s: logits at position %d: relative error %g", name, pos->valueint, e);
-        worst = e > worst ? e : worst;
-        want = want->next;
-        i++;
-    }
-    assert_int_equal(done, n);
-    // Teacher-forced steps after the prompt, one token each.
-    want = cJSON_GetObjectItem(steps, "logits")->child;
-    for (int s = 0; s < n_steps; s++, want = want->next) {
-        const dy_forward_opts o = {.logits = logits};
-        if (dy_model_forward(&m, ids + n + s, 1, n + s, &o, &err)) fail_msg("%s", err.msg);
-        double e = rel_error(logits, want, m.cfg.vocab_size);
-        if (!(e < 1e-4)) fail_msg("%s: logits of step %d: relative error %g", name, s, e);
-        worst = e > worst ? e : worst;
-    }
-    printf("%s: %d prompt positions and %d steps, worst relative error %.3g\n", name, i, n_steps, worst);
-    free(logits);
-    free(ids);
-    dy_model_free(&m);
+    logits_summary s = {0};
+    fixture_run_logits(dysco_bin, path, be, check_row, &s);
     be->destroy(be);
-    dy_checkpoint_close(&ck);
-    rm_rf(dir);
-    free(dir);
-    cJSON_Delete(fx);
+    printf("%s: %d prompt positions and %d steps, worst relative error %.3g\n", name, s.positions, s.steps, s.worst);
 }
 
 // A reference-format YAML for the case's settings.
@@ -190,10 +117,10 @@ static void compare_trace(const char *what, const char *trace_path, const cJSON 
 static void check_generation(const char *name) {
     char path[PATH_MAX], ids_path[PATH_MAX], cfg_path[PATH_MAX], out_path[PATH_MAX], trace_path[PATH_MAX];
     snprintf(path, sizeof path, "%s/dysco_%s.json", fixtures, name);
-    cJSON *fx = load_json(path);
+    cJSON *fx = fixture_load(path);
     char *dir = make_temp_dir("reference-gen");
     snprintf(path, sizeof path, "%s/model", dir);
-    make_checkpoint(fx, path);
+    fixture_make_checkpoint(dysco_bin, fx, path);
     snprintf(ids_path, sizeof ids_path, "%s/ids.json", dir);
     snprintf(cfg_path, sizeof cfg_path, "%s/dysco.yaml", dir);
     snprintf(out_path, sizeof out_path, "%s/out.json", dir);
@@ -220,7 +147,7 @@ static void check_generation(const char *name) {
                                dysco_bin, path, ids_path, method, extra, cJSON_GetArraySize(want_ids), out_path, trace_path);
         if (r.status != 0) fail_msg("%s: generate failed: %s", what, r.err);
         cmd_result_free(&r);
-        cJSON *out = load_json(out_path);
+        cJSON *out = fixture_load(out_path);
         if (!cJSON_Compare(cJSON_GetObjectItem(out, "output_ids"), want_ids, true)) {
             char *got = cJSON_PrintUnformatted(cJSON_GetObjectItem(out, "output_ids")), *ref = cJSON_PrintUnformatted(want_ids);
             fail_msg("%s: output_ids %s, the reference %s", what, got, ref);
