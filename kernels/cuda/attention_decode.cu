@@ -67,6 +67,7 @@ static __device__ float warp_sum(float v) {
 // the group compute on a zero query and are never stored).
 template <int D, int G>
 static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p) {
+    dy_cuda_wait_previous();
     constexpr int kLanes = D / 8, kSlots = kThreads / kLanes, kPasses = kTile / kSlots;
     constexpr int kOwned = (G + kWarps - 1) / kWarps;  // heads whose softmax state a warp keeps
     __shared__ float weights[G][kTile];  // a tile's logits, then its exp weights
@@ -192,21 +193,38 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
     }
 }
 
-// Block h: query head h's splits, weighted by exp(max_s - max) into the output; then the
-// captured rows of head h from logits to probabilities.
+// The block's total of v (every thread gets it); scratch holds kWarps floats.
+template <typename Op>
+static __device__ float block_reduce(float v, float *scratch, Op op) {
+    for (int offset = 16; offset; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    __syncthreads();  // scratch may still be read from a previous call
+    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+    __syncthreads();
+    v = scratch[0];
+    for (int w = 1; w < kWarps; w++) v = op(v, scratch[w]);
+    return v;
+}
+
+// Block h: query head h's splits, thread s holding split s's weight exp(max_s - max), summed
+// into the output; then the captured rows of head h from logits to probabilities.
 static __global__ void __launch_bounds__(kThreads) combine_kernel(decode_params p, int head_dim) {
+    dy_cuda_wait_previous();
+    static_assert(kMaxSplits <= kThreads, "one thread per split");
+    __shared__ float weight[kMaxSplits], scratch[kWarps];
     const int h = blockIdx.x, tid = threadIdx.x;
     const float *ms = p.part_max_sum + (int64_t)h * p.n_splits * 2;
-    float max = -INFINITY;
-    for (int s = 0; s < p.n_splits; s++) max = fmaxf(max, ms[2 * s]);
-    float sum = 0.0f;
-    for (int s = 0; s < p.n_splits; s++)
-        if (ms[2 * s] != -INFINITY) sum += ms[2 * s + 1] * expf(ms[2 * s] - max);
+    const float split_max = tid < p.n_splits ? ms[2 * tid] : -INFINITY;
+    const float max = block_reduce(split_max, scratch, [](float a, float b) { return fmaxf(a, b); });
+    const float w = split_max == -INFINITY ? 0.0f : expf(split_max - max);  // empty splits weigh 0
+    if (tid < p.n_splits) weight[tid] = w;
+    const float sum = block_reduce(tid < p.n_splits ? ms[2 * tid + 1] * w : 0.0f, scratch,
+                                   [](float a, float b) { return a + b; });
     const bool masked = max == -INFINITY;  // every key masked: zeros, not NaN
+    const float *part = p.part_out + (int64_t)h * p.n_splits * head_dim;
     for (int d = tid; d < head_dim; d += kThreads) {
         float o = 0.0f;
-        for (int s = 0; s < p.n_splits; s++)
-            if (ms[2 * s] != -INFINITY) o += p.part_out[((int64_t)h * p.n_splits + s) * head_dim + d] * expf(ms[2 * s] - max);
+#pragma unroll 8
+        for (int s = 0; s < p.n_splits; s++) o = fmaf(part[(int64_t)s * head_dim + d], weight[s], o);
         p.out[(int64_t)h * head_dim + d] = __float2bfloat16(masked ? 0.0f : o / sum);
     }
     const int n_keys = *p.position + 1;
@@ -219,10 +237,10 @@ static __global__ void __launch_bounds__(kThreads) combine_kernel(decode_params 
 
 template <int D>
 static void launch_split(dim3 grid, cudaStream_t stream, const decode_params &p) {
-    if (p.group <= 1) split_kernel<D, 1><<<grid, kThreads, 0, stream>>>(p);
-    else if (p.group <= 2) split_kernel<D, 2><<<grid, kThreads, 0, stream>>>(p);
-    else if (p.group <= 4) split_kernel<D, 4><<<grid, kThreads, 0, stream>>>(p);
-    else split_kernel<D, kMaxGroup><<<grid, kThreads, 0, stream>>>(p);
+    if (p.group <= 1) dy_cuda_launch(split_kernel<D, 1>, grid, kThreads, stream, p);
+    else if (p.group <= 2) dy_cuda_launch(split_kernel<D, 2>, grid, kThreads, stream, p);
+    else if (p.group <= 4) dy_cuda_launch(split_kernel<D, 4>, grid, kThreads, stream, p);
+    else dy_cuda_launch(split_kernel<D, kMaxGroup>, grid, kThreads, stream, p);
 }
 
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
@@ -257,6 +275,6 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
     else if (a->head_dim == 64) launch_split<64>(grid, impl->stream, p);
     else launch_split<128>(grid, impl->stream, p);
     CUDA_CHECK_LAUNCH();
-    combine_kernel<<<(unsigned)a->n_heads, kThreads, 0, impl->stream>>>(p, a->head_dim);
+    dy_cuda_launch(combine_kernel, (unsigned)a->n_heads, kThreads, impl->stream, p, a->head_dim);
     CUDA_CHECK_LAUNCH();
 }

@@ -16,6 +16,7 @@ static constexpr int kDimsPerThread = kMaxHeadDim / kThreads;  // output element
 static __global__ void kv_write_kernel(const __nv_bfloat16 *k, int64_t k_stride, const __nv_bfloat16 *v,
                                        int64_t v_stride, __nv_bfloat16 *k_cache, __nv_bfloat16 *v_cache, int max_ctx,
                                        int head_dim, const int32_t *positions) {
+    dy_cuda_wait_previous();
     const int64_t i = blockIdx.x, g = blockIdx.y;
     const int64_t slot = (g * max_ctx + positions[i]) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
     for (int t = threadIdx.x; t < head_dim; t += blockDim.x) {
@@ -29,7 +30,7 @@ void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k
     assert(k->rows == v->rows && k->rows <= max_ctx);
     if (k->rows == 0) return;
     const dim3 grid((unsigned)k->rows, (unsigned)n_kv_heads);
-    kv_write_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
+    dy_cuda_launch(kv_write_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
                                         (__nv_bfloat16 *)k_cache, (__nv_bfloat16 *)v_cache, max_ctx, head_dim, positions);
     CUDA_CHECK_LAUNCH();
 }

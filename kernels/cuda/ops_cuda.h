@@ -54,6 +54,29 @@ static inline __nv_bfloat16 *dy_bf16_data(const dy_view *v) {
     return (__nv_bfloat16 *)v->data;
 }
 
+// Kernels are launched with programmatic dependent launch (Hopper): a kernel may be started
+// while the one before it on the stream is finishing, and waits for that one's results with
+// dy_cuda_wait_previous() before reading anything another kernel wrote. In a recorded decode
+// step this hides most of the launch gap between a few hundred short kernels, and lets a GEMV
+// start streaming its weights (which no kernel writes) before the previous kernel is done.
+// Every kernel launched through dy_cuda_launch must call dy_cuda_wait_previous() before it reads
+// or writes data shared with other kernels; outside such a launch the wait is a no-op.
+static __device__ __forceinline__ void dy_cuda_wait_previous() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+
+template <typename... Params, typename... Args>
+static void dy_cuda_launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args... args) {
+    cudaLaunchAttribute attribute;
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config = {};
+    config.gridDim = grid;
+    config.blockDim = block;
+    config.stream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, ((Params)args)...));
+}
+
 // Blocks of `per_block` covering n items.
 static inline unsigned dy_cuda_blocks(int64_t n, int per_block) { return (unsigned)((n + per_block - 1) / per_block); }
 

@@ -1,14 +1,14 @@
 // out (1, out_features) = x (1, in) @ w (out_features, in)^T for one row: a decode step's
 // projections. At batch 1 every weight byte is read once and used for one multiply-add, so the
 // op is a stream over the weights and its speed is the fraction of copy bandwidth it reaches.
-// One warp per output row: 32 lanes read the row in 16-byte pieces (8 bf16), four pieces in
+// One warp per output row: 32 lanes read the row in 16-byte pieces (8 bf16), eight pieces in
 // flight per lane, with a cache-streaming load (the weights are touched once; x, reread by every
 // warp, stays in L1). The fp32 partial sums meet in a warp reduction. `dysco bench` measures this
 // against cuBLASLt on the model's own shapes (the "gemv" line).
 #include "ops_cuda.h"
 
 static constexpr int kWarps = 8, kThreads = kWarps * 32;
-static constexpr int kUnroll = 4;  // 16-byte loads in flight per lane
+static constexpr int kUnroll = 8;  // 16-byte loads in flight per lane
 
 static __device__ float dot8(uint4 a, uint4 b) {
     const __nv_bfloat162 *a2 = (const __nv_bfloat162 *)&a, *b2 = (const __nv_bfloat162 *)&b;
@@ -33,14 +33,24 @@ static __global__ void __launch_bounds__(kThreads)
     if (row >= rows) return;
     const int lane = threadIdx.x % 32;
     const uint4 *wr = w + row * w_stride8;
-    float acc = 0.0f;
+    // No kernel writes the weights: the first pieces are requested before waiting for the kernel
+    // that produces x, overlapping its tail.
+    uint4 wv[kUnroll];
     int i = lane;
-    for (; i + (kUnroll - 1) * 32 < n8; i += kUnroll * 32) {
-        uint4 wv[kUnroll];
+    bool full = i + (kUnroll - 1) * 32 < n8;
+    if (full)
 #pragma unroll
         for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(wr + i + u * 32);
+    dy_cuda_wait_previous();
+    float acc = 0.0f;
+    while (full) {
 #pragma unroll
         for (int u = 0; u < kUnroll; u++) acc += dot8(wv[u], x[i + u * 32]);
+        i += kUnroll * 32;
+        full = i + (kUnroll - 1) * 32 < n8;
+        if (full)
+#pragma unroll
+            for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(wr + i + u * 32);
     }
     for (; i < n8; i += 32) acc += dot8(__ldcs(wr + i), x[i]);
     for (int offset = 16; offset; offset >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, offset);
@@ -58,10 +68,10 @@ void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *ou
     const unsigned blocks = dy_cuda_blocks(w->rows, kWarps);
     const uint4 *xv = (const uint4 *)x->data, *wv = (const uint4 *)w->data;
     if (out->dtype == DY_F32)
-        gemv_kernel<<<blocks, kThreads, 0, dy_cuda_stream(b)>>>(xv, wv, w->stride / 8, (float *)out->data, w->rows,
+        dy_cuda_launch(gemv_kernel<float>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8, (float *)out->data, w->rows,
                                                                  (int)(x->cols / 8));
     else
-        gemv_kernel<<<blocks, kThreads, 0, dy_cuda_stream(b)>>>(xv, wv, w->stride / 8, dy_bf16_data(out), w->rows,
+        dy_cuda_launch(gemv_kernel<__nv_bfloat16>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8, dy_bf16_data(out), w->rows,
                                                                  (int)(x->cols / 8));
     CUDA_CHECK_LAUNCH();
 }

@@ -15,6 +15,7 @@ static constexpr int kThreads = 256;
 // Block (r, cb): row r, columns cb * kThreads + threadIdx.x.
 static __global__ void embedding_kernel(const __nv_bfloat16 *table, int64_t table_stride, const int32_t *ids,
                                         __nv_bfloat16 *out, int64_t out_stride, int64_t cols) {
+    dy_cuda_wait_previous();
     const int64_t c = (int64_t)blockIdx.y * kThreads + threadIdx.x;
     if (c < cols) out[blockIdx.x * out_stride + c] = table[(int64_t)ids[blockIdx.x] * table_stride + c];
 }
@@ -23,7 +24,7 @@ void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, 
     assert(table->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    embedding_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
+    dy_cuda_launch(embedding_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
                                          out->cols);
     CUDA_CHECK_LAUNCH();
 }
@@ -35,6 +36,7 @@ static __device__ float silu(float x) { return x / (1.0f + expf(-x)); }
 // so out may be gate or up.
 static __global__ void swiglu_kernel(const __nv_bfloat16 *gate, int64_t gate_stride, const __nv_bfloat16 *up,
                                      int64_t up_stride, __nv_bfloat16 *out, int64_t out_stride, int64_t cols) {
+    dy_cuda_wait_previous();
     const int64_t c = (int64_t)blockIdx.y * kThreads + threadIdx.x;
     if (c >= cols) return;
     const float g = __bfloat162float(gate[blockIdx.x * gate_stride + c]);
@@ -46,7 +48,7 @@ void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_vi
     assert(gate->rows == out->rows && up->rows == out->rows && gate->cols == out->cols && up->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    swiglu_kernel<<<grid, kThreads, 0, dy_cuda_stream(b)>>>(dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
+    dy_cuda_launch(swiglu_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
                                       dy_bf16_data(out), out->stride, out->cols);
     CUDA_CHECK_LAUNCH();
 }

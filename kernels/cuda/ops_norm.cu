@@ -21,6 +21,7 @@ static __device__ float block_sum(float v, float *partial) {
 static __global__ void __launch_bounds__(kThreads)
     add_rmsnorm_kernel(__nv_bfloat16 *residual, int64_t res_stride, const __nv_bfloat16 *delta, int64_t delta_stride,
                        const __nv_bfloat16 *w, float eps, __nv_bfloat16 *out, int64_t out_stride, int cols) {
+    dy_cuda_wait_previous();
     __shared__ float partial[kThreads / 32];
     __nv_bfloat16 *x = residual + blockIdx.x * res_stride;
     float squares = 0.0f;
@@ -46,7 +47,7 @@ void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta,
     assert(w->cols == cols && out->cols == cols && out->rows == residual->rows);
     assert(!delta || (delta->cols == cols && delta->rows == residual->rows));
     if (residual->rows == 0) return;
-    add_rmsnorm_kernel<<<(unsigned)residual->rows, kThreads, 0, dy_cuda_stream(b)>>>(
+    dy_cuda_launch(add_rmsnorm_kernel, (unsigned)residual->rows, kThreads, dy_cuda_stream(b), 
         dy_bf16_data(residual), residual->stride, delta ? dy_bf16_data(delta) : nullptr, delta ? delta->stride : 0,
         dy_bf16_data(w), eps, dy_bf16_data(out), out->stride, (int)cols);
     CUDA_CHECK_LAUNCH();

@@ -196,6 +196,7 @@ struct Block {
 };
 
 __global__ void __launch_bounds__(kThreads) pick_kernel(const float *logits, int vocab, dy_pick_params p, dy_pick *out) {
+    dy_cuda_wait_previous();
     __shared__ Shared s;
     Best mine = {-INFINITY, INT_MAX};
     for (int i = threadIdx.x; i < vocab; i += kThreads)  // ascending ids: strict '>' keeps the first
@@ -224,6 +225,6 @@ __global__ void __launch_bounds__(kThreads) pick_kernel(const float *logits, int
 
 void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out) {
     assert(vocab >= 1);
-    pick_kernel<<<1, kThreads, 0, dy_cuda_stream(b)>>>(logits, vocab, *p, out);
+    dy_cuda_launch(pick_kernel, 1, kThreads, dy_cuda_stream(b), logits, vocab, *p, out);
     CUDA_CHECK_LAUNCH();
 }

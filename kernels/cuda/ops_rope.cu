@@ -12,6 +12,7 @@ static constexpr int kWarps = 4;  // head vectors per block, one warp each
 static __global__ void __launch_bounds__(kWarps * 32)
     norm_rope_kernel(__nv_bfloat16 *x, int64_t stride, int n_heads, int head_dim, const __nv_bfloat16 *w, float eps,
                      bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor) {
+    dy_cuda_wait_previous();
     const int head = blockIdx.y * kWarps + threadIdx.x / 32, lane = threadIdx.x % 32, half = head_dim / 2;
     if (head >= n_heads) return;
     __nv_bfloat16 *v = x + blockIdx.x * stride + (int64_t)head * head_dim;  // (head_dim)
@@ -48,7 +49,7 @@ void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, con
     assert(head_dim % 2 == 0 && (int64_t)n_heads * head_dim <= x->cols);
     if (x->rows == 0) return;
     const dim3 grid((unsigned)x->rows, dy_cuda_blocks(n_heads, kWarps));
-    norm_rope_kernel<<<grid, kWarps * 32, 0, dy_cuda_stream(b)>>>(dy_bf16_data(x), x->stride, n_heads, head_dim, w ? dy_bf16_data(w) : nullptr,
+    dy_cuda_launch(norm_rope_kernel, grid, kWarps * 32, dy_cuda_stream(b), dy_bf16_data(x), x->stride, n_heads, head_dim, w ? dy_bf16_data(w) : nullptr,
                                             eps, normalise, positions, inv_freq, attn_factor);
     CUDA_CHECK_LAUNCH();
 }
