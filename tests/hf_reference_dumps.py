@@ -52,7 +52,8 @@ With --bf16 it writes three other files instead (a minute, on the GPU; committed
 
   bf16_logits_{qwen3,llama,qwen3_moe}.json
       the logits_*.json format for the same models with their weights stored in bf16 (make-model
-      --dtype bf16, otherwise the same arguments: both sides then start from identical bf16 weights,
+      --dtype bf16, the same seeds and RoPE settings but make-model's default initialisation, not the
+      sharpened attention (make_model_args says why); both sides start from identical bf16 weights,
       so only the computation differs), run by transformers in bf16 on the GPU (SDPA attention, its
       default there), same prompt, positions and cached steps, logits widened to fp32; plus "dtype",
       "attn_implementation", versions.device (the GPU), and "hf_bf16_vs_fp32_rel_err": per row
@@ -215,8 +216,16 @@ CASES = [
 # ---- helpers without torch ----------------------------------------------------------------------
 
 def make_model_args(name, dtype="fp32"):
-    """make-model arguments after OUT_DIR for fixture `name`, weights stored in dtype (fp32, bf16)."""
+    """make-model arguments after OUT_DIR for fixture `name`, weights stored in dtype (fp32, bf16).
+
+    bf16 fixtures keep the RoPE settings but not the sharpening (--qk-std, --norm-jitter): attention
+    that peaked amplifies rounding, so that transformers' own bf16 run drifts up to 0.2 (relative)
+    from its fp32 run, and no bf16 implementation could be held to 2e-2 against it."""
     _, preset, seed, extra = next(m for m in MODELS if m[0] == name)
+    if dtype == "bf16":
+        drop = {"--norm-jitter"}
+        extra = [a for i, a in enumerate(extra) if a not in drop and (i == 0 or extra[i - 1] not in drop)]
+        return ["--preset", preset, "--dtype", dtype, "--vocab", str(VOCAB), "--seed", str(seed), *extra, "--force"]
     return ["--preset", preset, "--dtype", dtype, "--vocab", str(VOCAB), "--qk-std", QK_STD[name],
             "--seed", str(seed), *extra, "--force"]
 
