@@ -95,6 +95,13 @@ struct dy_backend {
 
     // Scratch for ops up to these limits; -1 when out of memory. Called before any op runs.
     int (*prepare)(dy_backend *b, const dy_op_limits *limits);
+    // The bytes of backend memory prepare() holds for these limits, create()'s fixed scratch
+    // included, so the memory plan (runtime/memory_plan.h) can count them before anything is
+    // allocated. NULL: none.
+    size_t (*scratch_bytes)(dy_backend *b, const dy_op_limits *limits);
+    // Free and total bytes of the memory alloc() draws from, which the model checks its memory
+    // plan against before it allocates. NULL: not checked (the CPU's host memory).
+    void (*memory_info)(dy_backend *b, size_t *free_bytes, size_t *total_bytes);
     void *(*alloc)(dy_backend *b, size_t bytes);  // NULL when out of memory; 0 bytes is a valid request
     void (*release)(dy_backend *b, void *p);
     void (*upload)(dy_backend *b, void *dst, const void *host_src, size_t bytes);
@@ -165,6 +172,8 @@ dy_backend *dy_backend_cuda_create(int device, dy_error *err);
 // and through cuBLASLt, on fresh device data (`dysco bench`); -1 when out of memory.
 int dy_cuda_time_gemv(dy_backend *b, int64_t out_features, int64_t in, int reps, double *gemv_seconds,
                       double *cublaslt_seconds);
+// What the CUDA backend's scratch_bytes gives, without a device (dysco inspect's plan).
+size_t dy_backend_cuda_scratch_bytes(const dy_op_limits *limits);
 #endif
 
 #ifdef __cplusplus

@@ -148,7 +148,7 @@ static int parse(int argc, char **argv, options *o, dy_error *err) {
     const char *default_device = "cpu";
 #endif
     *o = (options){.ctx_list = "8192", .method = "vanilla", .device = default_device, .decode_steps = 32,
-                   .prefill_chunk = 2048};
+                   .prefill_chunk = DY_DEFAULT_PREFILL_CHUNK};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int rc = 0;
@@ -228,10 +228,9 @@ static int bench(const options *o, dy_error *err) {
                                : dy_model_load(&m, be, &ck, capacity, chunk, err);
     const double load_seconds = dy_now() - t0;
     dy_memory_plan plan;
-    if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, &plan, err);
+    if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, 1, be->act_dtype, &plan, err);
     int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
-    // The plan counts bf16 weights; the CPU backend holds fp32.
-    const double weight_bytes = rc == 0 ? (double)plan.weight_bytes / 2 * (double)dy_dtype_size(be->act_dtype) : 0;
+    const double weight_bytes = rc == 0 ? (double)plan.weight_bytes : 0;
     double bw = 0, flops = 0, peak = gpu_memory_in_use();
     if (rc == 0) {
         bw = copy_bandwidth(be);

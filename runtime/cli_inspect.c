@@ -14,17 +14,20 @@
 #endif
 
 static const char USAGE[] =
-    "usage: dysco inspect (MODEL_DIR | --preset NAME) [--ctx N] [--tp N] [--json]\n"
+    "usage: dysco inspect (MODEL_DIR | --preset NAME) [--ctx N] [--prefill-chunk N] [--tp N] [--json]\n"
     "\n"
     "Validates config.json and every safetensors header of MODEL_DIR (offsets, shapes, dtypes,\n"
     "all tensors the architecture needs), then prints the architecture, the parameter count,\n"
-    "the checkpoint size and the memory one GPU needs: bf16 weights of its tensor-parallel\n"
-    "shard plus the bf16 KV cache for --ctx tokens. Reads no tensor data.\n"
+    "the checkpoint size and the memory plan of one GPU: bf16 weights of its tensor-parallel\n"
+    "shard, the bf16 KV cache for --ctx tokens and the workspace of a prefill chunk (activation\n"
+    "buffers and the CUDA backend's op scratch); the model checks the same plan before it loads.\n"
+    "Reads no tensor data.\n"
     "\n"
-    "  --preset NAME  describe a built-in shape instead of a folder (see dysco make-model --help)\n"
-    "  --ctx N        context length for the KV cache (default: max_position_embeddings)\n"
-    "  --tp N         tensor-parallel degree (default 1)\n"
-    "  --json         print one JSON object instead of text\n";
+    "  --preset NAME      describe a built-in shape instead of a folder (see dysco make-model --help)\n"
+    "  --ctx N            context length for the KV cache (default: max_position_embeddings)\n"
+    "  --prefill-chunk N  tokens per prefill pass (default 2048, dysco bench's)\n"
+    "  --tp N             tensor-parallel degree (default 1)\n"
+    "  --json             print one JSON object instead of text\n";
 
 static const double GIB = 1024.0 * 1024.0 * 1024.0;
 
@@ -151,9 +154,13 @@ static void print_text(const char *source, const dy_model_config *c, const cJSON
     }
     with_commas(num, sizeof num, params);
     printf("parameters    %s\n", num);
-    printf("memory/GPU    tp %d, ctx %lld: weights %.2f GiB + KV cache %.2f GiB = %.2f GiB (bf16)\n", plan->tp,
-           (long long)plan->ctx, plan->weight_bytes / GIB, plan->kv_bytes / GIB,
-           (plan->weight_bytes + plan->kv_bytes) / GIB);
+    const uint64_t workspace = dy_memory_plan_workspace_bytes(plan);
+    printf("memory/GPU    tp %d, ctx %lld, prefill chunk %lld: weights %.2f GiB + KV cache %.2f GiB + workspace %.2f GiB"
+           " = %.2f GiB (bf16)\n",
+           plan->tp, (long long)plan->ctx, (long long)plan->chunk, plan->weight_bytes / GIB, plan->kv_bytes / GIB,
+           workspace / GIB, dy_memory_plan_total_bytes(plan) / GIB);
+    printf("workspace     activation buffers %.2f GiB + op scratch %.2f GiB\n", (workspace - plan->scratch_bytes) / GIB,
+           plan->scratch_bytes / GIB);
     if (cJSON_GetArraySize(devices) == 0) printf("devices       no CUDA device visible\n");
     const cJSON *d;
     cJSON_ArrayForEach(d, devices) {
@@ -170,7 +177,7 @@ static void print_text(const char *source, const dy_model_config *c, const cJSON
 
 int dy_cli_inspect(int argc, char **argv) {
     const char *dir = NULL, *preset_name = NULL;
-    int64_t ctx = 0, tp = 1;
+    int64_t ctx = 0, chunk = DY_DEFAULT_PREFILL_CHUNK, tp = 1;
     bool json = false;
     dy_error err;
     for (int i = 1; i < argc; i++) {
@@ -181,6 +188,7 @@ int dy_cli_inspect(int argc, char **argv) {
             return DY_EXIT_OK;
         } else if (strcmp(a, "--preset") == 0) rc = dy_arg_string(argc, argv, &i, &preset_name, &err);
         else if (strcmp(a, "--ctx") == 0) rc = dy_arg_int(argc, argv, &i, 1, INT32_MAX, &ctx, &err);
+        else if (strcmp(a, "--prefill-chunk") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 20, &chunk, &err);
         else if (strcmp(a, "--tp") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1024, &tp, &err);
         else if (strcmp(a, "--json") == 0) json = true;
         else if (a[0] == '-' || dir) rc = dy_fail(&err, "inspect: unexpected argument '%s' (see dysco inspect --help)", a);
@@ -211,10 +219,14 @@ int dy_cli_inspect(int argc, char **argv) {
 
     dy_memory_plan plan;
     int64_t params = dy_model_param_count(cfg, &err);
-    if (params < 0 || dy_memory_plan_make(cfg, ctx ? ctx : cfg->max_position_embeddings, (int)tp, &plan, &err)) {
+    if (params < 0 ||
+        dy_memory_plan_make(cfg, ctx ? ctx : cfg->max_position_embeddings, chunk, (int)tp, DY_BF16, &plan, &err)) {
         dy_checkpoint_close(&ck);
         return dy_report(DY_EXIT_FAIL, &err);
     }
+#ifdef DYSCO_HAVE_CUDA
+    plan.scratch_bytes = dy_backend_cuda_scratch_bytes(&plan.limits);
+#endif  // without CUDA there is no GPU to plan scratch for: the workspace is the activation buffers
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, preset_name ? "preset" : "model", preset_name ? preset_name : dir);
     cJSON_AddItemToObject(out, "config", describe_config(cfg));
@@ -224,10 +236,13 @@ int dy_cli_inspect(int argc, char **argv) {
     cJSON *mem = cJSON_AddObjectToObject(out, "memory_per_gpu");
     cJSON_AddNumberToObject(mem, "tp", plan.tp);
     cJSON_AddNumberToObject(mem, "ctx", (double)plan.ctx);
+    cJSON_AddNumberToObject(mem, "prefill_chunk", (double)plan.chunk);
     cJSON_AddNumberToObject(mem, "weight_bytes", (double)plan.weight_bytes);
     cJSON_AddNumberToObject(mem, "kv_cache_bytes", (double)plan.kv_bytes);
-    cJSON_AddNumberToObject(mem, "total_bytes", (double)(plan.weight_bytes + plan.kv_bytes));
-    cJSON *devices = describe_devices(plan.weight_bytes + plan.kv_bytes);
+    cJSON_AddNumberToObject(mem, "workspace_bytes", (double)dy_memory_plan_workspace_bytes(&plan));
+    cJSON_AddNumberToObject(mem, "op_scratch_bytes", (double)plan.scratch_bytes);
+    cJSON_AddNumberToObject(mem, "total_bytes", (double)dy_memory_plan_total_bytes(&plan));
+    cJSON *devices = describe_devices(dy_memory_plan_total_bytes(&plan));
     cJSON_AddItemToObject(out, "devices", devices);
     if (json) {
         char *s = cJSON_Print(out);

@@ -1,11 +1,13 @@
 #include "model.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hash_map.h"
+#include "memory_plan.h"
 #include "model_tensors.h"
 #include "rope.h"
 #include "weight_init.h"
@@ -158,38 +160,40 @@ static int64_t largest_tensor(const weight_source *src) {
     return most;
 }
 
-static int allocate_state(dy_model *m, dy_error *err) {
+// A view of plan buffer b in dtype, whose element size the plan already counts.
+static int plan_view(dy_model *m, const dy_memory_plan *p, dy_buffer b, dy_dtype dtype, dy_view *v, dy_error *err) {
+    assert(dy_dtype_size(dtype) == p->buffers[b].elem_bytes);
+    return workspace(m, v, p->buffers[b].rows, p->buffers[b].cols, dtype, err);
+}
+
+// Exactly what the plan lists: its buffers, the KV cache and (through prepare) the op scratch.
+static int allocate_state(dy_model *m, const dy_memory_plan *p, dy_error *err) {
     const dy_model_config *c = &m->cfg;
-    const int64_t R = m->max_chunk, hd = c->head_dim, q_cols = (int64_t)c->n_heads * hd,
-                  kv_cols = (int64_t)c->n_kv_heads * hd;
-    const int64_t inter = c->intermediate_size > c->moe_intermediate_size ? c->intermediate_size : c->moe_intermediate_size;
+    const int64_t hd = c->head_dim;
     const dy_dtype a = m->be->act_dtype;
-    if (workspace(m, &m->x, R, c->hidden_size, a, err) || workspace(m, &m->xn, R, c->hidden_size, a, err) ||
-        workspace(m, &m->qkv, R, q_cols + 2 * kv_cols, a, err) || workspace(m, &m->att, R, q_cols, a, err) ||
-        workspace(m, &m->proj, R, c->hidden_size, a, err) || workspace(m, &m->gate_up, R, 2 * inter, a, err) ||
-        workspace(m, &m->logits, 1, c->vocab_size, DY_F32, err))
+    if (plan_view(m, p, DY_BUF_X, a, &m->x, err) || plan_view(m, p, DY_BUF_XN, a, &m->xn, err) ||
+        plan_view(m, p, DY_BUF_QKV, a, &m->qkv, err) || plan_view(m, p, DY_BUF_ATT, a, &m->att, err) ||
+        plan_view(m, p, DY_BUF_PROJ, a, &m->proj, err) || plan_view(m, p, DY_BUF_GATE_UP, a, &m->gate_up, err) ||
+        plan_view(m, p, DY_BUF_LOGITS, DY_F32, &m->logits, err))
         return -1;
     m->k_cache = calloc((size_t)c->n_layers, sizeof *m->k_cache);
     m->v_cache = calloc((size_t)c->n_layers, sizeof *m->v_cache);
     if (!m->k_cache || !m->v_cache) return dy_fail(err, "model: out of memory");
-    const size_t cache_bytes = (size_t)kv_cols * (size_t)m->max_ctx * dy_dtype_size(a);
+    const size_t cache_bytes = p->kv_bytes / (2 * (uint64_t)c->n_layers);
     for (int l = 0; l < c->n_layers; l++) {
         m->k_cache[l] = backend_alloc(m, cache_bytes);
         m->v_cache[l] = backend_alloc(m, cache_bytes);
         if (!m->k_cache[l] || !m->v_cache[l])
             return dy_fail(err, "model: out of %s memory for the KV cache of %d positions", m->be->name, m->max_ctx);
     }
-    m->ids = backend_alloc(m, (size_t)R * sizeof(int32_t));
-    m->positions = backend_alloc(m, (size_t)R * sizeof(int32_t));
-    m->inv_freq = backend_alloc(m, (size_t)(hd / 2) * sizeof(float));
-    m->bias = backend_alloc(m, (size_t)m->max_ctx * sizeof(float));
-    m->picked = backend_alloc(m, sizeof *m->picked);
+    m->ids = backend_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_IDS]));
+    m->positions = backend_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_POSITIONS]));
+    m->inv_freq = backend_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_INV_FREQ]));
+    m->bias = backend_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_BIAS]));
+    m->picked = backend_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_PICKED]));
     if (!m->ids || !m->positions || !m->inv_freq || !m->bias || !m->picked)
         return dy_fail(err, "model: out of %s memory", m->be->name);
-    const dy_op_limits limits = {.max_rows = R, .hidden = c->hidden_size, .intermediate = inter,
-                                 .n_experts = c->arch == DY_ARCH_QWEN3_MOE ? c->n_experts : 0, .top_k = c->n_experts_per_tok,
-                                 .n_heads = c->n_heads, .head_dim = c->head_dim, .vocab = c->vocab_size};
-    if (m->be->prepare(m->be, &limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
+    if (m->be->prepare(m->be, &p->limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
     float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
     if (!inv_freq) return dy_fail(err, "model: out of memory");
     dy_rope_frequencies(c, inv_freq, &m->attn_factor);
@@ -201,6 +205,11 @@ static int allocate_state(dy_model *m, dy_error *err) {
 static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const weight_source *src, int max_ctx,
                 int max_chunk, dy_error *err) {
     memset(m, 0, sizeof *m);
+    // Nothing is allocated before the plan says it fits.
+    dy_memory_plan plan;
+    if (dy_memory_plan_make(cfg, max_ctx, max_chunk, 1, be->act_dtype, &plan, err)) return -1;
+    plan.scratch_bytes = be->scratch_bytes ? be->scratch_bytes(be, &plan.limits) : 0;
+    if (dy_memory_plan_check(&plan, be, err)) return -1;
     m->cfg = *cfg;
     m->be = be;
     m->max_ctx = max_ctx;
@@ -216,7 +225,7 @@ static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const w
         else rc = load_weight(m, src, "lm_head.weight", &m->lm_head, host, err);
     }
     free(host);
-    if (rc == 0) rc = allocate_state(m, err);
+    if (rc == 0) rc = allocate_state(m, &plan, err);
     if (rc) dy_model_free(m);
     return rc;
 }

@@ -31,7 +31,7 @@ typedef struct {
     float attn_factor;
     int max_ctx, max_chunk;
     void **k_cache, **v_cache;  // per layer: (n_kv_heads, max_ctx, head_dim)
-    // Workspace for up to max_chunk tokens: qkv (rows, q_cols + 2 * kv_cols), gate_up (rows, 2 * inter).
+    // Workspace for up to max_chunk tokens, shaped as runtime/memory_plan.h lists it.
     dy_view x, xn, qkv, att, proj, gate_up, logits;
     int32_t *ids, *positions, *capture_heads;
     float *bias, *capture;  // (max_ctx), (capture rows of one layer, max_ctx)
@@ -51,6 +51,8 @@ typedef struct {
 
 // Uploads the checkpoint's weights (widened to fp32, stored in the backend's dtype) and
 // allocates the KV cache for max_ctx positions and workspace for prefill chunks of max_chunk.
+// Before allocating anything it checks the memory plan of all three against the backend's free
+// memory, and fails with one line naming the sizes when it does not fit.
 int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err);
 // The same shape with make-model's deterministic random weights, from the config alone.
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,

@@ -8,6 +8,7 @@
 
 #include <cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,24 @@ static void test_inspect_presets(void **state) {
     expect("inspect --bogus", 2, NULL, "unexpected argument '--bogus'");
     expect("inspect /nonexistent-dysco-dir", 1, NULL, "/nonexistent-dysco-dir/config.json: cannot open");
 
-    cmd_result r = dysco("inspect --preset qwen3-4b --ctx 4096 --json");
+    // Qwen3-8B at 128k: weights + KV cache + workspace, and the total is their sum (two decimals
+    // each, so within rounding); the budget is 40 GiB on one H200.
+    cmd_result r = dysco("inspect --preset qwen3-8b --ctx 131072");
+    const char *line = strstr(r.out, "memory/GPU    tp 1, ctx 131072, prefill chunk 2048: ");
+    double weights, kv, workspace, total, activations, scratch;
+    if (!line || sscanf(line, "memory/GPU    tp 1, ctx 131072, prefill chunk 2048: weights %lf GiB + KV cache %lf GiB + "
+                              "workspace %lf GiB = %lf GiB (bf16)\nworkspace     activation buffers %lf GiB + op scratch "
+                              "%lf GiB",
+                        &weights, &kv, &workspace, &total, &activations, &scratch) != 6)
+        fail_msg("inspect --preset qwen3-8b --ctx 131072: no memory plan lines in\n%s", r.out);
+    assert_true(weights == 15.26 && kv == 18.00 && workspace > 0.1 && workspace < 1.0);
+    assert_true(fabs(total - (weights + kv + workspace)) < 0.015 && total <= 40.0);
+    assert_true(fabs(workspace - (activations + scratch)) < 0.015);
+    cmd_result_free(&r);
+    expect("inspect --preset qwen3-8b --ctx 131072 --prefill-chunk 512", 0, "prefill chunk 512: ", NULL);
+    expect("inspect --preset qwen3-8b --prefill-chunk 0", 2, NULL, "--prefill-chunk: expected an integer in [1,");
+
+    r = dysco("inspect --preset qwen3-4b --ctx 4096 --json");
     assert_int_equal(r.status, 0);
     cJSON *j = cJSON_Parse(r.out);
     assert_non_null(j);
@@ -59,6 +77,12 @@ static void test_inspect_presets(void **state) {
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "tie_word_embeddings")));
     cJSON *mem = cJSON_GetObjectItem(j, "memory_per_gpu");
     assert_true(cJSON_GetObjectItem(mem, "kv_cache_bytes")->valuedouble == 36.0 * 2 * 8 * 4096 * 128 * 2);
+    // The workspace of a 2048-token chunk holds at least the (2048, hidden 2560) bf16 residual
+    // stream, and the total (what "plan fits" compares) is the sum of the three.
+    const double ws = cJSON_GetObjectItem(mem, "workspace_bytes")->valuedouble;
+    assert_true(cJSON_GetObjectItem(mem, "prefill_chunk")->valuedouble == 2048 && ws >= 2048.0 * 2560 * 2);
+    assert_true(cJSON_GetObjectItem(mem, "total_bytes")->valuedouble ==
+                cJSON_GetObjectItem(mem, "weight_bytes")->valuedouble + cJSON_GetObjectItem(mem, "kv_cache_bytes")->valuedouble + ws);
     cJSON_Delete(j);
     cmd_result_free(&r);
 }

@@ -51,13 +51,22 @@ void *dy_cpu_scratch(dy_backend *b, size_t bytes) {
     return impl->scratch;
 }
 
+// One buffer serves the MoE and pick ops (never running at once).
+static size_t cpu_scratch_bytes(dy_backend *b, const dy_op_limits *l) {
+    (void)b;
+    const size_t moe = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
+    const size_t pick = dy_cpu_pick_scratch_bytes(l->vocab);
+    return moe > pick ? moe : pick;
+}
+
+// Through b->alloc like any backend memory, so a wrapper that counts allocations sees it too.
 static int cpu_prepare(dy_backend *b, const dy_op_limits *l) {
     cpu_impl *impl = b->impl;
-    const size_t moe = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
-    const size_t pick = dy_cpu_pick_scratch_bytes(l->vocab), bytes = moe > pick ? moe : pick;
+    const size_t bytes = cpu_scratch_bytes(b, l);
     if (bytes <= impl->scratch_bytes) return 0;
-    void *grown = realloc(impl->scratch, bytes);
+    void *grown = b->alloc(b, bytes);
     if (!grown) return -1;
+    b->release(b, impl->scratch);
     impl->scratch = grown;
     impl->scratch_bytes = bytes;
     return 0;
@@ -74,6 +83,7 @@ dy_backend *dy_backend_cpu_create(void) {
     *b = (dy_backend){
         .name = "cpu",
         .prepare = cpu_prepare,
+        .scratch_bytes = cpu_scratch_bytes,
         .act_dtype = DY_F32,
         .impl = impl,
         .alloc = cpu_alloc,

@@ -1,8 +1,8 @@
 // The CUDA backend: bf16 weights, activations and KV cache in device memory on one GPU, ops on
 // one stream of its own (kernels/cuda/ops_*.cu). upload and copy are ordered on that stream;
 // download waits for it. create() sets the device and makes the stream, the cuBLASLt handle and
-// workspace; prepare() sizes the MoE scratch and decode attention's split results. Graphs are
-// recorded by stream capture.
+// workspace; prepare() sizes the MoE scratch and decode attention's split results (scratch_bytes
+// counts all three for the memory plan). Graphs are recorded by stream capture.
 #include <stdlib.h>
 
 #include "ops_cuda.h"
@@ -78,13 +78,31 @@ static int grow(dy_backend *b, void **scratch, size_t *have, size_t bytes) {
     return 0;
 }
 
+static size_t moe_scratch_bytes(const dy_op_limits *l) {
+    return l->n_experts ? dy_cuda_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts) : 0;
+}
+
 static int cuda_prepare(dy_backend *b, const dy_op_limits *l) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
-    const size_t moe = l->n_experts ? dy_cuda_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts) : 0;
-    return grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe) ||
+    return grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe_scratch_bytes(l)) ||
                    grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim))
                ? -1
                : 0;
+}
+
+extern "C" size_t dy_backend_cuda_scratch_bytes(const dy_op_limits *l) {
+    return kWorkspaceBytes + moe_scratch_bytes(l) + dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim);
+}
+
+static size_t cuda_scratch_bytes(dy_backend *b, const dy_op_limits *l) {
+    (void)b;
+    return dy_backend_cuda_scratch_bytes(l);
+}
+
+// A failing query on a device this backend already works with is a device fault.
+static void cuda_memory_info(dy_backend *b, size_t *free_bytes, size_t *total_bytes) {
+    (void)b;
+    CUDA_CHECK(cudaMemGetInfo(free_bytes, total_bytes));
 }
 
 // Stream capture; thread-local mode makes a forbidden call from this thread (a cudaMalloc, a
@@ -180,6 +198,8 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->name = "cuda";
     b->act_dtype = DY_BF16;
     b->prepare = cuda_prepare;
+    b->scratch_bytes = cuda_scratch_bytes;
+    b->memory_info = cuda_memory_info;
     b->alloc = cuda_alloc;
     b->release = cuda_release;
     b->upload = cuda_upload;
