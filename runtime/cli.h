@@ -10,8 +10,8 @@
 // Exit statuses: 0 success, 1 bad input or failure (one "dysco: ..." line on stderr), 2 usage error.
 enum { DY_EXIT_OK = 0, DY_EXIT_FAIL = 1, DY_EXIT_USAGE = 2 };
 
-// Tokens per prefill pass of dysco bench, and what dysco inspect plans for.
-enum { DY_DEFAULT_PREFILL_CHUNK = 2048 };
+// Tokens per prefill pass (at most) of dysco generate and bench, and what dysco inspect plans for.
+enum { DY_DEFAULT_PREFILL_CHUNK = 8192 };
 
 int dy_cli_inspect(int argc, char **argv);
 int dy_cli_make_model(int argc, char **argv);

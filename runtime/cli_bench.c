@@ -29,7 +29,7 @@ static const char USAGE[] =
     "and, on a GPU, one line per decode projection shape timing the GEMV against cuBLASLt.\n"
     "--random-weights builds the model from DIR/config.json alone (make-model's initialisation),\n"
     "so real shapes need no checkpoint on disk. Defaults: --ctx 8192 --decode-steps 32\n"
-    "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 2048.\n";
+    "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 8192.\n";
 
 // Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
 static double copy_bandwidth(dy_backend *be) {

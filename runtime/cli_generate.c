@@ -318,7 +318,10 @@ static int run(const options *o, bool score, dy_error *err) {
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
                      new_tokens, ck.config.max_position_embeddings, o->model);
     if (rc == 0 && !(be = dy_backend_create(o->device, err))) rc = -1;
-    if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, 512, err);
+    // Prefill passes of up to DY_DEFAULT_PREFILL_CHUNK tokens: the GPU's GEMMs and attention want
+    // long ones; a short prompt needs no more workspace than its own length.
+    const int chunk = s.prompt.n < DY_DEFAULT_PREFILL_CHUNK ? s.prompt.n : DY_DEFAULT_PREFILL_CHUNK;
+    if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
     if (rc == 0) {
         dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = &s.dysco,

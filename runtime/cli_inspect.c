@@ -25,7 +25,7 @@ static const char USAGE[] =
     "\n"
     "  --preset NAME      describe a built-in shape instead of a folder (see dysco make-model --help)\n"
     "  --ctx N            context length for the KV cache (default: max_position_embeddings)\n"
-    "  --prefill-chunk N  tokens per prefill pass (default 2048, dysco bench's)\n"
+    "  --prefill-chunk N  tokens per prefill pass (default 8192, dysco bench's and generate's)\n"
     "  --tp N             tensor-parallel degree (default 1)\n"
     "  --json             print one JSON object instead of text\n";
 

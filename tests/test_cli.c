@@ -55,9 +55,9 @@ static void test_inspect_presets(void **state) {
     // Qwen3-8B at 128k: weights + KV cache + workspace, and the total is their sum (two decimals
     // each, so within rounding); the budget is 40 GiB on one H200.
     cmd_result r = dysco("inspect --preset qwen3-8b --ctx 131072");
-    const char *line = strstr(r.out, "memory/GPU    tp 1, ctx 131072, prefill chunk 2048: ");
+    const char *line = strstr(r.out, "memory/GPU    tp 1, ctx 131072, prefill chunk 8192: ");
     double weights, kv, workspace, total, activations, scratch;
-    if (!line || sscanf(line, "memory/GPU    tp 1, ctx 131072, prefill chunk 2048: weights %lf GiB + KV cache %lf GiB + "
+    if (!line || sscanf(line, "memory/GPU    tp 1, ctx 131072, prefill chunk 8192: weights %lf GiB + KV cache %lf GiB + "
                               "workspace %lf GiB = %lf GiB (bf16)\nworkspace     activation buffers %lf GiB + op scratch "
                               "%lf GiB",
                         &weights, &kv, &workspace, &total, &activations, &scratch) != 6)
@@ -77,10 +77,10 @@ static void test_inspect_presets(void **state) {
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "tie_word_embeddings")));
     cJSON *mem = cJSON_GetObjectItem(j, "memory_per_gpu");
     assert_true(cJSON_GetObjectItem(mem, "kv_cache_bytes")->valuedouble == 36.0 * 2 * 8 * 4096 * 128 * 2);
-    // The workspace of a 2048-token chunk holds at least the (2048, hidden 2560) bf16 residual
+    // The workspace of an 8192-token chunk holds at least the (8192, hidden 2560) bf16 residual
     // stream, and the total (what "plan fits" compares) is the sum of the three.
     const double ws = cJSON_GetObjectItem(mem, "workspace_bytes")->valuedouble;
-    assert_true(cJSON_GetObjectItem(mem, "prefill_chunk")->valuedouble == 2048 && ws >= 2048.0 * 2560 * 2);
+    assert_true(cJSON_GetObjectItem(mem, "prefill_chunk")->valuedouble == 8192 && ws >= 8192.0 * 2560 * 2);
     assert_true(cJSON_GetObjectItem(mem, "total_bytes")->valuedouble ==
                 cJSON_GetObjectItem(mem, "weight_bytes")->valuedouble + cJSON_GetObjectItem(mem, "kv_cache_bytes")->valuedouble + ws);
     cJSON_Delete(j);

@@ -1,10 +1,12 @@
 // The KV cache write and the attention dispatch: one query (decode) goes to the split-KV kernel
-// (attention_decode.cu), several (prefill) to the tiled kernel below, written for correctness
-// first: one block per (query, query head) walks its keys in tiles of kTile with an online
-// softmax (running max and sum, the accumulated output rescaled when the max grows), so it needs
-// no scratch at any context length. Logits are scale * q.k (+ bias[j]) in fp32, exponentials are
-// expf(l - max), and the output is rounded to bf16 once. Captured probabilities (newest query
-// only) come from the decode kernel run on the newest query again.
+// (attention_decode.cu), several (prefill) to the tensor-core flash-attention kernel
+// (attention_prefill.cu) when the shapes suit it (head_dim 64 or 128, 16-byte aligned rows).
+// Other shapes (the tiny test presets' head_dim 32, views at odd strides) take the simple kernel
+// below: one block per (query, query head) walks its keys in tiles of kTile with an online
+// softmax (running max and sum, the accumulated output rescaled when the max grows). Logits are
+// scale * q.k (+ bias[j]) in fp32 and the output is rounded to bf16 once. Captured
+// probabilities (newest query only) come from the decode kernel run on the newest query again.
+#include "attention_prefill.h"
 #include "ops_cuda.h"
 
 static constexpr int kThreads = 128, kWarps = kThreads / 32;
@@ -113,21 +115,42 @@ void dy_cuda_attention(dy_backend *b, const dy_attention_args *a) {
         dy_cuda_attention_decode(b, a, 0);
         return;
     }
-    attention_params p;
-    p.q = dy_bf16_data(a->q);
-    p.k = (const __nv_bfloat16 *)a->k;
-    p.v = (const __nv_bfloat16 *)a->v;
-    p.out = dy_bf16_data(a->out);
-    p.q_stride = a->q->stride;
-    p.out_stride = a->out->stride;
-    p.max_ctx = a->max_ctx;
-    p.n_q = a->n_q;
-    p.q_pos0 = a->n_keys - a->n_q;  // n_keys is exact for several queries
-    p.group = a->n_heads / a->n_kv_heads;
-    p.head_dim = a->head_dim;
-    p.scale = a->scale;
-    p.bias = a->bias;
-    attention_kernel<<<dim3((unsigned)a->n_q, (unsigned)a->n_heads), kThreads, 0, dy_cuda_stream(b)>>>(p);
-    CUDA_CHECK_LAUNCH();
+    const bool aligned = (uintptr_t)a->q->data % 16 == 0 && a->q->stride % 8 == 0 && (uintptr_t)a->out->data % 16 == 0 &&
+                         a->out->stride % 2 == 0 && (uintptr_t)a->k % 16 == 0 && (uintptr_t)a->v % 16 == 0;
+    if (aligned && (a->head_dim == 64 || a->head_dim == 128)) {
+        dy_prefill_attention_params f = {};
+        f.q = dy_bf16_data(a->q);
+        f.q_stride = a->q->stride;
+        f.k = (const __nv_bfloat16 *)a->k;
+        f.v = (const __nv_bfloat16 *)a->v;
+        f.max_ctx = a->max_ctx;
+        f.out = dy_bf16_data(a->out);
+        f.out_stride = a->out->stride;
+        f.n_q = a->n_q;
+        f.q_pos0 = a->n_keys - a->n_q;  // n_keys is exact for several queries
+        f.n_heads = a->n_heads;
+        f.n_kv_heads = a->n_kv_heads;
+        f.head_dim = a->head_dim;
+        f.scale = a->scale;
+        f.bias = a->bias;
+        dy_cuda_attention_prefill(&f, dy_cuda_stream(b));
+    } else {
+        attention_params p;
+        p.q = dy_bf16_data(a->q);
+        p.k = (const __nv_bfloat16 *)a->k;
+        p.v = (const __nv_bfloat16 *)a->v;
+        p.out = dy_bf16_data(a->out);
+        p.q_stride = a->q->stride;
+        p.out_stride = a->out->stride;
+        p.max_ctx = a->max_ctx;
+        p.n_q = a->n_q;
+        p.q_pos0 = a->n_keys - a->n_q;
+        p.group = a->n_heads / a->n_kv_heads;
+        p.head_dim = a->head_dim;
+        p.scale = a->scale;
+        p.bias = a->bias;
+        attention_kernel<<<dim3((unsigned)a->n_q, (unsigned)a->n_heads), kThreads, 0, dy_cuda_stream(b)>>>(p);
+        CUDA_CHECK_LAUNCH();
+    }
     if (a->n_capture) dy_cuda_attention_decode(b, a, a->n_q - 1);
 }

@@ -387,6 +387,7 @@ static void test_norm_rope(void) {
 typedef struct {
     int n_heads, n_kv_heads, head_dim, n_q, q_pos0, max_ctx;
     float scale;
+    bool aligned;  // 16-byte aligned q and output rows (the tensor-core prefill kernel), or odd strides
 } attn_shape;
 
 // Attention of q against the caches on both backends, with bias (host, q_pos0 + n_q values, or
@@ -395,7 +396,7 @@ static void compare_attention(const char *what, const attn_shape *s, const twin 
                               const twin *v_cache, const float *bias, const int32_t *heads, int n_capture) {
     const int ctx = s->q_pos0 + s->n_q, cols = s->n_heads * s->head_dim, guard = 16;
     const size_t cap_n = (size_t)(n_capture * ctx + guard);
-    twin out = twin_bf16(s->n_q, cols, cols + 5, 1);
+    twin out = twin_bf16(s->n_q, cols, cols + (s->aligned ? 8 : 5), 1);
     float *capture = xmalloc(cap_n * sizeof(float));
     for (size_t i = 0; i < cap_n; i++) capture[i] = NAN;
     float *cap_cpu = copy_to(cpu, capture, cap_n * sizeof(float)), *cap_gpu = copy_to(gpu, capture, cap_n * sizeof(float));
@@ -487,23 +488,31 @@ static void test_attention(void) {
         {16, 4, 128, 17, 100},
         {32, 4, 128, 64, 0},
         {8, 2, 64, 3, 100},
+        {4, 2, 32, 40, 9},
+        {8, 1, 64, 129, 63},     // tile edges: 129 queries from position 63
+        {32, 8, 128, 300, 1000},
+        {32, 8, 128, 513, 8000},
     };
+    // variant bit 0: bias with -inf and temperature 0.7; bit 1: 16-byte aligned rows
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
-        for (int variant = 0; variant < 2; variant++) {  // plain; bias with -inf and temperature 0.7
+        for (int variant = 0; variant < 4; variant++) {
+            const bool biased = variant & 1, aligned = variant & 2;
+            if (aligned && cases[ci].n_q == 1) continue;  // decode reads rows the same way either way
             const int nh = cases[ci].n_heads, nkv = cases[ci].n_kv_heads, hd = cases[ci].head_dim;
             const int n_q = cases[ci].n_q, pos0 = cases[ci].q_pos0, ctx = pos0 + n_q;
             // Room past the context (NAN-filled), up to a 128k cache for the largest decode case.
             const int max_ctx = ctx + (n_q == 1 && ctx > 10000 ? 131072 - ctx : 7);
-            const attn_shape s = {nh, nkv, hd, n_q, pos0, max_ctx, 1.0f / sqrtf((float)hd) / (variant ? 0.7f : 1.0f)};
+            const attn_shape s = {nh, nkv, hd, n_q, pos0, max_ctx, 1.0f / sqrtf((float)hd) / (biased ? 0.7f : 1.0f),
+                                  aligned};
             char what[160];
-            snprintf(what, sizeof what, "attention heads %d/%d head_dim %d n_q %d q_pos0 %d%s", nh, nkv, hd, n_q, pos0,
-                     variant ? " bias (-inf) temperature 0.7" : "");
+            snprintf(what, sizeof what, "attention heads %d/%d head_dim %d n_q %d q_pos0 %d%s%s", nh, nkv, hd, n_q, pos0,
+                     biased ? " bias (-inf) temperature 0.7" : "", aligned ? " aligned rows" : "");
             twin k = cache_new(nkv, s.max_ctx, ctx, hd), v = cache_new(nkv, s.max_ctx, ctx, hd);
-            twin q = twin_bf16(n_q, nh * hd, nh * hd + 3, 2);
+            twin q = twin_bf16(n_q, nh * hd, nh * hd + (aligned ? 8 : 3), 2);
             float *bias = xmalloc((size_t)ctx * sizeof(float));
             for (int j = 0; j < ctx; j++) bias[j] = j % 11 == 5 ? -INFINITY : uniform(0, 1.5f);
             const int32_t heads[3] = {nh - 1, 0, nh / 2};  // distinct: every case has 4 heads or more
-            compare_attention(what, &s, &q, &k, &v, variant ? bias : NULL, heads, 3);
+            compare_attention(what, &s, &q, &k, &v, biased ? bias : NULL, heads, 3);
             free(bias);
             twin_free(&k);
             twin_free(&v);
@@ -577,7 +586,7 @@ static void test_kv_write_then_attention(void) {
     const int32_t heads[3] = {5, 2, 5};  // head 5 twice: both rows must hold its probabilities
     const int passes[][2] = {{26, 14}, {39, 1}};  // (q_pos0, n_q)
     for (int p = 0; p < 2; p++) {
-        const attn_shape s = {nh, nkv, hd, passes[p][1], passes[p][0], max_ctx, 1.0f / sqrtf((float)hd)};
+        const attn_shape s = {nh, nkv, hd, passes[p][1], passes[p][0], max_ctx, 1.0f / sqrtf((float)hd), true};
         twin q = twin_bf16(s.n_q, nh * hd, nh * hd, 2);
         compare_attention(p ? "kv_write + decode" : "kv_write + prefill", &s, &q, &k_cache, &v_cache, NULL, heads, 3);
         twin_free(&q);
