@@ -60,7 +60,7 @@ static void test_bench_does_not_fit(const char *dysco_bin) {
     check(r.status == 0, "make-model --preset qwen3-8b --config-only: exit %d %s", r.status, r.err);
     cmd_result_free(&r);
     // bench asks for --ctx plus its 32 decode steps
-    r = run_cmd("'%s' bench --model '%s/m' --random-weights --ctx 4000000 --device cuda", dysco_bin, dir);
+    r = run_cmd("'%s' bench --model '%s/m' --random-weights --ctx 4000000 --prefill-chunk 2048 --device cuda", dysco_bin, dir);
     check(r.status == 1 && count_lines(r.err) == 1 && strstr(r.err, "dysco: model: needs ") &&
               strstr(r.err, " GiB of cuda memory for 4000032 positions and prefill chunks of 2048 tokens (weights 15.26 "
                             "+ KV cache 549.32 + workspace ") && strstr(r.err, HINT) && r.out[0] == '\0',
