@@ -53,6 +53,18 @@ static __device__ void widen8(uint4 v, float *f) {
     }
 }
 
+// This thread's 16-byte pieces of keys (or values) [t0, t0 + kTile), zeros past end (the cache
+// there is never read: it may hold anything).
+template <int D>
+static __device__ __forceinline__ void load_tile(const uint4 *rows, int t0, int end, int slot, uint4 *piece) {
+    constexpr int kSlots = kThreads / (D / 8), kPasses = kTile / kSlots;
+#pragma unroll
+    for (int ps = 0; ps < kPasses; ps++) {
+        const int j = t0 + ps * kSlots + slot;
+        piece[ps] = j < end ? __ldcs(rows + (int64_t)j * (D / 8)) : make_uint4(0, 0, 0, 0);
+    }
+}
+
 static __device__ float warp_max(float v) {
     for (int offset = 16; offset; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
     return v;
@@ -95,17 +107,12 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
 #pragma unroll
     for (int o = 0; o < kOwned; o++) run_max[o] = -INFINITY, run_sum[o] = 0.0f;
 
+    // A tile's K is requested as soon as the previous tile's logits are computed and its V as soon
+    // as the previous PV product is done, so each load has a whole phase to arrive.
+    uint4 kr[kPasses], vr[kPasses];
+    load_tile<D>(keys, begin, end, slot, kr);
+    load_tile<D>(values, begin, end, slot, vr);
     for (int t0 = begin; t0 < end; t0 += kTile) {
-        uint4 kr[kPasses], vr[kPasses];
-#pragma unroll
-        for (int ps = 0; ps < kPasses; ps++) {
-            const int j = t0 + ps * kSlots + slot;
-            kr[ps] = vr[ps] = make_uint4(0, 0, 0, 0);
-            if (j < end) {
-                kr[ps] = __ldcs(keys + (int64_t)j * (D / 8));
-                vr[ps] = __ldcs(values + (int64_t)j * (D / 8));
-            }
-        }
         // Logits: the kLanes threads of a key reduce their partial dot products.
 #pragma unroll
         for (int ps = 0; ps < kPasses; ps++) {
@@ -122,6 +129,7 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
                 if (lane_d == 0) weights[g][jj] = j < end ? p.scale * dot + (p.bias ? p.bias[j] : 0.0f) : -INFINITY;
             }
         }
+        load_tile<D>(keys, t0 + kTile, end, slot, kr);
         __syncthreads();
         // Online softmax: warp w keeps heads w, w + kWarps, ...; a lane holds keys lane and lane + 32.
 #pragma unroll
@@ -165,6 +173,7 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
                 for (int e = 0; e < 8; e++) acc[g][e] = fmaf(w, vf[e], acc[g][e]);
             }
         }
+        load_tile<D>(values, t0 + kTile, end, slot, vr);
         __syncthreads();  // weights are rewritten by the next tile
     }
 
@@ -235,12 +244,27 @@ static __global__ void __launch_bounds__(kThreads) combine_kernel(decode_params 
     }
 }
 
+// The split kernel's instance for (D, group): the template group rounded up to a power of two.
 template <int D>
-static void launch_split(dim3 grid, cudaStream_t stream, const decode_params &p) {
-    if (p.group <= 1) dy_cuda_launch(split_kernel<D, 1>, grid, kThreads, stream, p);
-    else if (p.group <= 2) dy_cuda_launch(split_kernel<D, 2>, grid, kThreads, stream, p);
-    else if (p.group <= 4) dy_cuda_launch(split_kernel<D, 4>, grid, kThreads, stream, p);
-    else dy_cuda_launch(split_kernel<D, kMaxGroup>, grid, kThreads, stream, p);
+static void (*split_instance(int group))(decode_params) {
+    if (group <= 1) return split_kernel<D, 1>;
+    if (group <= 2) return split_kernel<D, 2>;
+    if (group <= 4) return split_kernel<D, 4>;
+    return split_kernel<D, kMaxGroup>;
+}
+
+static void (*split_instance(int head_dim, int group))(decode_params) {
+    if (head_dim == 32) return split_instance<32>(group);
+    if (head_dim == 64) return split_instance<64>(group);
+    return split_instance<128>(group);
+}
+
+// Resident blocks per SM of the instance (registers decide it), asked once per instance.
+static int decode_blocks_per_sm(dy_cuda_impl *impl, int head_dim, int group) {
+    const int d = head_dim == 32 ? 0 : head_dim == 64 ? 1 : 2, g = group <= 1 ? 0 : group <= 2 ? 1 : group <= 4 ? 2 : 3;
+    int *blocks = &impl->decode_blocks_per_sm[d][g];
+    if (!*blocks) CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, split_instance(head_dim, group), kThreads, 0));
+    return *blocks;
 }
 
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
@@ -250,8 +274,9 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
         dy_cuda_fatal(__FILE__, __LINE__, "decode attention supports head_dim 32, 64, 128 and up to 8 query heads per KV head");
     assert(a->n_keys <= a->max_ctx);
     assert(dy_cuda_attention_scratch_bytes(a->n_heads, a->head_dim) <= impl->splits_bytes);  // prepare() sized it
-    // About four blocks per SM keep enough loads in flight; no split shorter than a tile.
-    const int by_machine = (4 * impl->n_sms + a->n_kv_heads - 1) / a->n_kv_heads;
+    // One full wave: as many blocks as the SMs hold at once (a second, partial wave would leave
+    // most SMs idle while it runs); no split shorter than a tile.
+    const int by_machine = max(1, decode_blocks_per_sm(impl, a->head_dim, group) * impl->n_sms / a->n_kv_heads);
     const int by_keys = (a->n_keys + kTile - 1) / kTile;
     decode_params p;
     p.q = dy_bf16_data(a->q) + (int64_t)row * a->q->stride;
@@ -271,10 +296,6 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
     p.part_out = impl->splits;
     p.part_max_sum = impl->splits + (size_t)a->n_heads * p.n_splits * a->head_dim;
     const dim3 grid((unsigned)p.n_splits, (unsigned)a->n_kv_heads);
-    if (a->head_dim == 32) launch_split<32>(grid, impl->stream, p);
-    else if (a->head_dim == 64) launch_split<64>(grid, impl->stream, p);
-    else launch_split<128>(grid, impl->stream, p);
-    CUDA_CHECK_LAUNCH();
+    dy_cuda_launch(split_instance(a->head_dim, group), grid, kThreads, impl->stream, p);
     dy_cuda_launch(combine_kernel, (unsigned)a->n_heads, kThreads, impl->stream, p, a->head_dim);
-    CUDA_CHECK_LAUNCH();
 }

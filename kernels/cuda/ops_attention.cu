@@ -34,7 +34,6 @@ void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k
     const dim3 grid((unsigned)k->rows, (unsigned)n_kv_heads);
     dy_cuda_launch(kv_write_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
                                         (__nv_bfloat16 *)k_cache, (__nv_bfloat16 *)v_cache, max_ctx, head_dim, positions);
-    CUDA_CHECK_LAUNCH();
 }
 
 typedef struct {

@@ -43,6 +43,7 @@ typedef struct {
     size_t moe_scratch_bytes;
     float *splits;      // device, decode attention's per-split partial results, sized by prepare()
     size_t splits_bytes;
+    int decode_blocks_per_sm[3][4];  // decode attention's occupancy per (head_dim, group) instance; 0: not asked yet
 } dy_cuda_impl;
 
 static inline dy_cuda_impl *dy_cuda_impl_of(dy_backend *b) { return (dy_cuda_impl *)b->impl; }
@@ -54,14 +55,19 @@ static inline __nv_bfloat16 *dy_bf16_data(const dy_view *v) {
     return (__nv_bfloat16 *)v->data;
 }
 
-// Kernels are launched with programmatic dependent launch (Hopper): a kernel may be started
-// while the one before it on the stream is finishing, and waits for that one's results with
-// dy_cuda_wait_previous() before reading anything another kernel wrote. In a recorded decode
-// step this hides most of the launch gap between a few hundred short kernels, and lets a GEMV
-// start streaming its weights (which no kernel writes) before the previous kernel is done.
-// Every kernel launched through dy_cuda_launch must call dy_cuda_wait_previous() before it reads
-// or writes data shared with other kernels; outside such a launch the wait is a no-op.
-static __device__ __forceinline__ void dy_cuda_wait_previous() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+// Kernels are launched with programmatic dependent launch (Hopper): each kernel lets the next
+// one on the stream be scheduled as soon as all of its own blocks have started, and the next one
+// waits for this one's completion (and memory) in dy_cuda_wait_previous() before it reads or
+// writes anything another kernel touches. In a recorded decode step this hides most of the
+// launch gap between a few hundred short kernels, and lets a GEMV stream its first weights
+// (which no kernel writes) while the kernel before it finishes. Every kernel launched through
+// dy_cuda_launch must call dy_cuda_wait_previous() before touching shared data; outside such a
+// launch both instructions are no-ops. Completion is transitive: a kernel completes only after
+// its own wait, so waiting for the previous kernel also covers every earlier one.
+static __device__ __forceinline__ void dy_cuda_wait_previous() {
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+}
 
 template <typename... Params, typename... Args>
 static void dy_cuda_launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args... args) {

@@ -73,5 +73,4 @@ void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *ou
     else
         dy_cuda_launch(gemv_kernel<__nv_bfloat16>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8, dy_bf16_data(out), w->rows,
                                                                  (int)(x->cols / 8));
-    CUDA_CHECK_LAUNCH();
 }

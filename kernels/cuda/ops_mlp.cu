@@ -26,7 +26,6 @@ void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, 
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
     dy_cuda_launch(embedding_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
                                          out->cols);
-    CUDA_CHECK_LAUNCH();
 }
 
 // torch's fp32 silu, as the CPU twin: x / (1 + exp(-x)).
@@ -50,7 +49,6 @@ void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_vi
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
     dy_cuda_launch(swiglu_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
                                       dy_bf16_data(out), out->stride, out->cols);
-    CUDA_CHECK_LAUNCH();
 }
 
 // ---- MoE -------------------------------------------------------------------------------------

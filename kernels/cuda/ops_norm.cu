@@ -47,8 +47,7 @@ void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta,
     assert(w->cols == cols && out->cols == cols && out->rows == residual->rows);
     assert(!delta || (delta->cols == cols && delta->rows == residual->rows));
     if (residual->rows == 0) return;
-    dy_cuda_launch(add_rmsnorm_kernel, (unsigned)residual->rows, kThreads, dy_cuda_stream(b), 
+    dy_cuda_launch(add_rmsnorm_kernel, (unsigned)residual->rows, kThreads, dy_cuda_stream(b),
         dy_bf16_data(residual), residual->stride, delta ? dy_bf16_data(delta) : nullptr, delta ? delta->stride : 0,
         dy_bf16_data(w), eps, dy_bf16_data(out), out->stride, (int)cols);
-    CUDA_CHECK_LAUNCH();
 }

@@ -226,5 +226,4 @@ __global__ void __launch_bounds__(kThreads) pick_kernel(const float *logits, int
 void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out) {
     assert(vocab >= 1);
     dy_cuda_launch(pick_kernel, 1, kThreads, dy_cuda_stream(b), logits, vocab, *p, out);
-    CUDA_CHECK_LAUNCH();
 }

@@ -51,5 +51,4 @@ void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, con
     const dim3 grid((unsigned)x->rows, dy_cuda_blocks(n_heads, kWarps));
     dy_cuda_launch(norm_rope_kernel, grid, kWarps * 32, dy_cuda_stream(b), dy_bf16_data(x), x->stride, n_heads, head_dim, w ? dy_bf16_data(w) : nullptr,
                                             eps, normalise, positions, inv_freq, attn_factor);
-    CUDA_CHECK_LAUNCH();
 }
