@@ -3,18 +3,19 @@
 // little parallelism for 128k keys, so the keys are cut into n_splits ranges and block
 // (split, kv_head) handles one range for every query head of that KV head's group: each K/V
 // byte is read once for the whole group. A block walks its range in tiles of kTile keys with an
-// online softmax and leaves unnormalised partial results (output sum, max, exp-sum); a second
-// kernel combines the splits by their log-sum-exp into the output, and turns the logits that
-// captured heads wrote during the first pass into probabilities with the global max and sum.
+// online softmax and leaves unnormalised partial results (output sum, max, exp-sum); the last
+// block of a KV head to finish combines that group's splits by their log-sum-exp into the
+// output, and turns the logits that captured heads wrote into probabilities with the global max
+// and sum.
 //
 // The query's position is read on the device (positions[row]), and each block derives its range
 // from it, so one launch configuration (sized by the bound a->n_keys) serves every position: a
 // recorded decode step replays correctly as the context grows.
 //
 // Thread layout in a block: kLanes = head_dim / 8 threads share a key (8 dimensions each, one
-// 16-byte load), kSlots = 128 / kLanes keys per pass, kPasses passes per tile. K and V of a tile
-// are loaded together up front (2 * kPasses 16-byte loads in flight per thread). Keys past the
-// query's position are never loaded (the cache there holds stale or garbage values).
+// 16-byte load), kSlots = 128 / kLanes keys per pass, kPasses passes per tile. A tile's K and V
+// are requested one phase ahead (kPasses 16-byte loads each per thread). Keys past the query's
+// position are never loaded (the cache there holds stale or garbage values).
 #include "ops_cuda.h"
 
 static constexpr int kThreads = 128, kWarps = kThreads / 32;
@@ -22,8 +23,14 @@ static constexpr int kTile = 64;        // keys per tile
 static constexpr int kMaxSplits = 128;  // sizes the partial-result scratch
 static constexpr int kMaxGroup = 8;     // query heads per KV head
 
+static constexpr int kMaxKvHeads = 256;  // finished-split counters at the start of the scratch
+
 size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim) {
-    return (size_t)n_heads * kMaxSplits * (size_t)(head_dim + 2) * sizeof(float);
+    return kMaxKvHeads * sizeof(int) + (size_t)n_heads * kMaxSplits * (size_t)(head_dim + 2) * sizeof(float);
+}
+
+void dy_cuda_attention_scratch_init(dy_backend *b) {
+    CUDA_CHECK(cudaMemsetAsync(dy_cuda_impl_of(b)->splits, 0, kMaxKvHeads * sizeof(int), dy_cuda_stream(b)));
 }
 
 typedef struct {
@@ -40,6 +47,7 @@ typedef struct {
     int64_t capture_stride;
     float *part_out;                 // (n_heads, n_splits, head_dim) unnormalised outputs
     float *part_max_sum;             // (n_heads, n_splits, 2) running max and exp-sum
+    int *done;                       // (n_kv_heads) splits finished; the last one combines and resets it
 } decode_params;
 
 // 8 bf16 in a 16-byte piece, widened.
@@ -73,6 +81,48 @@ static __device__ float warp_max(float v) {
 static __device__ float warp_sum(float v) {
     for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
     return v;
+}
+
+// The block's total of v (every thread gets it); scratch holds kWarps floats.
+template <typename Op>
+static __device__ float block_reduce(float v, float *scratch, Op op) {
+    for (int offset = 16; offset; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    __syncthreads();  // scratch may still be read from a previous call
+    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+    __syncthreads();
+    v = scratch[0];
+    for (int w = 1; w < kWarps; w++) v = op(v, scratch[w]);
+    return v;
+}
+
+// Query head h's splits, thread s holding split s's weight exp(max_s - max), summed into the
+// output; then the captured rows of head h from logits to probabilities. The partial results
+// come from other blocks of the same launch: read past L1 (__ldcg), which is not coherent.
+static __device__ void combine_head(const decode_params &p, int h, int head_dim, float *weight, float *scratch) {
+    static_assert(kMaxSplits <= kThreads, "one thread per split");
+    const int tid = threadIdx.x;
+    const float *ms = p.part_max_sum + (int64_t)h * p.n_splits * 2;
+    const float split_max = tid < p.n_splits ? __ldcg(ms + 2 * tid) : -INFINITY;
+    const float max = block_reduce(split_max, scratch, [](float a, float b) { return fmaxf(a, b); });
+    const float w = split_max == -INFINITY ? 0.0f : expf(split_max - max);  // empty splits weigh 0
+    if (tid < p.n_splits) weight[tid] = w;
+    const float sum = block_reduce(tid < p.n_splits ? __ldcg(ms + 2 * tid + 1) * w : 0.0f, scratch,
+                                   [](float a, float b) { return a + b; });
+    const bool masked = max == -INFINITY;  // every key masked: zeros, not NaN
+    const float *part = p.part_out + (int64_t)h * p.n_splits * head_dim;
+    for (int d = tid; d < head_dim; d += kThreads) {
+        float o = 0.0f;
+#pragma unroll 8
+        for (int s = 0; s < p.n_splits; s++) o = fmaf(__ldcg(part + (int64_t)s * head_dim + d), weight[s], o);
+        p.out[(int64_t)h * head_dim + d] = __float2bfloat16(masked ? 0.0f : o / sum);
+    }
+    const int n_keys = *p.position + 1;
+    for (int c = 0; c < p.n_capture; c++) {
+        if (p.capture_heads[c] != h) continue;
+        float *row = p.capture_out + c * p.capture_stride;
+        for (int j = tid; j < n_keys; j += kThreads) row[j] = masked ? 0.0f : expf(__ldcg(row + j) - max) / sum;
+    }
+    __syncthreads();  // weight is rewritten by the next head
 }
 
 // Block (split, kv_head), D = head_dim, G = the group rounded up to a power of two (heads past
@@ -200,48 +250,20 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
             p.part_max_sum[(part + (int64_t)g * p.n_splits) * 2 + 1] = run_sum[o];
         }
     }
-}
 
-// The block's total of v (every thread gets it); scratch holds kWarps floats.
-template <typename Op>
-static __device__ float block_reduce(float v, float *scratch, Op op) {
-    for (int offset = 16; offset; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
-    __syncthreads();  // scratch may still be read from a previous call
-    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
-    __syncthreads();
-    v = scratch[0];
-    for (int w = 1; w < kWarps; w++) v = op(v, scratch[w]);
-    return v;
-}
-
-// Block h: query head h's splits, thread s holding split s's weight exp(max_s - max), summed
-// into the output; then the captured rows of head h from logits to probabilities.
-static __global__ void __launch_bounds__(kThreads) combine_kernel(decode_params p, int head_dim) {
-    dy_cuda_wait_previous();
-    static_assert(kMaxSplits <= kThreads, "one thread per split");
+    // The last block of this KV head to finish combines its group's splits (one launch less per
+    // layer); the count is reset for the next launch. Every thread's results are fenced before
+    // the block is counted, and the last block fences before it reads the others'.
     __shared__ float weight[kMaxSplits], scratch[kWarps];
-    const int h = blockIdx.x, tid = threadIdx.x;
-    const float *ms = p.part_max_sum + (int64_t)h * p.n_splits * 2;
-    const float split_max = tid < p.n_splits ? ms[2 * tid] : -INFINITY;
-    const float max = block_reduce(split_max, scratch, [](float a, float b) { return fmaxf(a, b); });
-    const float w = split_max == -INFINITY ? 0.0f : expf(split_max - max);  // empty splits weigh 0
-    if (tid < p.n_splits) weight[tid] = w;
-    const float sum = block_reduce(tid < p.n_splits ? ms[2 * tid + 1] * w : 0.0f, scratch,
-                                   [](float a, float b) { return a + b; });
-    const bool masked = max == -INFINITY;  // every key masked: zeros, not NaN
-    const float *part = p.part_out + (int64_t)h * p.n_splits * head_dim;
-    for (int d = tid; d < head_dim; d += kThreads) {
-        float o = 0.0f;
-#pragma unroll 8
-        for (int s = 0; s < p.n_splits; s++) o = fmaf(part[(int64_t)s * head_dim + d], weight[s], o);
-        p.out[(int64_t)h * head_dim + d] = __float2bfloat16(masked ? 0.0f : o / sum);
-    }
-    const int n_keys = *p.position + 1;
-    for (int c = 0; c < p.n_capture; c++) {
-        if (p.capture_heads[c] != h) continue;
-        float *row = p.capture_out + c * p.capture_stride;
-        for (int j = tid; j < n_keys; j += kThreads) row[j] = masked ? 0.0f : expf(row[j] - max) / sum;
-    }
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) last = atomicAdd(p.done + kv, 1) == p.n_splits - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int g = 0; g < p.group; g++) combine_head(p, h0 + g, D, weight, scratch);
+    if (tid == 0) p.done[kv] = 0;
 }
 
 // The split kernel's instance for (D, group): the template group rounded up to a power of two.
@@ -270,8 +292,9 @@ static int decode_blocks_per_sm(dy_cuda_impl *impl, int head_dim, int group) {
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     const int group = a->n_heads / a->n_kv_heads;
-    if ((a->head_dim != 32 && a->head_dim != 64 && a->head_dim != 128) || group > kMaxGroup)
-        dy_cuda_fatal(__FILE__, __LINE__, "decode attention supports head_dim 32, 64, 128 and up to 8 query heads per KV head");
+    if ((a->head_dim != 32 && a->head_dim != 64 && a->head_dim != 128) || group > kMaxGroup || a->n_kv_heads > kMaxKvHeads)
+        dy_cuda_fatal(__FILE__, __LINE__,
+                      "decode attention supports head_dim 32, 64, 128, up to 8 query heads per KV head and 256 KV heads");
     assert(a->n_keys <= a->max_ctx);
     assert(dy_cuda_attention_scratch_bytes(a->n_heads, a->head_dim) <= impl->splits_bytes);  // prepare() sized it
     // One full wave: as many blocks as the SMs hold at once (a second, partial wave would leave
@@ -293,9 +316,9 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
     p.capture_heads = a->capture_heads;
     p.capture_out = a->capture_out;
     p.capture_stride = a->n_keys;
-    p.part_out = impl->splits;
-    p.part_max_sum = impl->splits + (size_t)a->n_heads * p.n_splits * a->head_dim;
+    p.done = (int *)impl->splits;
+    p.part_out = impl->splits + kMaxKvHeads;
+    p.part_max_sum = p.part_out + (size_t)a->n_heads * p.n_splits * a->head_dim;
     const dim3 grid((unsigned)p.n_splits, (unsigned)a->n_kv_heads);
     dy_cuda_launch(split_instance(a->head_dim, group), grid, kThreads, impl->stream, p);
-    dy_cuda_launch(combine_kernel, (unsigned)a->n_heads, kThreads, impl->stream, p, a->head_dim);
 }

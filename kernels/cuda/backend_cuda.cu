@@ -84,10 +84,11 @@ static size_t moe_scratch_bytes(const dy_op_limits *l) {
 
 static int cuda_prepare(dy_backend *b, const dy_op_limits *l) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
-    return grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe_scratch_bytes(l)) ||
-                   grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim))
-               ? -1
-               : 0;
+    if (grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe_scratch_bytes(l)) ||
+        grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim)))
+        return -1;
+    dy_cuda_attention_scratch_init(b);
+    return 0;
 }
 
 extern "C" size_t dy_backend_cuda_scratch_bytes(const dy_op_limits *l) {

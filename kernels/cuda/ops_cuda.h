@@ -90,8 +90,10 @@ static inline unsigned dy_cuda_blocks(int64_t n, int per_block) { return (unsign
 void dy_cuda_matmul_plans_free(dy_cuda_impl *impl);
 // What moe needs for n rows; moe carves it from impl->moe_scratch.
 size_t dy_cuda_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts);
-// What decode attention needs for n_heads query heads of head_dim (impl->splits).
+// What decode attention needs for n_heads query heads of head_dim (impl->splits), and setting
+// up that scratch once it is allocated.
 size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim);
+void dy_cuda_attention_scratch_init(dy_backend *b);
 
 void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
 void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,

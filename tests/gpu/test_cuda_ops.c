@@ -267,16 +267,19 @@ static void test_embedding(void) {
         }
 }
 
+// Odd widths and strides take the element-by-element kernel; widths of 16-byte pieces at aligned
+// strides (the models' hidden sizes) the kernel that holds a row in registers, up to 4 pieces a
+// thread (8192 columns) and past it.
 static void test_add_rmsnorm(void) {
-    const int row_counts[] = {1, 3, 17}, col_counts[] = {37, 130, 1024};
+    const int row_counts[] = {1, 3, 17}, col_counts[] = {37, 130, 1024, 128, 2048, 4096, 8192, 10240};
     int k = 0;
     for (int ri = 0; ri < 3; ri++)
-        for (int ci = 0; ci < 3; ci++)
+        for (int ci = 0; ci < 8; ci++)
             for (int with_delta = 0; with_delta < 2; with_delta++, k++) {
-                const int n = row_counts[ri], d = col_counts[ci];
+                const int n = row_counts[ri], d = col_counts[ci], pad = ci < 3 ? 1 : 8;  // odd strides, or aligned
                 const float eps = k % 2 ? 1e-6f : 0.25f;  // a large eps shows where it enters
-                twin x = twin_bf16(n, d, d + 5, 2), delta = twin_bf16(n, d, d + 3, 1), w = twin_bf16(1, d, d, 1),
-                     out = twin_bf16(n, d, d + 2, 1);
+                twin x = twin_bf16(n, d, d + 5 * pad, 2), delta = twin_bf16(n, d, d + 3 * pad, 1), w = twin_bf16(1, d, d, 1),
+                     out = twin_bf16(n, d, d + 2 * pad, 1);
                 cpu->add_rmsnorm(cpu, &x.cpu, with_delta ? &delta.cpu : NULL, &w.cpu, eps, &out.cpu);
                 gpu->add_rmsnorm(gpu, &x.gpu, with_delta ? &delta.gpu : NULL, &w.gpu, eps, &out.gpu);
                 bool pad_out, pad_x;
@@ -350,9 +353,9 @@ static void test_swiglu(void) {
 // ---- norm + RoPE -----------------------------------------------------------------------------
 
 static void test_norm_rope(void) {
-    const int head_dims[] = {32, 64, 128}, head_counts[] = {1, 3, 8}, row_counts[] = {1, 3, 17};
+    const int head_dims[] = {32, 64, 128, 256}, head_counts[] = {1, 3, 8}, row_counts[] = {1, 3, 17};
     int k = 0;
-    for (int di = 0; di < 3; di++)
+    for (int di = 0; di < 4; di++)
         for (int hi = 0; hi < 3; hi++)
             for (int mode = 0; mode < 3; mode++, k++) {  // no norm, norm without weight, norm with weight
                 const int hd = head_dims[di], nh = head_counts[hi], n = row_counts[k % 3], half = hd / 2;
@@ -360,7 +363,7 @@ static void test_norm_rope(void) {
                 const float af = k % 2 ? 1.1386f : 1.0f, eps = k % 4 == 1 ? 0.25f : 1e-6f;
                 twin x = twin_bf16(n, cols, cols + 4, 3), w = twin_bf16(1, hd, hd, 1);
                 int32_t pos[17];
-                float inv_freq[64];
+                float inv_freq[128];
                 for (int r = 0; r < n; r++) pos[r] = (int32_t)uniform(0, 40000);
                 pos[0] = 0;
                 for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(1e6, -2.0 * i / hd);
