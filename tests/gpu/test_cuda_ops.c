@@ -812,9 +812,9 @@ static int logits_at(dy_model *m, const int32_t *tokens, int pos, float *logits,
 
 // A tiny preset with vocab 1024 and bf16 weights (exact in both backends) run for PROMPT prompt
 // positions and STEPS teacher-forced steps on both: the logits' relative error over all
-// positions, and argmax agreement per position (>= 99%; the decode steps run as recorded
-// graphs on the GPU). A disagreement where the CPU's two candidates are within 2e-2 of the
-// logits' rms of each other (a tie at bf16 precision) is logged as such. The error is taken
+// positions, and argmax agreement per position (the decode steps run as recorded graphs on the
+// GPU). A disagreement must be a tie at bf16 precision: the CPU's two candidates within 2e-2 of
+// the logits' rms of each other. The error is taken
 // over all positions, not per position: in the MoE model a router near-tie can pick another
 // expert under bf16 activations, which moves that one position's logits by several percent (up
 // to ~7e-2 in a CPU emulation of bf16 rounding).
@@ -859,8 +859,12 @@ static void test_model(const char *preset) {
     const double e = rel_err(got, want, POSITIONS, vocab, vocab);
     check(e < TOL, "%s (vocab %d): logits relative error %.3g over %d prompt positions and %d steps (worst %.3g at %d)",
           preset, vocab, e, PROMPT, STEPS, worst, worst_pos);
-    check(agree >= 0.99 * POSITIONS, "%s: argmax agreement %d/%d positions (%.1f%%); %d of the misses are bf16 ties", preset,
-          agree, POSITIONS, 100.0 * agree / POSITIONS, ties);
+    // A random-weight tiny model has flat logits: about 2% of its positions have a top-2 gap
+    // under bf16's noise (measured 96.5-99.5% raw agreement over runs). Every disagreement must be
+    // such a tie, and ties may not pass 5% of the positions.
+    check(agree + ties == POSITIONS && agree >= 0.95 * POSITIONS,
+          "%s: argmax agreement %d/%d positions (%.1f%%); %d of the %d misses are bf16 ties", preset, agree, POSITIONS,
+          100.0 * agree / POSITIONS, ties, POSITIONS - agree);
     free(got);
     free(want);
     dy_model_free(&mc);
