@@ -141,8 +141,9 @@ struct dy_backend {
     void (*kv_write)(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
                      int n_kv_heads, int head_dim, const int32_t *positions);
     void (*attention)(dy_backend *b, const dy_attention_args *a);
-    // out = silu(gate) * up, elementwise; out may be gate or up
-    void (*swiglu)(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+    // A dense MLP's first half: out = x @ w^T with w the gate rows over the up rows (2 * inter, in),
+    // then out[:, :inter] = silu(gate) * up; out[:, inter:] is left as scratch. out: (n, 2 * inter)
+    void (*gate_up_swiglu)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
     // Qwen3-MoE block: router logits x @ router^T, softmax over experts (fp32), top-k (ties to the
     // lower index), optional renormalisation of the k weights; out = sum_k w_k * SwiGLU_expert_k(x)
     void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,

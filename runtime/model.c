@@ -330,10 +330,9 @@ static void mlp_block(dy_model *m, int l, int n) {
     const int64_t inter = w->mlp.gate.rows;
     dy_view gate_up = dy_view_rows(&m->gate_up, 0, n);
     gate_up.cols = 2 * inter;
-    be->matmul(be, &xn, &w->gate_up, &gate_up);
-    dy_view gate = columns(&gate_up, 0, inter), up = columns(&gate_up, inter, inter);
-    be->swiglu(be, &gate, &up, &gate);
-    be->matmul(be, &gate, &w->mlp.down, &proj);
+    be->gate_up_swiglu(be, &xn, &w->gate_up, &gate_up);
+    const dy_view act = columns(&gate_up, 0, inter);
+    be->matmul(be, &act, &w->mlp.down, &proj);
 }
 
 // Every op of one pass over tokens already uploaded (ids, positions, bias): the layers, then

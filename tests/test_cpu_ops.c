@@ -158,7 +158,7 @@ static void test_embedding(void **state) {
     mat_free(be, &out);
 }
 
-// ---- norms, matmul, swiglu -------------------------------------------------------------------
+// ---- norms, matmul, gate/up + SwiGLU -------------------------------------------------------------------
 
 static void test_add_rmsnorm(void **state) {
     dy_backend *be = backend(state);
@@ -227,22 +227,33 @@ static void test_matmul(void **state) {
 
 static double ref_silu(double x) { return x / (1.0 + exp(-x)); }
 
-static void test_swiglu(void **state) {
+// The stacked gate/up product and SwiGLU: the first inter columns of out hold silu(gate) * up.
+static void test_gate_up_swiglu(void **state) {
     dy_backend *be = backend(state);
-    for (int in_place = 0; in_place < 2; in_place++) {
-        const int n = 17, d = 130;
-        mat gate = mat_random(be, n, d, d + 3, 6), up = mat_random(be, n, d, d, 2), out = mat_random(be, n, d, d + 1, 1);
-        double *ref = ref_new(n * d);
-        for (int r = 0; r < n; r++)
-            for (int c = 0; c < d; c++) ref[r * d + c] = ref_silu(gate.host[r * (d + 3) + c]) * up.host[r * d + c];
-        mat *dst = in_place ? &gate : &out;
-        be->swiglu(be, &gate.v, &up.v, &dst->v);
-        mat_download(be, dst);
-        assert_close(dst->host, dst->v.stride, ref, n, d, in_place ? "swiglu in place" : "swiglu");
-        assert_pad_intact(dst, "swiglu");
+    const int row_counts[] = {1, 17}, in_counts[] = {37, 128}, inters[] = {5, 64};
+    for (int k = 0; k < 8; k++) {
+        const int n = row_counts[k % 2], in = in_counts[k / 2 % 2], inter = inters[k / 4], cols = 2 * inter;
+        char what[96];
+        snprintf(what, sizeof what, "gate_up_swiglu (%d, %d) @ (2 x %d, %d)^T", n, in, inter, in);
+        mat x = mat_random(be, n, in, in + 3, 1), w = mat_random(be, cols, in, in + 1, 1),
+            out = mat_random(be, n, cols, cols + 2, 1);
+        double *ref = ref_new(n * inter);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < inter; j++) {
+                double gate = 0, up = 0;
+                for (int c = 0; c < in; c++) {
+                    gate += (double)x.host[i * (in + 3) + c] * w.host[j * (in + 1) + c];
+                    up += (double)x.host[i * (in + 3) + c] * w.host[(inter + j) * (in + 1) + c];
+                }
+                ref[i * inter + j] = ref_silu(gate) * up;
+            }
+        be->gate_up_swiglu(be, &x.v, &w.v, &out.v);
+        mat_download(be, &out);
+        assert_close(out.host, cols + 2, ref, n, inter, what);
+        assert_pad_intact(&out, what);
         free(ref);
-        mat_free(be, &gate);
-        mat_free(be, &up);
+        mat_free(be, &x);
+        mat_free(be, &w);
         mat_free(be, &out);
     }
 }
@@ -683,7 +694,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_and_views),    cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_add_rmsnorm),         cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_swiglu),              cmocka_unit_test(test_norm_rope),
+        cmocka_unit_test(test_gate_up_swiglu),              cmocka_unit_test(test_norm_rope),
         cmocka_unit_test(test_attention),           cmocka_unit_test(test_attention_all_masked),
         cmocka_unit_test(test_kv_write_then_attention), cmocka_unit_test(test_moe),
         cmocka_unit_test(test_moe_tie),

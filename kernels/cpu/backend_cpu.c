@@ -99,7 +99,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .norm_rope = dy_cpu_norm_rope,
         .kv_write = dy_cpu_kv_write,
         .attention = dy_cpu_attention,
-        .swiglu = dy_cpu_swiglu,
+        .gate_up_swiglu = dy_cpu_gate_up_swiglu,
         .moe = dy_cpu_moe,
         .pick = dy_cpu_pick,
     };

@@ -34,7 +34,7 @@ void dy_cpu_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_
                      int n_kv_heads, int head_dim, const int32_t *positions);
 void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
 // out may be gate or up itself (the model runs it in place).
-void dy_cpu_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int top_k, bool norm_topk, dy_view *out);
 void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);

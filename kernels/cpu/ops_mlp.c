@@ -1,4 +1,4 @@
-// SwiGLU and the Qwen3-MoE sparse block, following transformers' Qwen3MoeSparseMoeBlock: fp32
+// The dense MLP's gate/up product with SwiGLU, and the Qwen3-MoE sparse block, following transformers' Qwen3MoeSparseMoeBlock: fp32
 // softmax over the router logits, top-k, optional renormalisation, then each chosen expert in
 // ascending index order adds weight * down(silu(gate x) * up x) to its tokens' outputs.
 #include <assert.h>
@@ -10,8 +10,8 @@
 // torch's fp32 silu: x / (1 + exp(-x)).
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
-void dy_cpu_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out) {
-    (void)b;
+// out = silu(gate) * up, elementwise; out may be gate itself.
+static void swiglu(const dy_view *gate, const dy_view *up, dy_view *out) {
     assert(gate->rows == out->rows && up->rows == out->rows && gate->cols == out->cols && up->cols == out->cols);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < out->rows; r++) {
@@ -19,6 +19,16 @@ void dy_cpu_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_vie
         float *o = (float *)out->data + r * out->stride;
         for (int64_t c = 0; c < out->cols; c++) o[c] = silu(g[c]) * u[c];
     }
+}
+
+void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
+    assert(out->cols == w->rows && w->rows % 2 == 0);
+    dy_cpu_matmul(b, x, w, out);
+    const int64_t inter = w->rows / 2;
+    dy_view gate = *out, up = *out;
+    gate.cols = up.cols = inter;
+    up.data = (float *)out->data + inter;
+    swiglu(&gate, &up, &gate);
 }
 
 // One token: logits (n_experts) become fp32 probabilities in place (softmax in double); the top_k

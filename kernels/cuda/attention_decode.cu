@@ -78,11 +78,6 @@ static __device__ float warp_max(float v) {
     return v;
 }
 
-static __device__ float warp_sum(float v) {
-    for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
-
 // The block's total of v (every thread gets it); scratch holds kWarps floats.
 template <typename Op>
 static __device__ float block_reduce(float v, float *scratch, Op op) {
@@ -192,7 +187,7 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
             const float w0 = new_max == -INFINITY ? 0.0f : expf(l0 - new_max);
             const float w1 = new_max == -INFINITY ? 0.0f : expf(l1 - new_max);
             const float r = run_max[o] == -INFINITY ? 0.0f : expf(run_max[o] - new_max);
-            run_sum[o] = run_sum[o] * r + warp_sum(w0 + w1);
+            run_sum[o] = run_sum[o] * r + dy_cuda_warp_sum(w0 + w1);
             run_max[o] = new_max;
             weights[g][lane] = w0;
             weights[g][lane + 32] = w1;

@@ -218,7 +218,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->norm_rope = dy_cuda_norm_rope;
     b->kv_write = dy_cuda_kv_write;
     b->attention = dy_cuda_attention;
-    b->swiglu = dy_cuda_swiglu;
+    b->gate_up_swiglu = dy_cuda_gate_up_swiglu;
     b->moe = dy_cuda_moe;
     b->pick = dy_cuda_pick;
     return b;

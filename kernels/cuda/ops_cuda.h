@@ -83,6 +83,15 @@ static void dy_cuda_launch(void (*kernel)(Params...), dim3 grid, dim3 block, cud
     CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, ((Params)args)...));
 }
 
+// The sum of v over the warp, returned to every lane.
+static __device__ __forceinline__ float dy_cuda_warp_sum(float v) {
+    for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// torch's fp32 silu, as the CPU twin computes it: x / (1 + exp(-x)).
+static __device__ __forceinline__ float dy_cuda_silu(float x) { return x / (1.0f + expf(-x)); }
+
 // Blocks of `per_block` covering n items.
 static inline unsigned dy_cuda_blocks(int64_t n, int per_block) { return (unsigned)((n + per_block - 1) / per_block); }
 
@@ -102,6 +111,8 @@ void dy_cuda_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *
 // The GEMV path of matmul: one row of x, 16-byte aligned rows whose length is a multiple of 8.
 bool dy_cuda_gemv_fits(const dy_view *x, const dy_view *w, const dy_view *out);
 void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+// The GEMV of a stacked (2 * inter, in) gate/up matrix with the SwiGLU: out[:, :inter] = silu(gate) * up.
+void dy_cuda_gemv_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 // matmul through cuBLASLt whatever the shape (the GEMV comparison in `dysco bench`).
 void dy_cuda_matmul_cublaslt(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
@@ -111,8 +122,9 @@ void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k
 void dy_cuda_attention(dy_backend *b, const dy_attention_args *a);
 // Query `row` of a alone, split over its keys; also writes the capture rows.
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row);
-// out may be gate or up itself (the model runs it in place).
+// out may be gate or up itself (MoE experts run it in place).
 void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out);
+void dy_cuda_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                  int top_k, bool norm_topk, dy_view *out);
 void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);

@@ -4,7 +4,8 @@
 // One warp per output row: 32 lanes read the row in 16-byte pieces (8 bf16), eight pieces in
 // flight per lane, with a cache-streaming load (the weights are touched once; x, reread by every
 // warp, stays in L1). The fp32 partial sums meet in a warp reduction. `dysco bench` measures this
-// against cuBLASLt on the model's own shapes (the "gemv" line).
+// against cuBLASLt on the model's own shapes (the "gemv" line). The MLP's gate and up products
+// share one launch with the SwiGLU that follows them (gemv_swiglu).
 #include "ops_cuda.h"
 
 static constexpr int kWarps = 8, kThreads = kWarps * 32;
@@ -25,23 +26,18 @@ static __device__ float dot8(uint4 a, uint4 b) {
 static __device__ void store(float v, float *out) { *out = v; }
 static __device__ void store(float v, __nv_bfloat16 *out) { *out = __float2bfloat16(v); }
 
-// Block b: rows [b * kWarps, b * kWarps + kWarps); n8 = in / 8 pieces per row.
-template <typename Out>
-static __global__ void __launch_bounds__(kThreads)
-    gemv_kernel(const uint4 *x, const uint4 *w, int64_t w_stride8, Out *out, int64_t rows, int n8) {
-    const int64_t row = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32;
-    if (row >= rows) return;
-    const int lane = threadIdx.x % 32;
-    const uint4 *wr = w + row * w_stride8;
-    // No kernel writes the weights: the first pieces are requested before waiting for the kernel
-    // that produces x, overlapping its tail.
+// One lane's share of row . x (n8 16-byte pieces), the first kUnroll pieces requested before
+// waiting for the previous kernel when kFirst (no kernel writes the weights, only x is waited
+// for: the loads overlap that kernel's tail).
+template <bool kFirst>
+static __device__ float lane_dot(const uint4 *row, const uint4 *x, int n8, int lane) {
     uint4 wv[kUnroll];
     int i = lane;
     bool full = i + (kUnroll - 1) * 32 < n8;
     if (full)
 #pragma unroll
-        for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(wr + i + u * 32);
-    dy_cuda_wait_previous();
+        for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(row + i + u * 32);
+    if (kFirst) dy_cuda_wait_previous();
     float acc = 0.0f;
     while (full) {
 #pragma unroll
@@ -50,10 +46,24 @@ static __global__ void __launch_bounds__(kThreads)
         full = i + (kUnroll - 1) * 32 < n8;
         if (full)
 #pragma unroll
-            for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(wr + i + u * 32);
+            for (int u = 0; u < kUnroll; u++) wv[u] = __ldcs(row + i + u * 32);
     }
-    for (; i < n8; i += 32) acc += dot8(__ldcs(wr + i), x[i]);
-    for (int offset = 16; offset; offset >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, offset);
+    for (; i < n8; i += 32) acc += dot8(__ldcs(row + i), x[i]);
+    return acc;
+}
+
+// Block b: output rows [b * kWarps, b * kWarps + kWarps); n8 = in / 8 pieces per row. kSwiglu:
+// output row r is silu(w[r] . x) * (w[r + up_rows] . x), the gate and up rows of a stacked
+// (2 * inter, in) matrix, up_offset8 = inter * w_stride8 pieces apart.
+template <typename Out, bool kSwiglu>
+static __global__ void __launch_bounds__(kThreads)
+    gemv_kernel(const uint4 *x, const uint4 *w, int64_t w_stride8, Out *out, int64_t rows, int n8, int64_t up_offset8) {
+    const int64_t row = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32;
+    if (row >= rows) return;
+    const int lane = threadIdx.x % 32;
+    const uint4 *wr = w + row * w_stride8;
+    float acc = dy_cuda_warp_sum(lane_dot<true>(wr, x, n8, lane));
+    if constexpr (kSwiglu) acc = dy_cuda_silu(acc) * dy_cuda_warp_sum(lane_dot<false>(wr + up_offset8, x, n8, lane));
     if (lane == 0) store(acc, out + row);
 }
 
@@ -67,10 +77,20 @@ void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *ou
     if (w->rows == 0) return;
     const unsigned blocks = dy_cuda_blocks(w->rows, kWarps);
     const uint4 *xv = (const uint4 *)x->data, *wv = (const uint4 *)w->data;
+    const int n8 = (int)(x->cols / 8);
     if (out->dtype == DY_F32)
-        dy_cuda_launch(gemv_kernel<float>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8, (float *)out->data, w->rows,
-                                                                 (int)(x->cols / 8));
+        dy_cuda_launch(gemv_kernel<float, false>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8,
+                       (float *)out->data, w->rows, n8, (int64_t)0);
     else
-        dy_cuda_launch(gemv_kernel<__nv_bfloat16>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8, dy_bf16_data(out), w->rows,
-                                                                 (int)(x->cols / 8));
+        dy_cuda_launch(gemv_kernel<__nv_bfloat16, false>, blocks, kThreads, dy_cuda_stream(b), xv, wv, w->stride / 8,
+                       dy_bf16_data(out), w->rows, n8, (int64_t)0);
+}
+
+void dy_cuda_gemv_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
+    const int64_t inter = w->rows / 2;
+    assert(dy_cuda_gemv_fits(x, w, out) && x->cols == w->cols && out->rows == 1 && out->cols == w->rows && w->rows % 2 == 0);
+    if (inter == 0) return;
+    dy_cuda_launch(gemv_kernel<__nv_bfloat16, true>, dy_cuda_blocks(inter, kWarps), kThreads, dy_cuda_stream(b),
+                   (const uint4 *)x->data, (const uint4 *)w->data, w->stride / 8, dy_bf16_data(out), inter,
+                   (int)(x->cols / 8), inter * (w->stride / 8));
 }

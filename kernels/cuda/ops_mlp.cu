@@ -28,8 +28,6 @@ void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, 
                                          out->cols);
 }
 
-// torch's fp32 silu, as the CPU twin: x / (1 + exp(-x)).
-static __device__ float silu(float x) { return x / (1.0f + expf(-x)); }
 
 // Block (r, cb) as in embedding. Each element is read before it is written by the same thread,
 // so out may be gate or up.
@@ -40,7 +38,7 @@ static __global__ void swiglu_kernel(const __nv_bfloat16 *gate, int64_t gate_str
     if (c >= cols) return;
     const float g = __bfloat162float(gate[blockIdx.x * gate_stride + c]);
     const float u = __bfloat162float(up[blockIdx.x * up_stride + c]);
-    out[blockIdx.x * out_stride + c] = __float2bfloat16(silu(g) * u);
+    out[blockIdx.x * out_stride + c] = __float2bfloat16(dy_cuda_silu(g) * u);
 }
 
 void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_view *out) {
@@ -49,6 +47,20 @@ void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_vi
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
     dy_cuda_launch(swiglu_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
                                       dy_bf16_data(out), out->stride, out->cols);
+}
+
+void dy_cuda_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
+    assert(out->cols == w->rows && w->rows % 2 == 0);
+    if (dy_cuda_gemv_fits(x, w, out)) {  // one row: one launch, gate and up never stored
+        dy_cuda_gemv_swiglu(b, x, w, out);
+        return;
+    }
+    dy_cuda_matmul(b, x, w, out);
+    const int64_t inter = w->rows / 2;
+    dy_view gate = *out, up = *out;
+    gate.cols = up.cols = inter;
+    up.data = dy_bf16_data(out) + inter;
+    dy_cuda_swiglu(b, &gate, &up, &gate);
 }
 
 // ---- MoE -------------------------------------------------------------------------------------

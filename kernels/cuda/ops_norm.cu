@@ -8,13 +8,11 @@ static constexpr int kThreads = 256;  // one block per row
 
 // The sum of v over the block, returned to every thread. partial: kThreads / 32 floats of shared memory.
 static __device__ float block_sum(float v, float *partial) {
-    for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    v = dy_cuda_warp_sum(v);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     if (lane == 0) partial[warp] = v;
     __syncthreads();
-    v = lane < kThreads / 32 ? partial[lane] : 0.0f;
-    for (int offset = 16; offset; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
+    return dy_cuda_warp_sum(lane < kThreads / 32 ? partial[lane] : 0.0f);
 }
 
 // Block r: row r; residual (rows, cols) at res_stride, delta NULL or alike, w (cols), out alike.

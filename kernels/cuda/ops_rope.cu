@@ -35,7 +35,7 @@ static __global__ void __launch_bounds__(kWarps * 32)
             float squares = 0.0f;
 #pragma unroll
             for (int k = 0; k < kPerLane; k++) squares += e[k] * e[k];
-            for (int offset = 16; offset; offset >>= 1) squares += __shfl_xor_sync(0xffffffffu, squares, offset);
+            squares = dy_cuda_warp_sum(squares);
             const float scale = 1.0f / sqrtf(squares / (float)head_dim + eps);
 #pragma unroll
             for (int k = 0; k < kPerLane; k++) e[k] = g[k] * (e[k] * scale);
@@ -58,7 +58,7 @@ static __global__ void __launch_bounds__(kWarps * 32)
                 const float e = __bfloat162float(v[i]);
                 squares += e * e;
             }
-            for (int offset = 16; offset; offset >>= 1) squares += __shfl_xor_sync(0xffffffffu, squares, offset);
+            squares = dy_cuda_warp_sum(squares);
             scale = 1.0f / sqrtf(squares / (float)head_dim + eps);
         }
         for (int i = lane; i < half; i += 32) {

@@ -243,7 +243,7 @@ static void test_create_and_memory(int n_devices) {
     }
 }
 
-// ---- embedding, norms, matmul, swiglu --------------------------------------------------------
+// ---- embedding, norms, matmul, gate/up + SwiGLU --------------------------------------------------------
 
 static void test_embedding(void) {
     const int row_counts[] = {1, 3, 17}, col_counts[] = {37, 130};
@@ -334,20 +334,28 @@ static void test_matmul(void) {
     matmul_case(1, 4096, 1024, false, DY_F32, 0);  // decode-shaped
 }
 
-static void test_swiglu(void) {
-    for (int in_place = 0; in_place < 2; in_place++) {
-        const int n = 17, d = 130;
-        twin gate = twin_bf16(n, d, d + 3, 6), up = twin_bf16(n, d, d, 2), out = twin_bf16(n, d, d + 1, 1);
-        twin *dst = in_place ? &gate : &out;
-        cpu->swiglu(cpu, &gate.cpu, &up.cpu, &dst->cpu);
-        gpu->swiglu(gpu, &gate.gpu, &up.gpu, &dst->gpu);
-        bool pad;
-        const double e = twin_compare(dst, &pad, NULL, NULL);
-        check(e < TOL && pad, "swiglu (%d, %d)%s: relative error %.3g", n, d, in_place ? " in place" : "", e);
-        twin_free(&gate);
-        twin_free(&up);
-        twin_free(&out);
-    }
+// The stacked gate/up product and SwiGLU: one row of 16-byte pieces takes the fused GEMV, the
+// rest cuBLASLt and the elementwise kernel; the first inter columns are compared.
+static void test_gate_up_swiglu(void) {
+    const int row_counts[] = {1, 3, 17}, in_counts[] = {37, 128, 4096}, inters[] = {5, 64, 1536};
+    for (int ri = 0; ri < 3; ri++)
+        for (int ii = 0; ii < 3; ii++)
+            for (int ti = 0; ti < 3; ti++) {
+                const int n = row_counts[ri], in = in_counts[ii], inter = inters[ti], cols = 2 * inter;
+                const int pad = in % 8 ? 3 : 8;  // aligned rows where the width allows
+                twin x = twin_bf16(n, in, in + pad, 1), w = twin_bf16(cols, in, in + (in % 8 ? 1 : 8), 1),
+                     out = twin_bf16(n, cols, cols + 2, 1);
+                cpu->gate_up_swiglu(cpu, &x.cpu, &w.cpu, &out.cpu);
+                gpu->gate_up_swiglu(gpu, &x.gpu, &w.gpu, &out.gpu);
+                float *got = read_view(gpu, &out.gpu), *want = read_view(cpu, &out.cpu);
+                const double e = rel_err(got, want, n, inter, cols + 2);
+                check(e < TOL, "gate_up_swiglu (%d, %d) @ (2 x %d, %d)^T: relative error %.3g", n, in, inter, in, e);
+                free(got);
+                free(want);
+                twin_free(&x);
+                twin_free(&w);
+                twin_free(&out);
+            }
 }
 
 // ---- norm + RoPE -----------------------------------------------------------------------------
@@ -895,7 +903,7 @@ int main(void) {
     test_embedding();
     test_add_rmsnorm();
     test_matmul();
-    test_swiglu();
+    test_gate_up_swiglu();
     test_norm_rope();
     test_attention();
     test_attention_all_masked();
