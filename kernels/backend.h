@@ -61,6 +61,26 @@ typedef struct {
     dy_view *out;                  // (n_q, n_heads * head_dim)
 } dy_attention_args;
 
+// The attention inputs of a pass, in place: every head of q (n_heads) and of k (n_kv_heads) is
+// RMS-normalised when normalise is set, times q_norm / k_norm when given (Qwen3's q/k norm), then
+// rotated by RoPE (rotate-half pairs i, i + head_dim/2) at positions[row]: angle =
+// (float)position * inv_freq[i], cos and sin times attn_factor. The rotated k rows and the v rows
+// then go to the cache: cache[kv_head, positions[row], :]. With 0 heads on a side, that side (q;
+// or k, v and the caches) is left alone and its pointers are not used.
+typedef struct {
+    dy_view *q, *k;                  // (n, n_heads * head_dim), (n, n_kv_heads * head_dim)
+    const dy_view *v;                // (n, n_kv_heads * head_dim)
+    const dy_view *q_norm, *k_norm;  // (1, head_dim) or NULL
+    int n_heads, n_kv_heads, head_dim;
+    float eps;
+    bool normalise;            // false: RoPE only (Llama)
+    const int32_t *positions;  // (n) backend memory
+    const float *inv_freq;     // (head_dim / 2) backend memory
+    float attn_factor;
+    void *k_cache, *v_cache;  // each (n_kv_heads, max_ctx, head_dim) in the activation dtype
+    int max_ctx;
+} dy_attention_inputs;
+
 // The largest work the ops will be given, so the backend can set up scratch once.
 typedef struct {
     int64_t max_rows;      // tokens per pass
@@ -130,16 +150,8 @@ struct dy_backend {
                         dy_view *out);
     // out = x @ w^T: x (n, in), w (out_features, in), out (n, out_features)
     void (*matmul)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
-    // x viewed as (rows, n_heads, head_dim): each head vector is RMS-normalised in place and, if
-    // w != NULL, multiplied by w (1, head_dim) [Qwen3 q/k norm]; then rotated by RoPE (rotate-half
-    // pairs i, i + head_dim/2) at position positions[row]: angle = (float)position * inv_freq[i],
-    // cos and sin multiplied by attn_factor. normalise=false skips the normalisation (Llama).
-    void (*norm_rope)(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
-                      bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
-    // cache[kv_head, positions[i], :] = x[i, kv_head * head_dim : ...] for both K and V;
-    // positions: (rows) int32 in backend memory
-    void (*kv_write)(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                     int n_kv_heads, int head_dim, const int32_t *positions);
+    // Queries and keys ready for attention, and the cache written: see dy_attention_inputs.
+    void (*attention_inputs)(dy_backend *b, const dy_attention_inputs *a);
     void (*attention)(dy_backend *b, const dy_attention_args *a);
     // A dense MLP's first half: out = x @ w^T with w the gate rows over the up rows (2 * inter, in),
     // then out[:, :inter] = silu(gate) * up; out[:, inter:] is left as scratch. out: (n, 2 * inter)

@@ -290,11 +290,13 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     be->matmul(be, &xn, &w->qkv, &qkv);
     dy_view q = columns(&qkv, 0, q_cols), k = columns(&qkv, q_cols, kv_cols), v = columns(&qkv, q_cols + kv_cols, kv_cols);
     const bool qk_norm = c->arch != DY_ARCH_LLAMA;
-    be->norm_rope(be, &q, c->n_heads, c->head_dim, qk_norm ? &w->q_norm : NULL, (float)c->rms_norm_eps, qk_norm,
-                  m->positions, m->inv_freq, m->attn_factor);
-    be->norm_rope(be, &k, c->n_kv_heads, c->head_dim, qk_norm ? &w->k_norm : NULL, (float)c->rms_norm_eps, qk_norm,
-                  m->positions, m->inv_freq, m->attn_factor);
-    be->kv_write(be, &k, &v, m->k_cache[l], m->v_cache[l], m->max_ctx, c->n_kv_heads, c->head_dim, m->positions);
+    const dy_attention_inputs inputs = {
+        .q = &q, .k = &k, .v = &v, .q_norm = qk_norm ? &w->q_norm : NULL, .k_norm = qk_norm ? &w->k_norm : NULL,
+        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim, .eps = (float)c->rms_norm_eps,
+        .normalise = qk_norm, .positions = m->positions, .inv_freq = m->inv_freq, .attn_factor = m->attn_factor,
+        .k_cache = m->k_cache[l], .v_cache = m->v_cache[l], .max_ctx = m->max_ctx,
+    };
+    be->attention_inputs(be, &inputs);
 
     // The capture pairs of this layer, in the caller's order.
     int32_t heads[256];

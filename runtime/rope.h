@@ -1,5 +1,5 @@
 // RoPE frequencies as Hugging Face transformers computes them (default, YaRN, llama3), in fp32.
-// The backend's norm_rope op turns them into angles position * inv_freq[i].
+// The backend's attention_inputs op turns them into angles position * inv_freq[i].
 #ifndef DYSCO_ROPE_H
 #define DYSCO_ROPE_H
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
+#include "op_calls.h"
 
 static const double TOL = 1e-5;
 
@@ -260,6 +261,21 @@ static void test_gate_up_swiglu(void **state) {
 
 // ---- norm + RoPE -----------------------------------------------------------------------------
 
+// One head vector src (head_dim) normalised (times w when not NULL) if normalise, then rotated.
+static void ref_norm_rope(const float *src, int hd, bool normalise, const float *w, float eps, int32_t pos,
+                          const float *inv_freq, float af, double *dst) {
+    const int half = hd / 2;
+    double v[256], ms = 0;
+    for (int i = 0; i < hd; i++) ms += (double)src[i] * src[i] / hd;
+    for (int i = 0; i < hd; i++) v[i] = normalise ? src[i] / sqrt(ms + eps) * (w ? w[i] : 1.0) : src[i];
+    for (int i = 0; i < half; i++) {
+        const float angle = (float)pos * inv_freq[i];  // fp32, as specified
+        const double c = cos((double)angle) * af, s = sin((double)angle) * af;
+        dst[i] = v[i] * c - v[i + half] * s;
+        dst[i + half] = v[i + half] * c + v[i] * s;
+    }
+}
+
 static void test_norm_rope(void **state) {
     dy_backend *be = backend(state);
     const int head_dims[] = {32, 64, 128}, head_counts[] = {1, 3, 8}, row_counts[] = {1, 3, 17};
@@ -286,21 +302,10 @@ static void test_norm_rope(void **state) {
 
                         double *ref = ref_new(n * cols);
                         for (int r = 0; r < n; r++)
-                            for (int h = 0; h < nh; h++) {
-                                const float *src = x.host + r * stride + h * hd;
-                                double v[128], ms = 0;
-                                for (int i = 0; i < hd; i++) ms += (double)src[i] * src[i] / hd;
-                                for (int i = 0; i < hd; i++)
-                                    v[i] = mode == 0 ? src[i] : src[i] / sqrt(ms + eps) * (mode == 2 ? w.host[i] : 1.0);
-                                double *dst = ref + r * cols + h * hd;
-                                for (int i = 0; i < half; i++) {
-                                    const float angle = (float)pos[r] * inv_freq[i];  // fp32, as specified
-                                    const double c = cos((double)angle) * af, s = sin((double)angle) * af;
-                                    dst[i] = v[i] * c - v[i + half] * s;
-                                    dst[i + half] = v[i + half] * c + v[i] * s;
-                                }
-                            }
-                        be->norm_rope(be, &x.v, nh, hd, mode == 2 ? &w.v : NULL, eps, mode > 0, dev_pos, dev_freq, af);
+                            for (int h = 0; h < nh; h++)
+                                ref_norm_rope(x.host + r * stride + h * hd, hd, mode > 0, mode == 2 ? w.host : NULL, eps,
+                                              pos[r], inv_freq, af, ref + r * cols + h * hd);
+                        op_norm_rope(be, &x.v, nh, hd, mode == 2 ? &w.v : NULL, eps, mode > 0, dev_pos, dev_freq, af);
                         mat_download(be, &x);
                         assert_close(x.host, stride, ref, n, cols, what);
                         assert_pad_intact(&x, what);
@@ -310,6 +315,71 @@ static void test_norm_rope(void **state) {
                         mat_free(be, &x);
                         mat_free(be, &w);
                     }
+}
+
+// Both sides in one call, as the model runs it: q and k normalised with their own weights and
+// rotated, the rotated k and the v rows in the cache at their positions, every other cache row
+// as it was.
+static void test_attention_inputs(void **state) {
+    dy_backend *be = backend(state);
+    enum { n = 5, nh = 8, nkv = 2, hd = 64, half = hd / 2, max_ctx = 300 };
+    const int32_t pos[n] = {0, 7, 299, 150, 151};
+    float inv_freq[half];
+    for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(1e6, -2.0 * i / hd);
+    mat q = mat_random(be, n, nh * hd, nh * hd + 8, 3), k = mat_random(be, n, nkv * hd, nkv * hd + 4, 3),
+        v = mat_random(be, n, nkv * hd, nkv * hd, 1), wq = mat_random(be, 1, hd, hd, 1), wk = mat_random(be, 1, hd, hd, 1),
+        k_cache = mat_random(be, nkv * max_ctx, hd, hd, 1), v_cache = mat_random(be, nkv * max_ctx, hd, hd, 1);
+    int32_t *dev_pos = dev_copy(be, pos, sizeof pos);
+    float *dev_freq = dev_copy(be, inv_freq, sizeof inv_freq);
+    float *k_cache0 = malloc(mat_bytes(&k_cache)), *v_cache0 = malloc(mat_bytes(&v_cache));
+    assert_non_null(k_cache0);
+    assert_non_null(v_cache0);
+    memcpy(k_cache0, k_cache.host, mat_bytes(&k_cache));
+    memcpy(v_cache0, v_cache.host, mat_bytes(&v_cache));
+    double *ref_q = ref_new(n * nh * hd), *ref_k = ref_new(n * nkv * hd);
+    for (int r = 0; r < n; r++) {
+        for (int h = 0; h < nh; h++)
+            ref_norm_rope(q.host + r * q.v.stride + h * hd, hd, true, wq.host, 1e-6f, pos[r], inv_freq, 1.1f,
+                          ref_q + (r * nh + h) * hd);
+        for (int h = 0; h < nkv; h++)
+            ref_norm_rope(k.host + r * k.v.stride + h * hd, hd, true, wk.host, 1e-6f, pos[r], inv_freq, 1.1f,
+                          ref_k + (r * nkv + h) * hd);
+    }
+    const dy_attention_inputs a = {
+        .q = &q.v, .k = &k.v, .v = &v.v, .q_norm = &wq.v, .k_norm = &wk.v, .n_heads = nh, .n_kv_heads = nkv,
+        .head_dim = hd, .eps = 1e-6f, .normalise = true, .positions = dev_pos, .inv_freq = dev_freq,
+        .attn_factor = 1.1f, .k_cache = k_cache.v.data, .v_cache = v_cache.v.data, .max_ctx = max_ctx,
+    };
+    be->attention_inputs(be, &a);
+    mat_download(be, &q);
+    mat_download(be, &k);
+    mat_download(be, &k_cache);
+    mat_download(be, &v_cache);
+    assert_close(q.host, q.v.stride, ref_q, n, nh * hd, "attention_inputs q");
+    assert_close(k.host, k.v.stride, ref_k, n, nkv * hd, "attention_inputs k");
+    assert_pad_intact(&q, "attention_inputs q");
+    assert_pad_intact(&k, "attention_inputs k");
+    for (int g = 0; g < nkv; g++)
+        for (int j = 0; j < max_ctx; j++) {
+            int r = -1;
+            for (int i = 0; i < n; i++) r = pos[i] == j ? i : r;
+            const size_t row = (size_t)(g * max_ctx + j) * hd, bytes = hd * sizeof(float);
+            if (r < 0) {
+                assert_memory_equal(k_cache.host + row, k_cache0 + row, bytes);
+                assert_memory_equal(v_cache.host + row, v_cache0 + row, bytes);
+            } else {
+                assert_memory_equal(k_cache.host + row, k.host + r * k.v.stride + g * hd, bytes);
+                assert_memory_equal(v_cache.host + row, v.host + r * v.v.stride + g * hd, bytes);
+            }
+        }
+    free(ref_q);
+    free(ref_k);
+    free(k_cache0);
+    free(v_cache0);
+    be->release(be, dev_pos);
+    be->release(be, dev_freq);
+    mat *mats[] = {&q, &k, &v, &wq, &wk, &k_cache, &v_cache};
+    for (int i = 0; i < 7; i++) mat_free(be, mats[i]);
 }
 
 // ---- attention -------------------------------------------------------------------------------
@@ -509,9 +579,10 @@ static void test_kv_write_then_attention(void **state) {
     const int chunks[][2] = {{0, 25}, {25, 1}, {26, 14}};  // (pos0, rows)
     for (int c = 0; c < 3; c++) {
         const int pos0 = chunks[c][0], n = chunks[c][1];
-        const dy_view kc = dy_view_rows(&keys.v, pos0, n), vc = dy_view_rows(&values.v, pos0, n);
+        dy_view kc = dy_view_rows(&keys.v, pos0, n);
+        const dy_view vc = dy_view_rows(&values.v, pos0, n);
         int32_t *dev_pos = positions_new(be, pos0, n);
-        be->kv_write(be, &kc, &vc, k_cache.v.data, v_cache.v.data, max_ctx, nkv, hd, dev_pos);
+        op_kv_write(be, &kc, &vc, k_cache.v.data, v_cache.v.data, max_ctx, nkv, hd, dev_pos);
         be->release(be, dev_pos);
     }
     mat_download(be, &k_cache);
@@ -694,7 +765,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_and_views),    cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_add_rmsnorm),         cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_gate_up_swiglu),              cmocka_unit_test(test_norm_rope),
+        cmocka_unit_test(test_gate_up_swiglu),              cmocka_unit_test(test_norm_rope), cmocka_unit_test(test_attention_inputs),
         cmocka_unit_test(test_attention),           cmocka_unit_test(test_attention_all_masked),
         cmocka_unit_test(test_kv_write_then_attention), cmocka_unit_test(test_moe),
         cmocka_unit_test(test_moe_tie),

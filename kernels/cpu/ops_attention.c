@@ -1,4 +1,4 @@
-// The KV cache write and causal grouped-query attention. Each (query, head) pair walks its keys
+// Causal grouped-query attention. Each (query, head) pair walks its keys
 // twice instead of keeping its logits, so attention needs no scratch at any context length: the
 // first pass finds the largest logit, the second sums exp(logit - max) and the weighted values
 // (a captured head takes a third, to write its probabilities).
@@ -8,18 +8,6 @@
 #include <string.h>
 
 #include "ops_cpu.h"
-
-void dy_cpu_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                     int n_kv_heads, int head_dim, const int32_t *positions) {
-    (void)b;
-    const size_t bytes = (size_t)head_dim * sizeof(float);
-    for (int64_t i = 0; i < k->rows; i++)
-        for (int64_t h = 0; h < n_kv_heads; h++) {
-            const int64_t slot = (h * max_ctx + positions[i]) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
-            memcpy((float *)k_cache + slot, (const float *)k->data + i * k->stride + h * head_dim, bytes);
-            memcpy((float *)v_cache + slot, (const float *)v->data + i * v->stride + h * head_dim, bytes);
-        }
-}
 
 static double logit(const dy_attention_args *a, const float *q, const float *keys, int64_t j) {
     const float *key = keys + j * a->head_dim;

@@ -28,10 +28,7 @@ void dy_cpu_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, d
 void dy_cpu_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                         dy_view *out);
 void dy_cpu_matmul(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
-void dy_cpu_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
-                      bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
-void dy_cpu_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                     int n_kv_heads, int head_dim, const int32_t *positions);
+void dy_cpu_attention_inputs(dy_backend *b, const dy_attention_inputs *a);
 void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
 // out may be gate or up itself (the model runs it in place).
 void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);

@@ -215,8 +215,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->embedding = dy_cuda_embedding;
     b->add_rmsnorm = dy_cuda_add_rmsnorm;
     b->matmul = dy_cuda_matmul;
-    b->norm_rope = dy_cuda_norm_rope;
-    b->kv_write = dy_cuda_kv_write;
+    b->attention_inputs = dy_cuda_attention_inputs;
     b->attention = dy_cuda_attention;
     b->gate_up_swiglu = dy_cuda_gate_up_swiglu;
     b->moe = dy_cuda_moe;

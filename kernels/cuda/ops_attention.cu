@@ -1,4 +1,4 @@
-// The KV cache write and the attention dispatch: one query (decode) goes to the split-KV kernel
+// The attention dispatch: one query (decode) goes to the split-KV kernel
 // (attention_decode.cu), several (prefill) to the tensor-core flash-attention kernel
 // (attention_prefill.cu) when the shapes suit it (head_dim 64 or 128, 16-byte aligned rows).
 // Other shapes (the tiny test presets' head_dim 32, views at odd strides) take the simple kernel
@@ -13,28 +13,6 @@ static constexpr int kThreads = 128, kWarps = kThreads / 32;
 static constexpr int kTile = 64;                           // keys per tile
 static constexpr int kMaxHeadDim = 256;                    // every model here has 64 or 128
 static constexpr int kDimsPerThread = kMaxHeadDim / kThreads;  // output elements a thread accumulates
-
-// Block (i, kv_head): row i of k and v (kv_head's head_dim slice) into cache slot positions[i].
-static __global__ void kv_write_kernel(const __nv_bfloat16 *k, int64_t k_stride, const __nv_bfloat16 *v,
-                                       int64_t v_stride, __nv_bfloat16 *k_cache, __nv_bfloat16 *v_cache, int max_ctx,
-                                       int head_dim, const int32_t *positions) {
-    dy_cuda_wait_previous();
-    const int64_t i = blockIdx.x, g = blockIdx.y;
-    const int64_t slot = (g * max_ctx + positions[i]) * head_dim;  // cache (n_kv_heads, max_ctx, head_dim)
-    for (int t = threadIdx.x; t < head_dim; t += blockDim.x) {
-        k_cache[slot + t] = k[i * k_stride + g * head_dim + t];
-        v_cache[slot + t] = v[i * v_stride + g * head_dim + t];
-    }
-}
-
-void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                      int n_kv_heads, int head_dim, const int32_t *positions) {
-    assert(k->rows == v->rows && k->rows <= max_ctx);
-    if (k->rows == 0) return;
-    const dim3 grid((unsigned)k->rows, (unsigned)n_kv_heads);
-    dy_cuda_launch(kv_write_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(k), k->stride, dy_bf16_data(v), v->stride,
-                                        (__nv_bfloat16 *)k_cache, (__nv_bfloat16 *)v_cache, max_ctx, head_dim, positions);
-}
 
 typedef struct {
     const __nv_bfloat16 *q, *k, *v;  // q (n_q, n_heads * head_dim) at q_stride; caches as in dy_attention_args

@@ -115,10 +115,7 @@ void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *ou
 void dy_cuda_gemv_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 // matmul through cuBLASLt whatever the shape (the GEMV comparison in `dysco bench`).
 void dy_cuda_matmul_cublaslt(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
-void dy_cuda_norm_rope(dy_backend *b, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps,
-                       bool normalise, const int32_t *positions, const float *inv_freq, float attn_factor);
-void dy_cuda_kv_write(dy_backend *b, const dy_view *k, const dy_view *v, void *k_cache, void *v_cache, int max_ctx,
-                      int n_kv_heads, int head_dim, const int32_t *positions);
+void dy_cuda_attention_inputs(dy_backend *b, const dy_attention_inputs *a);
 void dy_cuda_attention(dy_backend *b, const dy_attention_args *a);
 // Query `row` of a alone, split over its keys; also writes the capture rows.
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row);

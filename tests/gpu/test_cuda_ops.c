@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../kernels/device_info.h"
+#include "../op_calls.h"
 #include "../test_util.h"
 #include "model.h"
 
@@ -378,8 +379,8 @@ static void test_norm_rope(void) {
                 int32_t *cpu_pos = copy_to(cpu, pos, (size_t)n * sizeof *pos), *gpu_pos = copy_to(gpu, pos, (size_t)n * sizeof *pos);
                 float *cpu_freq = copy_to(cpu, inv_freq, (size_t)half * sizeof(float)),
                       *gpu_freq = copy_to(gpu, inv_freq, (size_t)half * sizeof(float));
-                cpu->norm_rope(cpu, &x.cpu, nh, hd, mode == 2 ? &w.cpu : NULL, eps, mode > 0, cpu_pos, cpu_freq, af);
-                gpu->norm_rope(gpu, &x.gpu, nh, hd, mode == 2 ? &w.gpu : NULL, eps, mode > 0, gpu_pos, gpu_freq, af);
+                op_norm_rope(cpu, &x.cpu, nh, hd, mode == 2 ? &w.cpu : NULL, eps, mode > 0, cpu_pos, cpu_freq, af);
+                op_norm_rope(gpu, &x.gpu, nh, hd, mode == 2 ? &w.gpu : NULL, eps, mode > 0, gpu_pos, gpu_freq, af);
                 bool pad;
                 const double e = twin_compare(&x, &pad, NULL, NULL);
                 check(e < TOL && pad, "norm_rope head_dim %d heads %d rows %d mode %d factor %g eps %g: relative error %.3g",
@@ -391,6 +392,62 @@ static void test_norm_rope(void) {
                 twin_free(&x);
                 twin_free(&w);
             }
+}
+
+// Both sides in one call, as the model runs it: q and k against the CPU twin, and the cache rows
+// at the positions bit for bit the GPU's own rotated k and the v rows; every other row untouched.
+static void test_attention_inputs(void) {
+    const int head_dims[] = {32, 128};
+    for (int di = 0; di < 2; di++) {
+        enum { n = 5, nh = 8, nkv = 2, max_ctx = 300 };
+        const int hd = head_dims[di], half = hd / 2;
+        const int32_t pos[n] = {0, 7, 299, 150, 151};
+        float inv_freq[64];
+        for (int i = 0; i < half; i++) inv_freq[i] = (float)pow(1e6, -2.0 * i / hd);
+        twin q = twin_bf16(n, nh * hd, nh * hd + 8, 3), k = twin_bf16(n, nkv * hd, nkv * hd + 8, 3),
+             v = twin_bf16(n, nkv * hd, nkv * hd, 1), wq = twin_bf16(1, hd, hd, 1), wk = twin_bf16(1, hd, hd, 1),
+             k_cache = twin_bf16(nkv * max_ctx, hd, hd, 1), v_cache = twin_bf16(nkv * max_ctx, hd, hd, 1);
+        int32_t *pos_cpu = copy_to(cpu, pos, sizeof pos), *pos_gpu = copy_to(gpu, pos, sizeof pos);
+        float *freq_cpu = copy_to(cpu, inv_freq, (size_t)half * sizeof(float)),
+              *freq_gpu = copy_to(gpu, inv_freq, (size_t)half * sizeof(float));
+        dy_attention_inputs a = {
+            .q = &q.cpu, .k = &k.cpu, .v = &v.cpu, .q_norm = &wq.cpu, .k_norm = &wk.cpu, .n_heads = nh,
+            .n_kv_heads = nkv, .head_dim = hd, .eps = 1e-6f, .normalise = true, .positions = pos_cpu,
+            .inv_freq = freq_cpu, .attn_factor = 1.1f, .k_cache = k_cache.cpu.data, .v_cache = v_cache.cpu.data,
+            .max_ctx = max_ctx,
+        };
+        cpu->attention_inputs(cpu, &a);
+        a.q = &q.gpu, a.k = &k.gpu, a.v = &v.gpu, a.q_norm = &wq.gpu, a.k_norm = &wk.gpu, a.positions = pos_gpu;
+        a.inv_freq = freq_gpu, a.k_cache = k_cache.gpu.data, a.v_cache = v_cache.gpu.data;
+        gpu->attention_inputs(gpu, &a);
+        bool pad_q, pad_k;
+        const double e_q = twin_compare(&q, &pad_q, NULL, NULL), e_k = twin_compare(&k, &pad_k, NULL, NULL);
+        float *kg = read_view(gpu, &k.gpu), *vg = read_view(gpu, &v.gpu), *kc = read_view(gpu, &k_cache.gpu),
+              *vc = read_view(gpu, &v_cache.gpu);
+        int wrong_rows = 0;
+        for (int g = 0; g < nkv; g++)
+            for (int j = 0; j < max_ctx; j++) {
+                int r = -1;
+                for (int i = 0; i < n; i++) r = pos[i] == j ? i : r;
+                const size_t row = (size_t)(g * max_ctx + j) * hd, bytes = (size_t)hd * sizeof(float);
+                const float *want_k = r < 0 ? k_cache.host + row : kg + r * k.gpu.stride + g * hd,
+                            *want_v = r < 0 ? v_cache.host + row : vg + r * v.gpu.stride + g * hd;
+                wrong_rows += memcmp(kc + row, want_k, bytes) != 0 || memcmp(vc + row, want_v, bytes) != 0;
+            }
+        check(e_q < TOL && e_k < TOL && pad_q && pad_k && wrong_rows == 0,
+              "attention_inputs head_dim %d, %d/%d heads: q %.3g, k %.3g, %d cache rows wrong", hd, nh, nkv, e_q, e_k,
+              wrong_rows);
+        free(kg);
+        free(vg);
+        free(kc);
+        free(vc);
+        cpu->release(cpu, pos_cpu);
+        gpu->release(gpu, pos_gpu);
+        cpu->release(cpu, freq_cpu);
+        gpu->release(gpu, freq_gpu);
+        twin *twins[] = {&q, &k, &v, &wq, &wk, &k_cache, &v_cache};
+        for (int i = 0; i < 7; i++) twin_free(twins[i]);
+    }
 }
 
 // ---- attention -------------------------------------------------------------------------------
@@ -573,11 +630,11 @@ static void test_kv_write_then_attention(void) {
     const int chunks[][2] = {{0, 25}, {25, 1}, {26, 14}};  // (pos0, rows)
     for (int c = 0; c < 3; c++) {
         const int pos0 = chunks[c][0], n = chunks[c][1];
-        const dy_view kc = dy_view_rows(&keys.cpu, pos0, n), vc = dy_view_rows(&values.cpu, pos0, n);
-        const dy_view kg = dy_view_rows(&keys.gpu, pos0, n), vg = dy_view_rows(&values.gpu, pos0, n);
+        dy_view kc = dy_view_rows(&keys.cpu, pos0, n), kg = dy_view_rows(&keys.gpu, pos0, n);
+        const dy_view vc = dy_view_rows(&values.cpu, pos0, n), vg = dy_view_rows(&values.gpu, pos0, n);
         int32_t *pos_cpu = positions_new(cpu, pos0, n), *pos_gpu = positions_new(gpu, pos0, n);
-        cpu->kv_write(cpu, &kc, &vc, k_cache.cpu.data, v_cache.cpu.data, max_ctx, nkv, hd, pos_cpu);
-        gpu->kv_write(gpu, &kg, &vg, k_cache.gpu.data, v_cache.gpu.data, max_ctx, nkv, hd, pos_gpu);
+        op_kv_write(cpu, &kc, &vc, k_cache.cpu.data, v_cache.cpu.data, max_ctx, nkv, hd, pos_cpu);
+        op_kv_write(gpu, &kg, &vg, k_cache.gpu.data, v_cache.gpu.data, max_ctx, nkv, hd, pos_gpu);
         cpu->release(cpu, pos_cpu);
         gpu->release(gpu, pos_gpu);
     }
@@ -905,6 +962,7 @@ int main(void) {
     test_matmul();
     test_gate_up_swiglu();
     test_norm_rope();
+    test_attention_inputs();
     test_attention();
     test_attention_all_masked();
     test_kv_write_then_attention();
