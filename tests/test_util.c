@@ -101,3 +101,22 @@ void write_checkpoint(const char *dir, const char *config_json, const dy_model_c
         dy_write_file(path, config_json, strlen(config_json), &err) || dy_write_random_weights(dir, cfg, &o, &err))
         die(err.msg);
 }
+
+static int checks_passed, checks_failed;
+
+bool check(bool ok, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "PASS" : "FAIL");
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    ok ? checks_passed++ : checks_failed++;
+    return ok;
+}
+
+int check_summary(void) {
+    printf("%d passed, %d failed\n", checks_passed, checks_failed);
+    return checks_failed ? 1 : 0;
+}

@@ -34,4 +34,9 @@ void write_checkpoint(const char *dir, const char *config_json, const dy_model_c
 // The preset's config.json text with "vocab_size" replaced (0 keeps it); malloc'd.
 char *preset_json(const char *name, int vocab);
 
+// The GPU tests' plain checks: prints "PASS what" or "FAIL what" and counts it; returns ok.
+bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Prints "N passed, M failed"; the exit status of a test program (1 when any check failed).
+int check_summary(void);
+
 #endif

@@ -21,20 +21,6 @@
 static const double TOL = 2e-2;
 
 static dy_backend *cpu, *gpu;
-static int n_passed, n_failed;
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    ok ? n_passed++ : n_failed++;
-    return ok;
-}
 
 static void die(const char *what) {
     fprintf(stderr, "test setup failed: %s\n", what);
@@ -975,6 +961,5 @@ int main(void) {
 
     cpu->destroy(cpu);
     gpu->destroy(gpu);
-    printf("%d passed, %d failed\n", n_passed, n_failed);
-    return n_failed ? 1 : 0;
+    return check_summary();
 }

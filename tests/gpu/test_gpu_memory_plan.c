@@ -12,20 +12,6 @@
 #include "../test_util.h"
 #include "model.h"
 
-static int n_passed, n_failed;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    ok ? n_passed++ : n_failed++;
-}
-
 static const char PLAN_4M[] = " GiB of cuda memory for 4000000 positions and prefill chunks of 2048 tokens (weights 15.26 "
                               "+ KV cache 549.32 + workspace ";
 static const char HINT[] = " GiB free; use a shorter context or prefill chunk";
@@ -86,6 +72,5 @@ int main(int argc, char **argv) {
     test_load_does_not_fit(gpu);
     gpu->destroy(gpu);
     test_bench_does_not_fit(dysco_bin);
-    printf("%d passed, %d failed\n", n_passed, n_failed);
-    return n_failed ? 1 : 0;
+    return check_summary();
 }
