@@ -90,7 +90,8 @@ static int load_stacked(dy_model *m, const weight_source *src, const char *const
     return 0;
 }
 
-static int load_weight(dy_model *m, const weight_source *src, const char *name, dy_view *dst, float *host, dy_error *err) {
+static int load_weight(dy_model *m, const weight_source *src, const char *name, dy_view *dst, float *host,
+                       dy_error *err) {
     const char *names[] = {name};
     dy_view *parts[] = {dst};
     return load_stacked(m, src, names, 1, NULL, parts, host, err);

@@ -1,6 +1,7 @@
-// The dense MLP's gate/up product with SwiGLU, and the Qwen3-MoE sparse block, following transformers' Qwen3MoeSparseMoeBlock: fp32
-// softmax over the router logits, top-k, optional renormalisation, then each chosen expert in
-// ascending index order adds weight * down(silu(gate x) * up x) to its tokens' outputs.
+// The dense MLP's gate/up product with SwiGLU, and the Qwen3-MoE sparse block following
+// transformers' Qwen3MoeSparseMoeBlock: fp32 softmax over the router logits, top-k, optional
+// renormalisation, then each chosen expert in ascending index order adds
+// weight * down(silu(gate x) * up x) to its tokens' outputs.
 #include <assert.h>
 #include <math.h>
 #include <string.h>

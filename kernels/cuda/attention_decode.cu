@@ -144,7 +144,8 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
     for (int g = 0; g < G; g++) {
         // Element loads: a query row of a strided view need not be 16-byte aligned.
 #pragma unroll
-        for (int e = 0; e < 8; e++) q[g][e] = g < p.group ? __bfloat162float(p.q[(int64_t)(h0 + g) * D + lane_d * 8 + e]) : 0.0f;
+        for (int e = 0; e < 8; e++)
+            q[g][e] = g < p.group ? __bfloat162float(p.q[(int64_t)(h0 + g) * D + lane_d * 8 + e]) : 0.0f;
 #pragma unroll
         for (int e = 0; e < 8; e++) acc[g][e] = 0.0f;
     }
@@ -280,16 +281,18 @@ static void (*split_instance(int head_dim, int group))(decode_params) {
 static int decode_blocks_per_sm(dy_cuda_impl *impl, int head_dim, int group) {
     const int d = head_dim == 32 ? 0 : head_dim == 64 ? 1 : 2, g = group <= 1 ? 0 : group <= 2 ? 1 : group <= 4 ? 2 : 3;
     int *blocks = &impl->decode_blocks_per_sm[d][g];
-    if (!*blocks) CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, split_instance(head_dim, group), kThreads, 0));
+    if (!*blocks)
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, split_instance(head_dim, group), kThreads, 0));
     return *blocks;
 }
 
 void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     const int group = a->n_heads / a->n_kv_heads;
-    if ((a->head_dim != 32 && a->head_dim != 64 && a->head_dim != 128) || group > kMaxGroup || a->n_kv_heads > kMaxKvHeads)
+    if ((a->head_dim != 32 && a->head_dim != 64 && a->head_dim != 128) || group > kMaxGroup ||
+        a->n_kv_heads > kMaxKvHeads)
         dy_cuda_fatal(__FILE__, __LINE__,
-                      "decode attention supports head_dim 32, 64, 128, up to 8 query heads per KV head and 256 KV heads");
+                      "decode attention takes head_dim 32, 64 or 128, up to 8 query heads per KV head, 256 KV heads");
     assert(a->n_keys <= a->max_ctx);
     assert(dy_cuda_attention_scratch_bytes(a->n_heads, a->head_dim) <= impl->splits_bytes);  // prepare() sized it
     // One full wave: as many blocks as the SMs hold at once (a second, partial wave would leave

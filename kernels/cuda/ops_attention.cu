@@ -92,8 +92,9 @@ void dy_cuda_attention(dy_backend *b, const dy_attention_args *a) {
         dy_cuda_attention_decode(b, a, 0);
         return;
     }
-    const bool aligned = (uintptr_t)a->q->data % 16 == 0 && a->q->stride % 8 == 0 && (uintptr_t)a->out->data % 16 == 0 &&
-                         a->out->stride % 2 == 0 && (uintptr_t)a->k % 16 == 0 && (uintptr_t)a->v % 16 == 0;
+    const bool aligned = (uintptr_t)a->q->data % 16 == 0 && a->q->stride % 8 == 0 &&
+                         (uintptr_t)a->out->data % 16 == 0 && a->out->stride % 2 == 0 && (uintptr_t)a->k % 16 == 0 &&
+                         (uintptr_t)a->v % 16 == 0;
     if (aligned && (a->head_dim == 64 || a->head_dim == 128)) {
         dy_prefill_attention_params f = {};
         f.q = dy_bf16_data(a->q);

@@ -88,7 +88,8 @@ void dy_cuda_gemv(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *ou
 
 void dy_cuda_gemv_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
     const int64_t inter = w->rows / 2;
-    assert(dy_cuda_gemv_fits(x, w, out) && x->cols == w->cols && out->rows == 1 && out->cols == w->rows && w->rows % 2 == 0);
+    assert(dy_cuda_gemv_fits(x, w, out) && x->cols == w->cols && out->rows == 1 && out->cols == w->rows &&
+           w->rows % 2 == 0);
     if (inter == 0) return;
     dy_cuda_launch(gemv_kernel<__nv_bfloat16, true>, dy_cuda_blocks(inter, kWarps), kThreads, dy_cuda_stream(b),
                    (const uint4 *)x->data, (const uint4 *)w->data, w->stride / 8, dy_bf16_data(out), inter,

@@ -24,8 +24,8 @@ void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, 
     assert(table->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    dy_cuda_launch(embedding_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(table), table->stride, ids, dy_bf16_data(out), out->stride,
-                                         out->cols);
+    dy_cuda_launch(embedding_kernel, grid, kThreads, dy_cuda_stream(b), (const __nv_bfloat16 *)dy_bf16_data(table),
+                   table->stride, ids, dy_bf16_data(out), out->stride, out->cols);
 }
 
 
@@ -45,8 +45,9 @@ void dy_cuda_swiglu(dy_backend *b, const dy_view *gate, const dy_view *up, dy_vi
     assert(gate->rows == out->rows && up->rows == out->rows && gate->cols == out->cols && up->cols == out->cols);
     if (out->rows == 0) return;
     const dim3 grid((unsigned)out->rows, dy_cuda_blocks(out->cols, kThreads));
-    dy_cuda_launch(swiglu_kernel, grid, kThreads, dy_cuda_stream(b), dy_bf16_data(gate), gate->stride, dy_bf16_data(up), up->stride,
-                                      dy_bf16_data(out), out->stride, out->cols);
+    dy_cuda_launch(swiglu_kernel, grid, kThreads, dy_cuda_stream(b), (const __nv_bfloat16 *)dy_bf16_data(gate),
+                   gate->stride, (const __nv_bfloat16 *)dy_bf16_data(up), up->stride, dy_bf16_data(out), out->stride,
+                   out->cols);
 }
 
 void dy_cuda_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
