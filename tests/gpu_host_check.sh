@@ -7,8 +7,11 @@
 # the GPU op tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
 # Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/
 # as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
+# ONLY="step names" runs just those steps (deps, configure and build always run), e.g. the GPU
+# acceptance in one call (about 6 minutes): ONLY="ctest_gpu make_tiny demo_cuda make_8b
+# generate_8b_vanilla generate_8b_dysco hf_prefill_compare sanitizer".
 #
-# usage: tests/gpu_host_check.sh DEPS_DIR
+# usage: [ONLY="..."] tests/gpu_host_check.sh DEPS_DIR
 set -uo pipefail
 cd "$(dirname "$0")/.."
 deps=${1:?usage: tests/gpu_host_check.sh DEPS_DIR}
@@ -17,6 +20,7 @@ mkdir -p "$logs"
 status=0
 step() {  # step NAME CMD...: runs CMD, logs it, records failure
   local name=$1; shift
+  case "$name" in deps|configure|build) ;; *) [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $name "* ]] || return 0 ;; esac
   echo "== $name: $*"
   local t0=$SECONDS
   if "$@" >"$logs/$name.log" 2>&1; then echo "   ok ($((SECONDS - t0)) s)"; else echo "   FAILED ($((SECONDS - t0)) s)"; status=1; fi
@@ -27,6 +31,7 @@ source "$deps/env.sh"
 step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -DDYSCO_TOKENIZERS="$(cd "$deps" && pwd)/tokenizers"
 step build cmake --build build-gpu --parallel "$(nproc)"
 step ctest ctest --test-dir build-gpu --output-on-failure -j8
+[ -z "${ONLY:-}" ] || step ctest_gpu ctest --test-dir build-gpu --output-on-failure -L gpu  # in ctest otherwise
 step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
 # bf16_logits_{qwen3,llama,qwen3_moe}.json: transformers in bf16 on this GPU. They are written under
 # $logs so they come back with the logs, and are then committed to tests/fixtures/reference/. Until
