@@ -46,7 +46,7 @@ static const char USAGE_OPTIONS[] =
     "  --max-new-tokens N (default 256)  --temperature T (default 0: greedy)  --top-p P  --top-k K  --seed N\n"
     "  --stop-ids LIST                   extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)\n"
     "  --stop-on-newline                 stop after a generated \"\\n\" or \"\\n\\n\" token\n"
-    "  --device cpu|cuda                 cpu: fp32 reference; cuda: bf16 on GPU 0 (correct-first kernels)\n"
+    "  --device cpu|cuda                 cpu: fp32 reference; cuda: bf16 on GPU 0\n"
     "output:\n"
     "  --output F.json                   input_ids, output_ids, output_text, generation_logging, timing\n"
     "  --trace F.jsonl                   one line per fed token after the prefill: pos, phase, n_selected,\n"

@@ -43,7 +43,7 @@ big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072
 step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b --preset llama3-8b --config-only --force && build-gpu/dysco inspect --preset llama3-8b"
-# Generation on the GPU (correct-first kernels): every method on a tiny model with the real
+# Generation on the GPU: every method on a tiny model with the real
 # tokenizer, then vanilla and DySCO on the Qwen3-8B-shape random checkpoint (1024-token prompt).
 tiny=/tmp/dysco-tiny-qwen3
 step make_tiny build-gpu/dysco make-model $tiny --preset tiny-qwen3 --tokenizer "$deps/tokenizers/qwen3" --force

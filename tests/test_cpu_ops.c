@@ -568,7 +568,7 @@ static void test_attention_all_masked(void **state) {
     mat_free(be, &out);
 }
 
-// K/V rows written by kv_write in three chunks (25, 1, 14 positions), then prefill and decode
+// K/V rows written to the cache (attention_inputs) in three chunks (25, 1, 14 positions), then prefill and decode
 // attention over that cache against the reference reading the plain rows.
 static void test_kv_write_then_attention(void **state) {
     dy_backend *be = backend(state);
@@ -607,7 +607,7 @@ static void test_kv_write_then_attention(void **state) {
             .n_keys = pos0 + n_q,
             .n_heads = nh, .n_kv_heads = nkv, .head_dim = hd, .scale = scale, .n_capture = 3, .capture_heads = dev_heads,
         };
-        // The reference reads the rows given to kv_write: key j of KV head g at j * stride + g * head_dim.
+        // The reference reads the rows given to the cache write: key j of KV head g at j * stride + g * head_dim.
         const ref_attn r = {nh, nkv, hd, pos0, scale, q.host, q.v.stride, keys.host, values.host,
                             hd, keys.v.stride, values.v.stride, NULL};
         check_attention(be, &a, &r, &out, p ? "kv_write + decode" : "kv_write + prefill");

@@ -607,7 +607,7 @@ static void test_attention_all_masked(void) {
     twin_free(&out);
 }
 
-// K/V rows written by kv_write in three chunks (25, 1, 14 positions), then prefill and decode
+// K/V rows written to the cache (attention_inputs) in three chunks (25, 1, 14 positions), then prefill and decode
 // attention over that cache.
 static void test_kv_write_then_attention(void) {
     const int nh = 8, nkv = 2, hd = 64, ctx = 40, max_ctx = 48, kv_cols = nkv * hd;
