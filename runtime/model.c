@@ -123,7 +123,8 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
     snprintf(k, sizeof k, "model.layers.%d.self_attn.k_proj.weight", l);
     snprintf(v, sizeof v, "model.layers.%d.self_attn.v_proj.weight", l);
     const char *qkv_names[] = {q, k, v};
-    dy_view *qkv_parts[] = {&w->q, &w->k, &w->v};
+    dy_view q_rows, k_rows, v_rows;  // only the stacked matrix is kept
+    dy_view *qkv_parts[] = {&q_rows, &k_rows, &v_rows};
     if (load_stacked(m, ck, qkv_names, 3, &w->qkv, qkv_parts, host, err)) return -1;
     if (m->cfg.arch != DY_ARCH_LLAMA) {
         snprintf(name, sizeof name, "model.layers.%d.self_attn.q_norm.weight", l);
@@ -280,6 +281,13 @@ static dy_view columns(const dy_view *v, int64_t c0, int64_t cols) {
     return c;
 }
 
+// The layers a pass runs (a speculative pass runs fewer) and its attention temperature.
+static int layers_of(const dy_model *m, const dy_forward_opts *o) {
+    return o->n_layers > 0 && o->n_layers < m->cfg.n_layers ? o->n_layers : m->cfg.n_layers;
+}
+
+static float temperature_of(const dy_forward_opts *o) { return o->temperature > 0 ? o->temperature : 1.0f; }
+
 // n_keys: the keys of the newest query, or (a recorded step) the bound max_ctx.
 static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forward_opts *o) {
     dy_backend *be = m->be;
@@ -308,11 +316,10 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
             rows[n_here++] = i;
         }
     if (n_here) be->upload(be, m->capture_heads, heads, (size_t)n_here * sizeof(int32_t));
-    const float temperature = o->temperature > 0 ? o->temperature : 1.0f;
     dy_attention_args a = {
         .q = &q, .k = m->k_cache[l], .v = m->v_cache[l], .max_ctx = m->max_ctx, .n_q = n, .positions = m->positions,
         .n_keys = n_keys, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
-        .scale = 1.0f / sqrtf((float)c->head_dim) / temperature, .bias = o->bias ? m->bias : NULL,
+        .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o), .bias = o->bias ? m->bias : NULL,
         .n_capture = n_here, .capture_heads = m->capture_heads, .capture_out = m->capture, .out = &att,
     };
     be->attention(be, &a);
@@ -330,7 +337,7 @@ static void mlp_block(dy_model *m, int l, int n) {
         be->moe(be, &xn, &w->router, w->experts, m->cfg.n_experts, m->cfg.n_experts_per_tok, m->cfg.norm_topk_prob, &proj);
         return;
     }
-    const int64_t inter = w->mlp.gate.rows;
+    const int64_t inter = w->gate_up.rows / 2;
     dy_view gate_up = dy_view_rows(&m->gate_up, 0, n);
     gate_up.cols = 2 * inter;
     be->gate_up_swiglu(be, &xn, &w->gate_up, &gate_up);
@@ -345,8 +352,7 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
     dy_backend *be = m->be;
     dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
     be->embedding(be, &m->embed, m->ids, &x);
-    const int layers = o->n_layers > 0 && o->n_layers < c->n_layers ? o->n_layers : c->n_layers;
-    for (int l = 0; l < layers; l++) {
+    for (int l = 0, layers = layers_of(m, o); l < layers; l++) {
         // The previous layer's MLP output joins the residual stream here, fused with the norm.
         be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
         attention_block(m, l, n, n_keys, o);
@@ -365,8 +371,8 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
 // the position on the device; attention is sized by the max_ctx bound) and is keyed by what
 // changes the recorded ops. NULL when the backend cannot record (the step then runs directly).
 static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
-    const int layers = o->n_layers > 0 && o->n_layers < m->cfg.n_layers ? o->n_layers : m->cfg.n_layers;
-    const float temperature = o->temperature > 0 ? o->temperature : 1.0f;
+    const int layers = layers_of(m, o);
+    const float temperature = temperature_of(o);
     for (int i = 0; i < m->n_graphs; i++) {
         const struct dy_step_graph *g = &m->graphs[i];
         if (g->n_layers == layers && g->temperature == temperature && g->bias == (o->bias != NULL) && g->logits == logits)

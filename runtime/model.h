@@ -12,9 +12,10 @@
 #include "weight_init.h"
 
 typedef struct {
-    // q, k and v are row blocks of one (q_rows + 2 * kv_rows, hidden) matrix, and a dense MLP's
-    // gate and up of one (2 * inter, hidden) matrix, so each pair or triple is one matmul.
-    dy_view qkv, attn_norm, q, k, v, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
+    // q, k and v stacked by rows into one (q_rows + 2 * kv_rows, hidden) matrix, and a dense MLP's
+    // gate and up into one (2 * inter, hidden) matrix (mlp.gate and mlp.up are its halves), so each
+    // triple or pair is one matmul.
+    dy_view qkv, attn_norm, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
     bool moe;
     dy_view gate_up;
     dy_mlp_weights mlp;       // dense layers
