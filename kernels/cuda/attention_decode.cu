@@ -78,18 +78,6 @@ static __device__ float warp_max(float v) {
     return v;
 }
 
-// The block's total of v (every thread gets it); scratch holds kWarps floats.
-template <typename Op>
-static __device__ float block_reduce(float v, float *scratch, Op op) {
-    for (int offset = 16; offset; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
-    __syncthreads();  // scratch may still be read from a previous call
-    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
-    __syncthreads();
-    v = scratch[0];
-    for (int w = 1; w < kWarps; w++) v = op(v, scratch[w]);
-    return v;
-}
-
 // Query head h's splits, thread s holding split s's weight exp(max_s - max), summed into the
 // output; then the captured rows of head h from logits to probabilities. The partial results
 // come from other blocks of the same launch: read past L1 (__ldcg), which is not coherent.
@@ -98,10 +86,10 @@ static __device__ void combine_head(const decode_params &p, int h, int head_dim,
     const int tid = threadIdx.x;
     const float *ms = p.part_max_sum + (int64_t)h * p.n_splits * 2;
     const float split_max = tid < p.n_splits ? __ldcg(ms + 2 * tid) : -INFINITY;
-    const float max = block_reduce(split_max, scratch, [](float a, float b) { return fmaxf(a, b); });
+    const float max = dy_cuda_block_reduce<kThreads>(split_max, scratch, [](float a, float b) { return fmaxf(a, b); });
     const float w = split_max == -INFINITY ? 0.0f : expf(split_max - max);  // empty splits weigh 0
     if (tid < p.n_splits) weight[tid] = w;
-    const float sum = block_reduce(tid < p.n_splits ? __ldcg(ms + 2 * tid + 1) * w : 0.0f, scratch,
+    const float sum = dy_cuda_block_reduce<kThreads>(tid < p.n_splits ? __ldcg(ms + 2 * tid + 1) * w : 0.0f, scratch,
                                    [](float a, float b) { return a + b; });
     const bool masked = max == -INFINITY;  // every key masked: zeros, not NaN
     const float *part = p.part_out + (int64_t)h * p.n_splits * head_dim;

@@ -2,6 +2,10 @@
 // through the hand-written GEMV and through cuBLASLt, in the same process on the same data.
 #include "ops_cuda.h"
 
+extern "C" {
+#include "../../runtime/timing.h"
+}
+
 // Deterministic values in [-1, 1), never zeros.
 static __global__ void fill_kernel(__nv_bfloat16 *p, int64_t n, uint32_t seed) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
@@ -21,24 +25,20 @@ static double median_seconds(dy_backend *b, void (*op)(dy_backend *, const dy_vi
     CUDA_CHECK(cudaEventCreate(&start));
     CUDA_CHECK(cudaEventCreate(&stop));
     op(b, x, w, out);  // warm-up (and the cuBLASLt plan)
-    float times[64];
+    double seconds[64];
     reps = reps > 64 ? 64 : reps;
     for (int r = 0; r < reps; r++) {
+        float ms;
         CUDA_CHECK(cudaEventRecord(start, s));
         op(b, x, w, out);
         CUDA_CHECK(cudaEventRecord(stop, s));
         CUDA_CHECK(cudaEventSynchronize(stop));
-        CUDA_CHECK(cudaEventElapsedTime(&times[r], start, stop));
+        CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+        seconds[r] = ms * 1e-3;
     }
     CUDA_CHECK(cudaEventDestroy(start));
     CUDA_CHECK(cudaEventDestroy(stop));
-    for (int i = 1; i < reps; i++)  // insertion sort: a few dozen values
-        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
-            const float t = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = t;
-        }
-    return times[reps / 2] * 1e-3;
+    return dy_median(seconds, reps);
 }
 
 extern "C" int dy_cuda_time_gemv(dy_backend *b, int64_t out_features, int64_t in, int reps, double *gemv_seconds,

@@ -89,6 +89,19 @@ static __device__ __forceinline__ float dy_cuda_warp_sum(float v) {
     return v;
 }
 
+// op(v) over the block of kThreads threads, returned to every thread; scratch holds kThreads / 32
+// floats. It may be called again right away (it waits for the previous call's readers).
+template <int kThreads, typename Op>
+static __device__ float dy_cuda_block_reduce(float v, float *scratch, Op op) {
+    for (int offset = 16; offset; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    __syncthreads();
+    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+    __syncthreads();
+    v = scratch[0];
+    for (int w = 1; w < kThreads / 32; w++) v = op(v, scratch[w]);
+    return v;
+}
+
 // torch's fp32 silu, as the CPU twin computes it: x / (1 + exp(-x)).
 static __device__ __forceinline__ float dy_cuda_silu(float x) { return x / (1.0f + expf(-x)); }
 

@@ -6,13 +6,11 @@
 
 static constexpr int kThreads = 256;  // one block per row
 
-// The sum of v over the block, returned to every thread. partial: kThreads / 32 floats of shared memory.
-static __device__ float block_sum(float v, float *partial) {
-    v = dy_cuda_warp_sum(v);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    return dy_cuda_warp_sum(lane < kThreads / 32 ? partial[lane] : 0.0f);
+// 1 / sqrt(mean of the row's squares + eps) from each thread's share of the squares; partial:
+// kThreads / 32 floats of shared memory.
+static __device__ float row_scale(float squares, float *partial, int cols, float eps) {
+    const float sum = dy_cuda_block_reduce<kThreads>(squares, partial, [](float a, float b) { return a + b; });
+    return 1.0f / sqrtf(sum / (float)cols + eps);
 }
 
 // Block r: row r; residual (rows, cols) at res_stride, delta NULL or alike, w (cols), out alike.
@@ -39,7 +37,7 @@ static __global__ void __launch_bounds__(kThreads)
             }
             squares += v * v;
         }
-        const float scale = 1.0f / sqrtf(block_sum(squares, partial) / (float)cols + eps);
+        const float scale = row_scale(squares, partial, cols, eps);
         for (int c = threadIdx.x; c < cols; c += kThreads)  // this thread's own columns: no barrier needed
             o[c] = __float2bfloat16(__bfloat162float(w[c]) * (__bfloat162float(x[c]) * scale));
     } else {
@@ -69,7 +67,7 @@ static __global__ void __launch_bounds__(kThreads)
                 squares += v.x * v.x + v.y * v.y;
             }
         }
-        const float scale = 1.0f / sqrtf(block_sum(squares, partial) / (float)cols + eps);
+        const float scale = row_scale(squares, partial, cols, eps);
 #pragma unroll
         for (int p = 0; p < kPieces; p++) {
             const int i = threadIdx.x + p * kThreads;
