@@ -4,7 +4,7 @@
 # GPU label, the transformers cross-check (tests/hf_check_models.py), the bf16 reference logits
 # of transformers on this GPU and the CUDA backend against them, a real-shape round trip (qwen3-8b
 # make-model + inspect), prefill/decode speed next to transformers (tests/hf_prefill_compare.py),
-# the GPU op tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
+# the GPU tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
 # Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/
 # as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
 # ONLY="step names" runs just those steps (deps, configure and build always run), e.g. the GPU
@@ -59,8 +59,9 @@ done
 step hf_prefill_compare python3 tests/hf_prefill_compare.py --dysco build-gpu/dysco --preset qwen3-8b --ctx 8192,32768,131072 \
   --work /tmp/dysco-cmp --repeats 2 --decode-steps 48 --dysco-timeout 300 \
   --make-model-args="--rope-scaling '{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}' --max-pos 131072"
-# Every GPU op test once under memcheck (about a minute).
-step sanitizer compute-sanitizer --tool memcheck --error-exitcode 1 build-gpu/tests/test_cuda_ops
+# The GPU suite (ctest -L gpu, and the dysco processes its tests start) once under memcheck.
+step sanitizer compute-sanitizer --tool memcheck --error-exitcode 1 --target-processes all \
+  ctest --test-dir build-gpu --output-on-failure -L gpu
 for t in qwen3 llama3_1; do
   step "tokenizer_bench_$t" python3 tests/hf_tokenizer_bench.py --tokenizer "$deps/tokenizers/$t" --dysco build-gpu/dysco
 done
