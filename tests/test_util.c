@@ -12,15 +12,9 @@
 #include "file_util.h"
 #include "presets.h"
 
-void die(const char *what) {
+static void die(const char *what) {
     fprintf(stderr, "test setup failed: %s\n", what);
     exit(99);
-}
-
-void *xmalloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) die("out of host memory");
-    return p;
 }
 
 void test_args(int argc, char **argv, const char *names, ...) {

@@ -13,10 +13,6 @@ typedef struct {
     char *err;   // stderr, NUL-terminated
 } cmd_result;
 
-// Setup that cannot go on (not a failed check): prints "test setup failed: what", exits 99.
-void die(const char *what) __attribute__((noreturn));
-void *xmalloc(size_t bytes);  // malloc, or die
-
 // A test's command-line arguments (paths ctest passes), stored through the NULL-terminated list
 // of pointers; exits with "usage: PROGRAM NAMES" when the count differs.
 void test_args(int argc, char **argv, const char *names, ...);

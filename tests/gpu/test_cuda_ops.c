@@ -14,17 +14,24 @@
 #include <string.h>
 
 #include "../../kernels/device_info.h"
-#include "../bf16_storage_backend.h"
 #include "../op_calls.h"
-#include "../teacher_forcing.h"
 #include "../test_util.h"
 #include "model.h"
 
 static const double TOL = 2e-2;
-// The GPU's logits against the CPU twin with bf16 storage (end to end; see test_model).
-static const double TWIN_TOL = 5e-3;
 
 static dy_backend *cpu, *gpu;
+
+static void die(const char *what) {
+    fprintf(stderr, "test setup failed: %s\n", what);
+    exit(99);
+}
+
+static void *xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) die("out of host memory");
+    return p;
+}
 
 // xorshift64*, seeded once: every run sees the same inputs, every call fresh ones.
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -843,76 +850,80 @@ static void test_pick(void) {
 
 enum { PROMPT = 40, STEPS = 160, POSITIONS = PROMPT + STEPS };
 
-// Positions whose argmax differs between got and want (POSITIONS, vocab), each printed with
-// want's gap between the two tokens against want's rms; *ties counts the misses whose gap is
-// under TOL x rms (a tie at bf16 precision).
-static int argmax_misses(const char *what, const float *got, const float *want, int vocab, int *ties) {
-    int misses = 0;
-    *ties = 0;
-    for (int p = 0; p < POSITIONS; p++) {
-        const float *g = got + (size_t)p * vocab, *w = want + (size_t)p * vocab;
-        const int best = argmax(w, vocab), picked = argmax(g, vocab);
-        if (picked == best) continue;
-        double rms = 0;
-        for (int j = 0; j < vocab; j++) rms += (double)w[j] * w[j] / vocab;
-        rms = sqrt(rms);
-        const bool tie = w[best] - w[picked] < TOL * rms;
-        misses++;
-        *ties += tie;
-        printf("  %s position %d: argmax %d on the GPU, %d there (logit gap %.3g, rms %.3g%s)\n", what, p, picked, best,
-               w[best] - w[picked], rms, tie ? ": a tie at bf16 precision" : "");
-    }
-    return misses;
+// Logits (vocab) at token position pos: a fresh prefill of tokens [0, pos] for prompt positions
+// (odd ones in two chunks, so prefill on top of cached positions runs too), one decode step
+// for the rest (the prompt's K/V are in the cache from the last prefill).
+static int logits_at(dy_model *m, const int32_t *tokens, int pos, float *logits, dy_error *err) {
+    const dy_forward_opts with_logits = {.logits = logits}, without = {0};
+    if (pos >= PROMPT) return dy_model_forward(m, tokens + pos, 1, pos, &with_logits, err);
+    const int first = pos % 2 ? (pos + 1) / 2 : 0;
+    if (first && dy_model_forward(m, tokens, first, 0, &without, err)) return -1;
+    return dy_model_forward(m, tokens + first, pos + 1 - first, first, &with_logits, err);
 }
 
-// A tiny preset with vocab 1024 and bf16 weights run for PROMPT prompt positions and STEPS
-// teacher-forced steps (the decode steps as recorded graphs on the GPU) on the GPU, the fp32 CPU
-// and the CPU with bf16 storage (tests/bf16_storage_backend.h).
-// - Against the fp32 CPU: logits relative error < TOL over all positions (not per position: in
-//   the MoE model a router near-tie can pick another expert under bf16 activations, which moves
-//   that one position's logits by several percent). Random-weight tiny models have flat logits:
-//   about 2% of positions have a top-2 gap under the ~0.5% bf16 storage error, so argmax
-//   agreement here is reported, and every miss must be such a tie.
-// - Against the bf16-storage CPU, which stores what the GPU stores: argmax agreement >= 99% of
-//   the positions and logits relative error < TWIN_TOL.
+// A tiny preset with vocab 1024 and bf16 weights (exact in both backends) run for PROMPT prompt
+// positions and STEPS teacher-forced steps on both: the logits' relative error over all
+// positions, and argmax agreement per position (the decode steps run as recorded graphs on the
+// GPU). A disagreement must be a tie at bf16 precision: the CPU's two candidates within 2e-2 of
+// the logits' rms of each other. The error is taken
+// over all positions, not per position: in the MoE model a router near-tie can pick another
+// expert under bf16 activations, which moves that one position's logits by several percent (up
+// to ~7e-2 in a CPU emulation of bf16 rounding).
 static void test_model(const char *preset) {
     dy_model_config cfg;
     load_preset(preset, &cfg, 1024);
     char *json = preset_json(preset, 1024), *dir = make_temp_dir("cuda-ops");
     write_checkpoint(dir, json, &cfg, DY_BF16, 1ull << 40, 7);
-    const int vocab = cfg.vocab_size;
-    dy_backend *twin = bf16_storage_backend_create(vocab);
     dy_checkpoint ck;
-    dy_model mc, mt, mg;
+    dy_model mc, mg;
     dy_error err;
     if (dy_checkpoint_open(dir, &ck, &err)) die(err.msg);
-    if (dy_model_load(&mc, cpu, &ck, POSITIONS, PROMPT, &err) || dy_model_load(&mt, twin, &ck, POSITIONS, PROMPT, &err) ||
-        dy_model_load(&mg, gpu, &ck, POSITIONS, PROMPT, &err))
+    if (dy_model_load(&mc, cpu, &ck, POSITIONS, PROMPT, &err) || dy_model_load(&mg, gpu, &ck, POSITIONS, PROMPT, &err))
         die(err.msg);
+    const int vocab = cfg.vocab_size;
     int32_t tokens[POSITIONS];
     for (int i = 0; i < POSITIONS; i++) tokens[i] = (int32_t)uniform(0, (float)vocab) % vocab;
-    float *got = teacher_forced_logits(&mg, tokens, PROMPT, STEPS), *fp32 = teacher_forced_logits(&mc, tokens, PROMPT, STEPS),
-          *bf16 = teacher_forced_logits(&mt, tokens, PROMPT, STEPS);
-
-    int ties;
-    const int fp32_misses = argmax_misses("fp32 CPU", got, fp32, vocab, &ties);
-    const double e = rel_err(got, fp32, POSITIONS, vocab, vocab);
-    check(e < TOL && ties == fp32_misses,
-          "%s (vocab %d) vs the fp32 CPU: logits relative error %.3g over %d prompt positions and %d steps; argmax "
-          "agrees on %d/%d, the %d misses are all ties at bf16 precision",
-          preset, vocab, e, PROMPT, STEPS, POSITIONS - fp32_misses, POSITIONS, fp32_misses);
-    const int twin_misses = argmax_misses("bf16-storage CPU", got, bf16, vocab, &ties);
-    const double e_twin = rel_err(got, bf16, POSITIONS, vocab, vocab);
-    check(e_twin < TWIN_TOL && POSITIONS - twin_misses >= 0.99 * POSITIONS,
-          "%s vs the bf16-storage CPU: logits relative error %.3g; argmax agrees on %d/%d positions (%.1f%%)", preset,
-          e_twin, POSITIONS - twin_misses, POSITIONS, 100.0 * (POSITIONS - twin_misses) / POSITIONS);
+    float *got = xmalloc((size_t)POSITIONS * vocab * sizeof(float)), *want = xmalloc((size_t)POSITIONS * vocab * sizeof(float));
+    double worst = 0;
+    int worst_pos = 0, agree = 0, ties = 0;
+    for (int p = 0; p < POSITIONS; p++) {
+        float *g = got + (size_t)p * vocab, *w = want + (size_t)p * vocab;
+        if (logits_at(&mc, tokens, p, w, &err) || logits_at(&mg, tokens, p, g, &err)) die(err.msg);
+        const double e = rel_err(g, w, 1, vocab, vocab);
+        if (e > worst) {
+            worst = e;
+            worst_pos = p;
+        }
+        const int best = argmax(w, vocab), picked = argmax(g, vocab);
+        double rms = 0;
+        for (int j = 0; j < vocab; j++) rms += (double)w[j] * w[j] / vocab;
+        rms = sqrt(rms);
+        if (picked == best) {
+            agree++;
+            continue;
+        }
+        const bool tie = w[best] - w[picked] < TOL * rms;
+        ties += tie;
+        printf("  %s position %d: argmax %d on the GPU, %d on the CPU (CPU logit gap %.3g, rms %.3g%s)\n", preset, p,
+               picked, best, w[best] - w[picked], rms, tie ? ": a tie at bf16 precision" : "");
+    }
+    const double e = rel_err(got, want, POSITIONS, vocab, vocab);
+    check(e < TOL, "%s (vocab %d): logits relative error %.3g over %d prompt positions and %d steps (worst %.3g at %d)",
+          preset, vocab, e, PROMPT, STEPS, worst, worst_pos);
+    // A random-weight tiny model has flat logits: 1-2% of its positions have a top-2 gap under
+    // bf16's noise (measured 96.5-99.5% raw agreement over runs). That is bf16 storage, not this
+    // backend: the CPU itself, with every stored activation and K value rounded to bf16, agrees
+    // with the fp32 CPU on 193-200 of these 200 positions (three presets, four seeds), and 1e-6
+    // relative noise in its matmul outputs alone moves its logits by the same ~0.5%, so no bf16
+    // implementation matches another rounding for rounding. Every disagreement must be such a
+    // tie, and ties may not pass 5% of the positions.
+    check(agree + ties == POSITIONS && agree >= 0.95 * POSITIONS,
+          "%s: argmax agreement %d/%d positions (%.1f%%); %d of the %d misses are bf16 ties", preset, agree, POSITIONS,
+          100.0 * agree / POSITIONS, ties, POSITIONS - agree);
     free(got);
-    free(fp32);
-    free(bf16);
+    free(want);
     dy_model_free(&mc);
-    dy_model_free(&mt);
     dy_model_free(&mg);
-    twin->destroy(twin);
     dy_checkpoint_close(&ck);
     rm_rf(dir);
     free(dir);
