@@ -14,6 +14,10 @@ extern "C" int dy_cuda_device_count(void) {
 }
 
 extern "C" int dy_cuda_device_info(int device, dy_device_info *info, dy_error *err) {
+    // An ordinal past the last is the caller's mistake, answered without a failing CUDA call
+    // (which compute-sanitizer would report as an error of the program).
+    const int n = dy_cuda_device_count();
+    if (device < 0 || device >= n) return dy_fail(err, "CUDA device %d: no such device (%d visible)", device, n);
     cudaDeviceProp prop;
     size_t free_b = 0, total_b = 0;
     cudaError_t e = cudaGetDeviceProperties(&prop, device);
