@@ -31,7 +31,7 @@ source "$deps/env.sh"
 step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90a -DDYSCO_TOKENIZERS="$(cd "$deps" && pwd)/tokenizers"
 step build cmake --build build-gpu --parallel "$(nproc)"
 step ctest ctest --test-dir build-gpu --output-on-failure -j8
-[ -z "${ONLY:-}" ] || step ctest_gpu ctest --test-dir build-gpu --output-on-failure -L gpu  # in ctest otherwise
+[ -z "${ONLY:-}" ] || step ctest_gpu ctest --test-dir build-gpu -V -L gpu  # in ctest otherwise; -V logs every check
 step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
 # bf16_logits_{qwen3,llama,qwen3_moe}.json: transformers in bf16 on this GPU. They are written under
 # $logs so they come back with the logs, and are then committed to tests/fixtures/reference/. Until
