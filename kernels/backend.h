@@ -1,4 +1,4 @@
-// The op interface the model forward is written against (runtime/model.c), implemented by
+// The op interface the model forward is written against (runtime/model/), implemented by
 // kernels/cpu (fp32 reference) and kernels/cuda (bf16). Backends own their memory: the
 // data a view points to, and every int32/float array argument (ids, positions, inv_freq, bias,
 // capture_heads, capture_out, caches), is backend memory (device memory on a GPU); the views,
@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../runtime/dtype.h"
-#include "../runtime/error.h"
+#include "kernels/base/dtype.h"
+#include "kernels/base/error.h"
 
 #ifdef __cplusplus
 extern "C" {  // kernels/cuda is C++
@@ -86,7 +86,7 @@ typedef struct {
     int64_t max_rows;      // tokens per pass
     int64_t hidden;
     int64_t intermediate;  // the larger of the dense and the expert MLP width
-    int n_experts, top_k;  // 0 for dense models
+    int n_experts, experts_per_token;  // 0 for dense models
     int n_heads, head_dim; // attention (a decode step's per-split partial results)
     int64_t vocab;         // logits per pick (the CPU's reference sorts a copy of them)
 } dy_op_limits;
@@ -94,8 +94,8 @@ typedef struct {
 // How pick chooses the next token. The host fills it (u from its seeded generator) per call.
 typedef struct {
     float temperature;  // <= 0: greedy (argmax, first index on ties)
-    float top_p;        // 1: off
-    int top_k;          // 0: off
+    float sample_top_p;  // 1: off
+    int sample_top_k;    // 0: off
     double u;           // uniform in [0, 1), drawn by the host's seeded generator
     int32_t forced;     // >= 0: this token is taken (scoring): only its logprob and the argmax are computed
 } dy_pick_params;
@@ -116,7 +116,7 @@ struct dy_backend {
     // Scratch for ops up to these limits; -1 when out of memory. Called before any op runs.
     int (*prepare)(dy_backend *b, const dy_op_limits *limits);
     // The bytes of backend memory prepare() holds for these limits, create()'s fixed scratch
-    // included, so the memory plan (runtime/memory_plan.h) can count them before anything is
+    // included, so the memory plan (runtime/model/memory_plan.h) can count them before anything is
     // allocated. NULL: none.
     size_t (*scratch_bytes)(dy_backend *b, const dy_op_limits *limits);
     // Free and total bytes of the memory alloc() draws from, which the model checks its memory
@@ -156,14 +156,14 @@ struct dy_backend {
     // A dense MLP's first half: out = x @ w^T with w the gate rows over the up rows (2 * inter, in),
     // then out[:, :inter] = silu(gate) * up; out[:, inter:] is left as scratch. out: (n, 2 * inter)
     void (*gate_up_swiglu)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
-    // Qwen3-MoE block: router logits x @ router^T, softmax over experts (fp32), top-k (ties to the
-    // lower index), optional renormalisation of the k weights; out = sum_k w_k * SwiGLU_expert_k(x)
+    // Qwen3-MoE block: router logits x @ router^T, softmax over experts (fp32), the experts_per_token most
+    // probable (ties to the lower index), optional renormalisation of their weights; out = sum_k w_k * SwiGLU_expert_k(x)
     void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
-                int top_k, bool norm_topk, dy_view *out);
+                int experts_per_token, bool norm_topk, dy_view *out);
     // The next token from logits (vocab) fp32 in backend memory; p is a host struct, out backend
-    // memory. Sampling: p_i = exp((l_i - max) / temperature); the kept set is the top_k largest
+    // memory. Sampling: p_i = exp((l_i - max) / temperature); the kept set is the sample_top_k largest
     // p_i by (p desc, id asc), then the shortest prefix of that order whose mass / kept mass
-    // reaches top_p (the crossing token included); r = u * kept mass, and the token is the first
+    // reaches sample_top_p (the crossing token included); r = u * kept mass, and the token is the first
     // kept id IN ASCENDING ID ORDER at which the running sum of kept p_i exceeds r (so a GPU needs
     // no sort; rounding that leaves r unreached takes the last kept id with p_i > 0).
     void (*pick)(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "../runtime/error.h"
+#include "kernels/base/error.h"
 
 typedef struct {
     char name[256];

@@ -20,7 +20,7 @@ Runs on the GPU host (python3 with torch + CUDA and transformers, no network), i
      ~0.5 GiB, reported as gpu_in_use_before_dysco_gib).
   3. `dysco bench --model WORK/PRESET --random-weights --ctx LIST --decode-steps N+1 --device cuda
      [--dysco-args]` (N+1 tokens: N intervals between produced tokens, as many steps as the HF side
-     times), its JSON lines parsed (runtime/cli_bench.c).
+     times), its JSON lines parsed (runtime/cli/cli_bench.c).
 
 Prints one JSON line per context to stdout:
   {"ctx", "hf_sdpa_prefill_s", "dysco_prefill_s", "prefill_ratio" (dysco / hf: below 1 means dysco

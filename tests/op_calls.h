@@ -3,7 +3,7 @@
 #ifndef DYSCO_TEST_OP_CALLS_H
 #define DYSCO_TEST_OP_CALLS_H
 
-#include "../kernels/backend.h"
+#include "kernels/backend.h"
 
 void op_norm_rope(dy_backend *be, dy_view *x, int n_heads, int head_dim, const dy_view *w, float eps, bool normalise,
                   const int32_t *positions, const float *inv_freq, float attn_factor);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_util.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 cJSON *fixture_load(const char *path) {

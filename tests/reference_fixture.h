@@ -8,7 +8,7 @@
 
 #include <cJSON.h>
 
-#include "model.h"
+#include "runtime/model/model.h"
 
 // The parsed JSON file (cJSON_Delete it).
 cJSON *fixture_load(const char *path);

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "chat_template.h"
-#include "file_util.h"
+#include "runtime/tokenizer/chat_template.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 // The real tokenizer_config.json files live at DIR/qwen3/ and DIR/llama3_1/, DIR being argv[1]

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "file_util.h"
-#include "model_tensors.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/model_tensors.h"
+#include "runtime/checkpoint/weight_init.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
-#include "weight_init.h"
 
 enum { SMALL_VOCAB = 1000 };  // the tiny presets carry the real vocabularies; a smaller one keeps this fast
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_util.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 static const char *dysco_bin;

@@ -15,7 +15,7 @@
 #include <glob.h>
 #include <unistd.h>
 
-#include "file_util.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 static const char *dysco_bin;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
+#include "kernels/backend.h"
 #include "op_calls.h"
 
 static const double TOL = 1e-5;
@@ -99,7 +99,7 @@ static dy_backend *backend(void **state) { return *state; }
 static int setup(void **state) {
     dy_backend *be = dy_backend_cpu_create();
     // Room for every op below: up to 40 rows, MoE with 8 experts of width 20 over hidden 37.
-    const dy_op_limits limits = {.max_rows = 40, .hidden = 37, .intermediate = 20, .n_experts = 8, .top_k = 2};
+    const dy_op_limits limits = {.max_rows = 40, .hidden = 37, .intermediate = 20, .n_experts = 8, .experts_per_token = 2};
     if (!be || be->prepare(be, &limits)) return -1;
     *state = be;
     return 0;

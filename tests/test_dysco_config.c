@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dysco_config.h"
-#include "file_util.h"
+#include "runtime/dysco/dysco_config.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 static const char *configs_dir;  // configs/dysco, the test's argument
@@ -75,10 +75,10 @@ static void assert_templates(const dy_dysco_config *c, const int32_t *const *seq
 
 // The values every shipped file shares (spec 3.1).
 static void assert_common(const dy_dysco_config *c) {
-    assert_true(c->has_top_k);
-    assert_int_equal(c->top_k, 4096);
-    assert_true(c->has_top_p);
-    assert_true(c->top_p == 0.975);
+    assert_true(c->has_select_top_k);
+    assert_int_equal(c->select_top_k, 4096);
+    assert_true(c->has_select_top_p);
+    assert_true(c->select_top_p == 0.975);
     assert_true(c->strength == 2.0);
     assert_true(c->decay == 0.75);
     assert_int_equal(c->ctx_warmup, 8);
@@ -145,8 +145,8 @@ static void test_defaults(void **state) {
     dy_dysco_config c;
     dy_dysco_config_defaults(&c);
     assert_int_equal(c.n_heads, 0);
-    assert_false(c.has_top_k);
-    assert_false(c.has_top_p);
+    assert_false(c.has_select_top_k);
+    assert_false(c.has_select_top_p);
     assert_true(isnan(c.strength) && isnan(c.decay));
     assert_int_equal(c.ctx_warmup, 0);
     assert_true(c.interv_auto);
@@ -158,8 +158,8 @@ static void test_defaults(void **state) {
     // Keys absent from a file keep these defaults.
     c = load_text(MINIMAL);
     assert_int_equal(c.n_heads, 1);
-    assert_int_equal(c.top_k, 8);
-    assert_false(c.has_top_p);
+    assert_int_equal(c.select_top_k, 8);
+    assert_false(c.has_select_top_p);
     assert_int_equal(c.ctx_warmup, 0);
     assert_true(c.interv_auto && c.dynamic && !c.scale_template_tokens);
     assert_int_equal(c.n_templates, 0);
@@ -224,19 +224,19 @@ static void test_value_spellings(void **state) {
     assert_int_equal(c.interv_warmup, 0);
     assert_true(c.scale_template_tokens);
     assert_false(c.dynamic);
-    assert_true(c.has_top_p && c.top_p == 1.0);
+    assert_true(c.has_select_top_p && c.select_top_p == 1.0);
     assert_true(c.strength == 99.0 && c.decay == 0.0);
     assert_int_equal(c.ctx_warmup, 1);
 
     c = load_text(MINIMAL "dynamic_rescale: True\nscale_template_tokens: OFF\ntop_p: 9.75e-1\nstrength: .5\n");
     assert_true(c.dynamic);
     assert_false(c.scale_template_tokens);
-    assert_true(c.top_p == 0.975 && c.strength == 0.5);
+    assert_true(c.select_top_p == 0.975 && c.strength == 0.5);
 
     // null keeps the default (run_eval's cfg.get); top_k: null leaves nucleus only.
     c = load_text(MINIMAL "top_k: null\ntop_p: 0.9\ncontext_warmup_steps: ~\nintervention_warmup:\n");
-    assert_false(c.has_top_k);
-    assert_true(c.has_top_p);
+    assert_false(c.has_select_top_k);
+    assert_true(c.has_select_top_p);
     assert_int_equal(c.ctx_warmup, 0);
     assert_true(c.interv_auto);
 
@@ -258,18 +258,18 @@ static void test_overrides(void **state) {
     load_shipped("qwen3_8b.yaml", &c);
     dy_dysco_override_top_p(&c, 0);  // the authors' quick check: --dysco_top_p 0 --dysco_top_k 1024
     dy_dysco_override_top_k(&c, 1024);
-    assert_false(c.has_top_p);
-    assert_true(c.has_top_k);
-    assert_int_equal(c.top_k, 1024);
+    assert_false(c.has_select_top_p);
+    assert_true(c.has_select_top_k);
+    assert_int_equal(c.select_top_k, 1024);
     assert_int_equal(dy_dysco_config_validate(&c, 36, 32, "x", &err), 0);
     dy_dysco_override_top_k(&c, -5);
-    assert_false(c.has_top_k);
+    assert_false(c.has_select_top_k);
     assert_msg(dy_dysco_config_validate(&c, 36, 32, "x", &err), &err, "x: top_k, top_p: at least one is needed",
                "both removed");
     dy_dysco_override_top_p(&c, 0.5);
-    assert_true(c.has_top_p && c.top_p == 0.5);
+    assert_true(c.has_select_top_p && c.select_top_p == 0.5);
     dy_dysco_override_top_p(&c, -1);
-    assert_false(c.has_top_p);
+    assert_false(c.has_select_top_p);
 
     assert_int_equal(dy_dysco_parse_interv_warmup("12", &c, "--dysco-interv-warmup", &err), 0);
     assert_false(c.interv_auto);

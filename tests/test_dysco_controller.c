@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dysco_controller.h"
+#include "runtime/dysco/dysco_controller.h"
 
 #define LOG2F ((float)log(2.0))
 
@@ -324,7 +324,7 @@ static void test_static_mode(void **state) {
     dy_dysco_free(&s);
     // k above the length: the selection covers the c - 1 positions before the current one.
     cfg.ctx_warmup = 3;
-    cfg.top_k = 100;
+    cfg.select_top_k = 100;
     assert_int_equal(dy_dysco_init(&s, &cfg, prompt, 10, 2, 16, &err), 0);
     dy_dysco_update(&s, w6, 1, 6);
     dy_dysco_update(&s, w7, 1, 7);
@@ -391,23 +391,23 @@ static int reference_select(const float *v, int c, const dy_dysco_config *cfg, b
     sort_values = v;
     qsort(order, (size_t)c, sizeof *order, by_value_desc);
     int count = 0;
-    *by_token = !cfg->has_top_p;
+    *by_token = !cfg->has_select_top_p;
     memset(mask, 0, (size_t)c);
-    if (cfg->has_top_p) {
+    if (cfg->has_select_top_p) {
         double sum = 0, cum = 0;
         for (int j = 0; j < c; j++) sum += v[j];
         for (int i = 0; i < c; i++) {
             cum += v[order[i]] / sum;
-            if (i == 0 || cum <= cfg->top_p) {
+            if (i == 0 || cum <= cfg->select_top_p) {
                 mask[order[i]] = true;
                 count++;
             }
         }
-        *by_token = cfg->has_top_k && count > cfg->top_k;
+        *by_token = cfg->has_select_top_k && count > cfg->select_top_k;
     }
     if (*by_token) {
         memset(mask, 0, (size_t)c);
-        count = cfg->top_k < c ? cfg->top_k : c;
+        count = cfg->select_top_k < c ? cfg->select_top_k : c;
         *mass = 0;
         for (int i = 0; i < count; i++) {
             mask[order[i]] = true;

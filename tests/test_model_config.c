@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_config.h"
-#include "presets.h"
+#include "runtime/checkpoint/model_config.h"
+#include "runtime/checkpoint/presets.h"
 
 // Parses "{fields}". Tests override a field of BASE_QWEN3 by putting it first: the reader takes
 // the first occurrence of a key.

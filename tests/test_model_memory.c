@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "memory_plan.h"
-#include "model.h"
+#include "runtime/model/memory_plan.h"
+#include "runtime/model/model.h"
 #include "test_util.h"
 
 // The CPU backend under a counting alloc and, when free_bytes is set, a memory_info reporting it.

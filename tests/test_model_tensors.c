@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../parallel/tp_shard.h"
-#include "memory_plan.h"
-#include "model_tensors.h"
-#include "presets.h"
+#include "runtime/checkpoint/model_tensors.h"
+#include "runtime/checkpoint/presets.h"
+#include "runtime/model/memory_plan.h"
+#include "runtime/model/tp_shard.h"
 #include "test_util.h"
 
 // Parameter counts printed by transformers 5.17 (num_parameters() of the model built from the

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_util.h"
-#include "model.h"
 #include "reference_fixture.h"
+#include "runtime/model/model.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 static const char *dysco_bin, *fixtures;

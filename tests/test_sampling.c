@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sampling.h"
+#include "runtime/generate/sampling.h"
 
 enum { VOCAB = 50 };
 
@@ -38,7 +38,7 @@ static dy_pick pick(const float *logits, dy_pick_params p) {
 }
 
 static dy_pick_params sampling(float temperature, int top_k, float top_p, double u) {
-    return (dy_pick_params){.temperature = temperature, .top_k = top_k, .top_p = top_p, .u = u, .forced = -1};
+    return (dy_pick_params){.temperature = temperature, .sample_top_k = top_k, .sample_top_p = top_p, .u = u, .forced = -1};
 }
 
 static void random_logits(float *l, unsigned seed) {
@@ -56,7 +56,7 @@ static void test_argmax_logprob_forced(void **state) {
     assert_int_equal(greedy.argmax, 7);
     double sum = 0;
     for (int i = 0; i < VOCAB; i++) {
-        const dy_pick f = pick(l, (dy_pick_params){.temperature = 0.7f, .top_k = 1, .top_p = 0.1f, .forced = i});
+        const dy_pick f = pick(l, (dy_pick_params){.temperature = 0.7f, .sample_top_k = 1, .sample_top_p = 0.1f, .forced = i});
         assert_int_equal(f.token, i);  // forced wins over every sampling setting
         assert_int_equal(f.argmax, 7);
         sum += exp(f.logprob);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer.h"
+#include "runtime/tokenizer/tokenizer.h"
 
 // GPT-2's byte-to-character map, written independently of the code under test.
 static void byte_char(int b, char out[3]) {

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_util.h"
-#include "prompt.h"
+#include "runtime/tokenizer/prompt.h"
+#include "runtime/util/file_util.h"
 #include "test_util.h"
 
 static const char *fixture_dir, *tokenizer_dir;

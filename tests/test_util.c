@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "checkpoint_writer.h"
-#include "file_util.h"
-#include "presets.h"
+#include "runtime/checkpoint/checkpoint_writer.h"
+#include "runtime/checkpoint/presets.h"
+#include "runtime/util/file_util.h"
 
 static void die(const char *what) {
     fprintf(stderr, "test setup failed: %s\n", what);

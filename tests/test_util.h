@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model_config.h"
+#include "runtime/checkpoint/model_config.h"
 
 typedef struct {
     int status;  // exit status, or -1 when the process did not exit normally (crash, signal)

@@ -1,15 +1,10 @@
 // The CPU backend: fp32 activations, weights and KV cache in ordinary host memory, so upload and
 // download are copies and every op finishes before it returns.
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops_cpu.h"
-
-typedef struct {
-    void *scratch;  // sized by prepare()
-    size_t scratch_bytes;
-} cpu_impl;
+#include "scratch.h"
 
 // 64-byte aligned (a cache line, any SIMD width). A request for 0 bytes gets a valid pointer like
 // any other, to release as usual, so NULL always means out of memory. posix_memalign rather than
@@ -38,43 +33,24 @@ static void cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *ho
 }
 
 static void cpu_destroy(dy_backend *b) {
-    cpu_impl *impl = b->impl;
-    free(impl->scratch);
-    free(impl);
+    dy_cpu_scratch_free(b);
+    free(b->impl);
     free(b);
-}
-
-void *dy_cpu_scratch(dy_backend *b, size_t bytes) {
-    cpu_impl *impl = b->impl;
-    assert(bytes <= impl->scratch_bytes);  // prepare() sized it for the largest op
-    (void)bytes;
-    return impl->scratch;
 }
 
 // One buffer serves the MoE and pick ops (never running at once).
 static size_t cpu_scratch_bytes(dy_backend *b, const dy_op_limits *l) {
     (void)b;
-    const size_t moe = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->top_k) : 0;
+    const size_t moe = l->n_experts ? dy_cpu_moe_scratch_bytes(l->max_rows, l->hidden, l->intermediate, l->n_experts, l->experts_per_token) : 0;
     const size_t pick = dy_cpu_pick_scratch_bytes(l->vocab);
     return moe > pick ? moe : pick;
 }
 
-// Through b->alloc like any backend memory, so a wrapper that counts allocations sees it too.
-static int cpu_prepare(dy_backend *b, const dy_op_limits *l) {
-    cpu_impl *impl = b->impl;
-    const size_t bytes = cpu_scratch_bytes(b, l);
-    if (bytes <= impl->scratch_bytes) return 0;
-    void *grown = b->alloc(b, bytes);
-    if (!grown) return -1;
-    b->release(b, impl->scratch);
-    impl->scratch = grown;
-    impl->scratch_bytes = bytes;
-    return 0;
-}
+static int cpu_prepare(dy_backend *b, const dy_op_limits *l) { return dy_cpu_scratch_reserve(b, cpu_scratch_bytes(b, l)); }
 
 dy_backend *dy_backend_cpu_create(void) {
     dy_backend *b = calloc(1, sizeof *b);
-    cpu_impl *impl = calloc(1, sizeof *impl);
+    dy_cpu_impl *impl = calloc(1, sizeof *impl);
     if (!b || !impl) {
         free(b);
         free(impl);

@@ -5,13 +5,10 @@
 #ifndef DYSCO_OPS_CPU_H
 #define DYSCO_OPS_CPU_H
 
-#include "../backend.h"
+#include "kernels/backend.h"
 
-// Backend-owned scratch of at least bytes, valid until the next call (ops run one at a time);
-// prepare() sized it for the largest op, so this cannot fail.
-void *dy_cpu_scratch(dy_backend *b, size_t bytes);
 // What moe needs for n rows.
-size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int top_k);
+size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int experts_per_token);
 // What pick needs for vocab logits (a sortable copy).
 size_t dy_cpu_pick_scratch_bytes(int64_t vocab);
 
@@ -33,7 +30,7 @@ void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
 // out may be gate or up itself (the model runs it in place).
 void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
-                int top_k, bool norm_topk, dy_view *out);
+                int experts_per_token, bool norm_topk, dy_view *out);
 void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops_cpu.h"
+#include "scratch.h"
 
 // torch's fp32 silu: x / (1 + exp(-x)).
 static float silu(float x) { return x / (1.0f + expf(-x)); }
@@ -32,17 +33,17 @@ void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy
     swiglu(&gate, &up, &gate);
 }
 
-// One token: logits (n_experts) become fp32 probabilities in place (softmax in double); the top_k
+// One token: logits (n_experts) become fp32 probabilities in place (softmax in double); the experts_per_token
 // largest are picked by repeated scans with a strict '>', so of equal probabilities the lower
 // expert index wins, and each pick is then marked -1 (below any probability).
-static void route(float *logits, int n_experts, int top_k, bool norm_topk, int32_t *chosen, float *weights) {
+static void route(float *logits, int n_experts, int experts_per_token, bool norm_topk, int32_t *chosen, float *weights) {
     double max = logits[0], sum = 0;
     for (int e = 1; e < n_experts; e++)
         if (logits[e] > max) max = logits[e];
     for (int e = 0; e < n_experts; e++) sum += exp(logits[e] - max);
     for (int e = 0; e < n_experts; e++) logits[e] = (float)(exp(logits[e] - max) / sum);
     double picked = 0;
-    for (int k = 0; k < top_k; k++) {
+    for (int k = 0; k < experts_per_token; k++) {
         int best = 0;
         for (int e = 1; e < n_experts; e++)
             if (logits[e] > logits[best]) best = e;
@@ -52,10 +53,10 @@ static void route(float *logits, int n_experts, int top_k, bool norm_topk, int32
         logits[best] = -1.0f;
     }
     if (norm_topk)
-        for (int k = 0; k < top_k; k++) weights[k] = (float)(weights[k] / picked);
+        for (int k = 0; k < experts_per_token; k++) weights[k] = (float)(weights[k] / picked);
 }
 
-// Scratch for n tokens: router probabilities (n, n_experts), choices and weights (n, top_k), the
+// Scratch for n tokens: router probabilities (n, n_experts), choices and weights (n, experts_per_token), the
 // token list of one expert (n), its gathered rows (n, hidden), gate and up (n, inter), down (n, hidden).
 typedef struct {
     float *probs, *weights, *xs, *gate, *up, *down, *token_weight;
@@ -68,45 +69,45 @@ static float *take(float **cursor, int64_t count) {
     return p;
 }
 
-size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int top_k) {
-    const int64_t floats = n * (n_experts + top_k + 2 * hidden + 2 * inter + 1), ints = n * (top_k + 1);
+size_t dy_cpu_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n_experts, int experts_per_token) {
+    const int64_t floats = n * (n_experts + experts_per_token + 2 * hidden + 2 * inter + 1), ints = n * (experts_per_token + 1);
     return (size_t)(floats + ints) * sizeof(float);  // int32 and fp32 are both 4 bytes
 }
 
-static moe_scratch carve(dy_backend *b, int64_t n, int64_t hidden, int64_t inter, int n_experts, int top_k) {
-    float *f = dy_cpu_scratch(b, dy_cpu_moe_scratch_bytes(n, hidden, inter, n_experts, top_k));
+static moe_scratch carve(dy_backend *b, int64_t n, int64_t hidden, int64_t inter, int n_experts, int experts_per_token) {
+    float *f = dy_cpu_scratch(b, dy_cpu_moe_scratch_bytes(n, hidden, inter, n_experts, experts_per_token));
     moe_scratch s;
     s.probs = take(&f, n * n_experts);
-    s.weights = take(&f, n * top_k);
+    s.weights = take(&f, n * experts_per_token);
     s.xs = take(&f, n * hidden);
     s.gate = take(&f, n * inter);
     s.up = take(&f, n * inter);
     s.down = take(&f, n * hidden);
     s.token_weight = take(&f, n);
     s.chosen = (int32_t *)f;
-    s.tokens = s.chosen + n * top_k;
+    s.tokens = s.chosen + n * experts_per_token;
     return s;
 }
 
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
-                int top_k, bool norm_topk, dy_view *out) {
+                int experts_per_token, bool norm_topk, dy_view *out) {
     const int64_t n = x->rows, hidden = x->cols, inter = experts[0].gate.rows;
     assert(router->rows == n_experts && router->cols == hidden && out->rows == n && out->cols == hidden);
-    assert(top_k >= 1 && top_k <= n_experts);
-    moe_scratch s = carve(b, n, hidden, inter, n_experts, top_k);
+    assert(experts_per_token >= 1 && experts_per_token <= n_experts);
+    moe_scratch s = carve(b, n, hidden, inter, n_experts, experts_per_token);
 
     dy_cpu_matmul_rows(x->data, x->stride, router->data, router->stride, s.probs, n_experts, n, hidden, n_experts);
     for (int64_t t = 0; t < n; t++)
-        route(s.probs + t * n_experts, n_experts, top_k, norm_topk, s.chosen + t * top_k, s.weights + t * top_k);
+        route(s.probs + t * n_experts, n_experts, experts_per_token, norm_topk, s.chosen + t * experts_per_token, s.weights + t * experts_per_token);
     for (int64_t t = 0; t < n; t++) memset((float *)out->data + t * out->stride, 0, (size_t)hidden * sizeof(float));
 
     for (int e = 0; e < n_experts; e++) {
         int64_t m = 0;  // tokens routed to e, gathered into xs
         for (int64_t t = 0; t < n; t++)
-            for (int k = 0; k < top_k; k++)
-                if (s.chosen[t * top_k + k] == e) {
+            for (int k = 0; k < experts_per_token; k++)
+                if (s.chosen[t * experts_per_token + k] == e) {
                     s.tokens[m] = (int32_t)t;
-                    s.token_weight[m] = s.weights[t * top_k + k];
+                    s.token_weight[m] = s.weights[t * experts_per_token + k];
                     memcpy(s.xs + m * hidden, (const float *)x->data + t * x->stride, (size_t)hidden * sizeof(float));
                     m++;
                 }

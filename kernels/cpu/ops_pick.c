@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ops_cpu.h"
+#include "scratch.h"
 
 typedef struct {
     float p;
@@ -26,14 +27,14 @@ static int by_id(const void *a, const void *b) { return ((const candidate *)a)->
 static int32_t sample(candidate *c, const float *logits, int vocab, double max, const dy_pick_params *p) {
     for (int i = 0; i < vocab; i++) c[i] = (candidate){(float)exp(((double)logits[i] - max) / p->temperature), i};
     qsort(c, (size_t)vocab, sizeof *c, by_prob_desc);
-    int keep = p->top_k > 0 && p->top_k < vocab ? p->top_k : vocab;
+    int keep = p->sample_top_k > 0 && p->sample_top_k < vocab ? p->sample_top_k : vocab;
     double sum = 0;
     for (int i = 0; i < keep; i++) sum += c[i].p;
-    if (p->top_p < 1) {  // the smallest prefix whose mass reaches top_p (the crossing token included)
+    if (p->sample_top_p < 1) {  // the smallest prefix whose mass reaches top_p (the crossing token included)
         double mass = 0;
         for (int i = 0; i < keep; i++) {
             mass += c[i].p / sum;
-            if (mass >= p->top_p) {
+            if (mass >= p->sample_top_p) {
                 keep = i + 1;
                 break;
             }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates runtime/nfc_unicode9_table.c: the code points assigned after Unicode 9.0 that NFC
+# Regenerates runtime/tokenizer/nfc_unicode9_table.c: the code points assigned after Unicode 9.0 that NFC
 # would move or change (non-zero combining class, or a canonical decomposition). The Hugging Face
 # tokenizers library normalises with Unicode 9.0 data, where these are unassigned: inert
 # starters. Needs npm, node, python3 and libutf8proc (the Unicode data dysco links).
 #
-# usage: launch/dev/gen_nfc_unicode9.sh > runtime/nfc_unicode9_table.c
+# usage: launch/dev/gen_nfc_unicode9.sh > runtime/tokenizer/nfc_unicode9_table.c
 set -euo pipefail
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

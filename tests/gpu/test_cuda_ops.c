@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/device_info.h"
 #include "../op_calls.h"
 #include "../test_util.h"
-#include "model.h"
+#include "kernels/device_info.h"
+#include "runtime/model/model.h"
 
 static const double TOL = 2e-2;
 
@@ -805,8 +805,8 @@ static void test_pick(void) {
                 for (int k = 0; k < 3; k++)
                     for (int p = 0; p < 3; p++)
                         for (int ui = 0; ui < 6; ui++) {
-                            const dy_pick_params params = {.temperature = temperatures[t], .top_p = top_ps[p],
-                                                           .top_k = top_ks[k], .u = us[ui], .forced = -1};
+                            const dy_pick_params params = {.temperature = temperatures[t], .sample_top_p = top_ps[p],
+                                                           .sample_top_k = top_ks[k], .u = us[ui], .forced = -1};
                             const dy_pick want = pick_on(cpu, lc, vocab, &params, cpu_out);
                             const dy_pick got = pick_on(gpu, lg, vocab, &params, gpu_out);
                             cases++;
@@ -824,7 +824,7 @@ static void test_pick(void) {
                 int32_t id;
                 do id = (int32_t)uniform(0.0f, (float)vocab) % vocab;
                 while (isinf(host[id]));
-                const dy_pick_params params = {.temperature = 0.7f, .top_p = 0.5f, .top_k = 1, .u = 0.5, .forced = id};
+                const dy_pick_params params = {.temperature = 0.7f, .sample_top_p = 0.5f, .sample_top_k = 1, .u = 0.5, .forced = id};
                 const dy_pick want = pick_on(cpu, lc, vocab, &params, cpu_out), got = pick_on(gpu, lg, vocab, &params, gpu_out);
                 cases++;
                 argmax_equal += got.argmax == want.argmax;
@@ -942,7 +942,7 @@ int main(void) {
     if (!gpu) die(err.msg);
     // Room for every op below: up to 64 rows, MoE with 8 experts of width 64 over hidden 130,
     // decode attention with up to 32 heads of 128, picks over Qwen3's vocabulary.
-    const dy_op_limits limits = {.max_rows = 64, .hidden = 130, .intermediate = 64, .n_experts = 8, .top_k = 2,
+    const dy_op_limits limits = {.max_rows = 64, .hidden = 130, .intermediate = 64, .n_experts = 8, .experts_per_token = 2,
                                  .n_heads = 32, .head_dim = 128, .vocab = PICK_VOCAB_MAX};
     if (!cpu || cpu->prepare(cpu, &limits) || gpu->prepare(gpu, &limits)) die("backend setup");
 

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../kernels/device_info.h"
 #include "../reference_fixture.h"
 #include "../test_util.h"
+#include "kernels/device_info.h"
 
 static const double TOL = 2e-2;
 

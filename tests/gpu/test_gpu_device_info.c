@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../kernels/device_info.h"
+#include "kernels/device_info.h"
 
 int main(void) {
     int n = dy_cuda_device_count();

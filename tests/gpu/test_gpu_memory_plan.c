@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/device_info.h"
 #include "../test_util.h"
-#include "model.h"
+#include "kernels/device_info.h"
+#include "runtime/model/model.h"
 
 static const char PLAN_4M[] = " GiB of cuda memory for 4000000 positions and prefill chunks of 2048 tokens (weights 15.26 "
                               "+ KV cache 549.32 + workspace ";

@@ -1,0 +1,270 @@
+#include "model_config.h"
+
+#include <cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/util/file_util.h"
+
+// Every reader below names the file and the field in its error, as users see it in config.json.
+typedef struct {
+    const cJSON *obj;
+    const char *path;
+    const char *prefix;  // "" or "rope_scaling." for nested objects
+    dy_error *err;
+} reader;
+
+static int read_int(const reader *r, const char *key, bool required, int fallback, int min, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v || cJSON_IsNull(v)) {
+        if (required) return dy_fail(r->err, "%s: %s%s: missing", r->path, r->prefix, key);
+        *out = fallback;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+        return dy_fail(r->err, "%s: %s%s: expected an integer", r->path, r->prefix, key);
+    if (v->valuedouble < min || v->valuedouble > INT_MAX)
+        return dy_fail(r->err, "%s: %s%s: %.0f is out of range (at least %d)", r->path, r->prefix, key,
+                       v->valuedouble, min);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int read_double(const reader *r, const char *key, bool required, double fallback, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v || cJSON_IsNull(v)) {
+        if (required) return dy_fail(r->err, "%s: %s%s: missing", r->path, r->prefix, key);
+        *out = fallback;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v)) return dy_fail(r->err, "%s: %s%s: expected a number", r->path, r->prefix, key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int read_positive(const reader *r, const char *key, bool required, double fallback, double *out) {
+    if (read_double(r, key, required, fallback, out)) return -1;
+    if (!(*out > 0)) return dy_fail(r->err, "%s: %s%s: must be positive, got %g", r->path, r->prefix, key, *out);
+    return 0;
+}
+
+static int read_bool(const reader *r, const char *key, bool fallback, bool *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v || cJSON_IsNull(v)) {
+        *out = fallback;
+        return 0;
+    }
+    if (!cJSON_IsBool(v)) return dy_fail(r->err, "%s: %s%s: expected true or false", r->path, r->prefix, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static const char *read_string(const reader *r, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+// A feature these models never enable: accept its "off" value, reject anything else.
+static int require_off(const reader *r, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (v && !cJSON_IsNull(v) && !cJSON_IsFalse(v))
+        return dy_fail(r->err, "%s: %s: only false is supported", r->path, key);
+    return 0;
+}
+
+// Token ids given as an int, a list of ints, or null.
+static int read_token_ids(const reader *r, const char *key, int *ids, int max, int *n) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    *n = 0;
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
+            return dy_fail(r->err, "%s: %s: expected a token id, got %g", r->path, key, v->valuedouble);
+        ids[(*n)++] = (int)v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsArray(v)) return dy_fail(r->err, "%s: %s: expected a token id or a list of them", r->path, key);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, v) {
+        if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble != floor(item->valuedouble))
+            return dy_fail(r->err, "%s: %s: list holds something other than a token id", r->path, key);
+        if (*n == max) return dy_fail(r->err, "%s: %s: more than %d ids", r->path, key, max);
+        ids[(*n)++] = (int)item->valuedouble;
+    }
+    return 0;
+}
+
+// RoPE settings: hub checkpoints write rope_theta + rope_scaling (null or an object with
+// rope_type, or the legacy key type); transformers >= 5 writes rope_parameters holding rope_theta.
+static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_config *rope, dy_error *err) {
+    const reader top = {root, path, "", err};
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    const char *section = "rope_parameters";
+    if (!params || cJSON_IsNull(params)) {
+        params = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+        section = "rope_scaling";
+    }
+    if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
+        return dy_fail(err, "%s: %s: expected an object or null", path, section);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%s.", section);
+    const reader sub = {params, path, prefix, err};
+
+    memset(rope, 0, sizeof *rope);
+    if (read_positive(&top, "rope_theta", false, 10000.0, &rope->theta)) return -1;
+    if (!params || cJSON_IsNull(params)) {
+        rope->type = DY_ROPE_DEFAULT;
+        return 0;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(params, "rope_theta") &&
+        read_positive(&sub, "rope_theta", true, 0, &rope->theta))
+        return -1;
+    const char *type = read_string(&sub, "rope_type");
+    if (!type) type = read_string(&sub, "type");
+    if (!type) return dy_fail(err, "%s: %srope_type: missing", path, prefix);
+    if (strcmp(type, "default") == 0) {
+        rope->type = DY_ROPE_DEFAULT;
+    } else if (strcmp(type, "yarn") == 0) {
+        rope->type = DY_ROPE_YARN;
+        if (cJSON_GetObjectItemCaseSensitive(params, "mscale") ||
+            cJSON_GetObjectItemCaseSensitive(params, "mscale_all_dim"))
+            return dy_fail(err, "%s: %smscale: not supported (no Qwen3 or Llama checkpoint uses it)", path, prefix);
+        if (read_positive(&sub, "factor", true, 0, &rope->factor) ||
+            read_int(&sub, "original_max_position_embeddings", false, max_pos, 1, &rope->original_max_position) ||
+            read_positive(&sub, "beta_fast", false, 32.0, &rope->beta_fast) ||
+            read_positive(&sub, "beta_slow", false, 1.0, &rope->beta_slow) ||
+            read_bool(&sub, "truncate", true, &rope->truncate))
+            return -1;
+        const cJSON *af = cJSON_GetObjectItemCaseSensitive(params, "attention_factor");
+        rope->has_attention_factor = af && !cJSON_IsNull(af);
+        if (rope->has_attention_factor && read_positive(&sub, "attention_factor", true, 0, &rope->attention_factor))
+            return -1;
+    } else if (strcmp(type, "llama3") == 0) {
+        rope->type = DY_ROPE_LLAMA3;
+        if (read_positive(&sub, "factor", true, 0, &rope->factor) ||
+            read_positive(&sub, "low_freq_factor", true, 0, &rope->low_freq_factor) ||
+            read_positive(&sub, "high_freq_factor", true, 0, &rope->high_freq_factor) ||
+            read_int(&sub, "original_max_position_embeddings", true, 0, 1, &rope->original_max_position))
+            return -1;
+        if (rope->high_freq_factor <= rope->low_freq_factor)
+            return dy_fail(err, "%s: %shigh_freq_factor: must exceed low_freq_factor", path, prefix);
+    } else {
+        return dy_fail(err, "%s: %srope_type: \"%s\" is not supported (default, yarn, llama3)", path, prefix, type);
+    }
+    return 0;
+}
+
+static int parse_moe(const reader *r, dy_model_config *c) {
+    if (read_int(r, "num_experts", true, 0, 1, &c->n_experts) ||
+        read_int(r, "num_experts_per_tok", true, 0, 1, &c->n_experts_per_tok) ||
+        read_int(r, "moe_intermediate_size", true, 0, 1, &c->moe_intermediate_size) ||
+        read_bool(r, "norm_topk_prob", false, &c->norm_topk_prob) ||
+        read_int(r, "decoder_sparse_step", false, 1, 1, &c->decoder_sparse_step))
+        return -1;
+    if (c->n_experts_per_tok > c->n_experts)
+        return dy_fail(r->err, "%s: num_experts_per_tok: %d exceeds num_experts %d", r->path, c->n_experts_per_tok,
+                       c->n_experts);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r->obj, "mlp_only_layers");
+    if (!list || cJSON_IsNull(list)) return 0;
+    if (!cJSON_IsArray(list)) return dy_fail(r->err, "%s: mlp_only_layers: expected a list of layer indices", r->path);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list) {
+        double l = cJSON_IsNumber(item) ? item->valuedouble : -1;
+        if (l < 0 || l >= c->n_layers || l != floor(l))
+            return dy_fail(r->err, "%s: mlp_only_layers: entry is not a layer index in [0, %d)", r->path, c->n_layers);
+        c->mlp_only[(int)l] = true;
+    }
+    return 0;
+}
+
+static int parse_root(const cJSON *root, const char *path, dy_model_config *c, dy_error *err) {
+    const reader r = {root, path, "", err};
+    const char *type = read_string(&r, "model_type");
+    if (!type) return dy_fail(err, "%s: model_type: missing", path);
+    if (strcmp(type, "qwen3") == 0) c->arch = DY_ARCH_QWEN3;
+    else if (strcmp(type, "qwen3_moe") == 0) c->arch = DY_ARCH_QWEN3_MOE;
+    else if (strcmp(type, "llama") == 0) c->arch = DY_ARCH_LLAMA;
+    else return dy_fail(err, "%s: model_type: \"%s\" is not supported (qwen3, qwen3_moe, llama)", path, type);
+
+    if (read_int(&r, "vocab_size", true, 0, 1, &c->vocab_size) ||
+        read_int(&r, "hidden_size", true, 0, 1, &c->hidden_size) ||
+        read_int(&r, "num_hidden_layers", true, 0, 1, &c->n_layers) ||
+        read_int(&r, "num_attention_heads", true, 0, 1, &c->n_heads) ||
+        read_int(&r, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads) ||
+        read_int(&r, "intermediate_size", true, 0, 1, &c->intermediate_size) ||
+        read_positive(&r, "rms_norm_eps", true, 0, &c->rms_norm_eps) ||
+        read_int(&r, "max_position_embeddings", true, 0, 1, &c->max_position_embeddings) ||
+        read_bool(&r, "tie_word_embeddings", false, &c->tie_word_embeddings))
+        return -1;
+    if (c->n_layers > DY_MAX_LAYERS)
+        return dy_fail(err, "%s: num_hidden_layers: %d exceeds the supported %d", path, c->n_layers, DY_MAX_LAYERS);
+    if (c->n_heads % c->n_kv_heads != 0)
+        return dy_fail(err, "%s: num_key_value_heads: %d does not divide num_attention_heads %d", path,
+                       c->n_kv_heads, c->n_heads);
+    if (c->hidden_size % c->n_heads != 0 && !cJSON_GetObjectItemCaseSensitive(root, "head_dim"))
+        return dy_fail(err, "%s: head_dim: missing, and hidden_size %d is not a multiple of num_attention_heads %d",
+                       path, c->hidden_size, c->n_heads);
+    if (read_int(&r, "head_dim", false, c->hidden_size / c->n_heads, 2, &c->head_dim)) return -1;
+    if (c->head_dim % 2 != 0) return dy_fail(err, "%s: head_dim: %d is odd (RoPE needs pairs)", path, c->head_dim);
+
+    const char *act = read_string(&r, "hidden_act");
+    if (act && strcmp(act, "silu") != 0)
+        return dy_fail(err, "%s: hidden_act: \"%s\" is not supported (silu)", path, act);
+    if (require_off(&r, "attention_bias") || require_off(&r, "mlp_bias") || require_off(&r, "use_sliding_window"))
+        return -1;
+    if (c->arch == DY_ARCH_QWEN3_MOE && parse_moe(&r, c)) return -1;
+    if (parse_rope(root, path, c->max_position_embeddings, &c->rope, err)) return -1;
+
+    int n_bos = 0;
+    if (read_token_ids(&r, "bos_token_id", &c->bos_id, 1, &n_bos) ||
+        read_token_ids(&r, "eos_token_id", c->eos_ids, DY_MAX_EOS, &c->n_eos))
+        return -1;
+    if (n_bos == 0) c->bos_id = -1;
+
+    const char *dtype_key = cJSON_GetObjectItemCaseSensitive(root, "dtype") ? "dtype" : "torch_dtype";
+    const char *dtype = read_string(&r, dtype_key);
+    int t = dtype ? dy_dtype_from_torch(dtype) : DY_F32;
+    if (t < 0) return dy_fail(err, "%s: %s: \"%s\" is not supported (bfloat16, float16, float32)", path, dtype_key, dtype);
+    c->dtype = (dy_dtype)t;
+    return 0;
+}
+
+int dy_model_config_parse(const char *json, const char *path, dy_model_config *cfg, dy_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cJSON *root = cJSON_Parse(json);
+    if (!root) return dy_fail(err, "%s: not valid JSON", path);
+    int rc = cJSON_IsObject(root) ? parse_root(root, path, cfg, err) : dy_fail(err, "%s: expected a JSON object", path);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int dy_model_config_load(const char *path, dy_model_config *cfg, dy_error *err) {
+    char *json = dy_read_file(path, NULL, err);
+    if (!json) return -1;
+    int rc = dy_model_config_parse(json, path, cfg, err);
+    free(json);
+    return rc;
+}
+
+bool dy_layer_is_moe(const dy_model_config *cfg, int layer) {
+    return cfg->arch == DY_ARCH_QWEN3_MOE && !cfg->mlp_only[layer] && (layer + 1) % cfg->decoder_sparse_step == 0;
+}
+
+int dy_model_sparse_layers(const dy_model_config *cfg) {
+    int n = 0;
+    for (int l = 0; l < cfg->n_layers; l++) n += dy_layer_is_moe(cfg, l);
+    return n;
+}
+
+const char *dy_arch_name(dy_arch a) {
+    static const char *names[] = {[DY_ARCH_QWEN3] = "qwen3", [DY_ARCH_QWEN3_MOE] = "qwen3_moe", [DY_ARCH_LLAMA] = "llama"};
+    return names[a];
+}
+
+const char *dy_rope_type_name(dy_rope_type t) {
+    static const char *names[] = {[DY_ROPE_DEFAULT] = "default", [DY_ROPE_YARN] = "yarn", [DY_ROPE_LLAMA3] = "llama3"};
+    return names[t];
+}

@@ -1,0 +1,303 @@
+// dysco bench: prefill and decode speed at given context lengths, next to the roofline of the
+// machine measured in the same process (copy bandwidth, GEMM rate), as JSON lines.
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kernels/base/timing.h"
+#include "runtime/checkpoint/model_tensors.h"
+#include "runtime/generate/generate.h"
+#include "runtime/model/memory_plan.h"
+#include "runtime/util/file_util.h"
+#ifdef DYSCO_HAVE_CUDA
+#include "kernels/device_info.h"
+#endif
+
+static const char USAGE[] =
+    "usage: dysco bench --model DIR [--random-weights] [--ctx N,N,...] [--decode-steps N]\n"
+    "                   [--method vanilla|dysco|attnsharp] [--attn-temperature T] [--dysco-config YAML]\n"
+    "                   [--device cuda|cpu] [--prefill-chunk N] [--seed N]\n"
+    "\n"
+    "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
+    "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
+    "decode ms/token median, GPU memory in use (the device's, so other processes count too), and\n"
+    "the roofline: bytes / measured copy bandwidth\n"
+    "for decode, FLOPs / measured GEMM rate for prefill), after one line with those measurements\n"
+    "and, on a GPU, one line per decode projection shape timing the GEMV against cuBLASLt.\n"
+    "--random-weights builds the model from DIR/config.json alone (make-model's initialisation),\n"
+    "so real shapes need no checkpoint on disk. Defaults: --ctx 8192 --decode-steps 32\n"
+    "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 8192.\n";
+
+// Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
+static double copy_bandwidth(dy_backend *be) {
+    const size_t bytes = strcmp(be->name, "cpu") == 0 ? 64u << 20 : 1u << 30;
+    void *a = be->alloc(be, bytes), *b = be->alloc(be, bytes);
+    double best = 0;
+    if (a && b) {
+        be->copy(be, b, a, bytes);  // warm up, and first-touch the pages
+        for (int r = 0; r < 5; r++) {
+            char probe;
+            double t0 = dy_now();
+            be->copy(be, b, a, bytes);
+            be->download(be, &probe, b, 1);  // waits for the copy
+            double rate = 2.0 * (double)bytes / (dy_now() - t0);
+            if (rate > best) best = rate;
+        }
+    }
+    be->release(be, a);
+    be->release(be, b);
+    return best;
+}
+
+// FLOP/s of the backend's matmul on an (n, n) x (n, n) product in its weight dtype.
+static double gemm_rate(dy_backend *be) {
+    const int64_t n = strcmp(be->name, "cpu") == 0 ? 512 : 8192;
+    const size_t bytes = (size_t)(n * n) * dy_dtype_size(be->act_dtype);
+    dy_view x = {be->alloc(be, bytes), be->act_dtype, n, n, n}, w = x, out = x;
+    w.data = be->alloc(be, bytes);
+    out.data = be->alloc(be, bytes);
+    double best = 0;
+    if (x.data && w.data && out.data) {
+        float *ones = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < n && ones; i++) ones[i] = 1.0f / (float)n;
+        for (int64_t r = 0; r < n && ones; r++) {  // defined inputs: no NaN or denormal paths in the timing
+            dy_view xr = dy_view_rows(&x, r, 1), wr = dy_view_rows(&w, r, 1);
+            be->upload_weight(be, &xr, ones);
+            be->upload_weight(be, &wr, ones);
+        }
+        free(ones);
+        be->matmul(be, &x, &w, &out);
+        for (int r = 0; r < 3; r++) {
+            char probe;
+            double t0 = dy_now();
+            be->matmul(be, &x, &w, &out);
+            be->download(be, &probe, out.data, 1);
+            double rate = 2.0 * (double)n * (double)n * (double)n / (dy_now() - t0);
+            if (rate > best) best = rate;
+        }
+    }
+    be->release(be, x.data);
+    be->release(be, w.data);
+    be->release(be, out.data);
+    return best;
+}
+
+// The decode projections of this model through the GEMV and through cuBLASLt (JSON lines): the
+// numbers behind using a hand-written GEMV for one-row matmuls.
+static void gemv_lines(dy_backend *be, const dy_model_config *c, double bw) {
+#ifdef DYSCO_HAVE_CUDA
+    if (strcmp(be->name, "cuda") != 0) return;
+    const int64_t hd = c->head_dim, inter = c->intermediate_size;
+    const struct {
+        const char *name;
+        int64_t out, in;
+    } shapes[] = {{"qkv", (c->n_heads + 2 * c->n_kv_heads) * hd, c->hidden_size}, {"o", c->hidden_size, c->n_heads * hd},
+                  {"gate_up", 2 * inter, c->hidden_size}, {"down", c->hidden_size, inter},
+                  {"lm_head", c->vocab_size, c->hidden_size}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        double gemv, lt;
+        if (shapes[i].out < 1 || dy_cuda_time_gemv(be, shapes[i].out, shapes[i].in, 25, &gemv, &lt)) continue;
+        const double bytes = 2.0 * (double)shapes[i].out * (double)shapes[i].in;
+        printf("{\"kind\": \"gemv\", \"matrix\": \"%s\", \"out_features\": %lld, \"in\": %lld, \"bytes\": %.0f, "
+               "\"gemv_us\": %.2f, \"cublaslt_us\": %.2f, \"gemv_fraction_of_copy_bw\": %.3f, "
+               "\"cublaslt_fraction_of_copy_bw\": %.3f, \"cublaslt_over_gemv\": %.3f}\n",
+               shapes[i].name, (long long)shapes[i].out, (long long)shapes[i].in, bytes, gemv * 1e6, lt * 1e6,
+               bytes / gemv / bw, bytes / lt / bw, lt / gemv);
+    }
+    fflush(stdout);
+#else
+    (void)be, (void)c, (void)bw;
+#endif
+}
+
+static double gpu_memory_in_use(void) {
+#ifdef DYSCO_HAVE_CUDA
+    dy_device_info info;
+    dy_error err;
+    if (dy_cuda_device_count() > 0 && dy_cuda_device_info(0, &info, &err) == 0)
+        return (double)(info.total_bytes - info.free_bytes);
+#endif
+    return -1;
+}
+
+typedef struct {
+    double *stamps;
+    int n;
+} stamps;
+
+static void stamp(int32_t token, void *ctx) {
+    (void)token;
+    stamps *s = ctx;
+    s->stamps[s->n++] = dy_now();
+}
+
+typedef struct {
+    const char *model, *ctx_list, *method, *dysco_config, *device;
+    bool random_weights;
+    int64_t decode_steps, prefill_chunk, seed;
+    double attn_temperature;
+} options;
+
+static int parse(int argc, char **argv, options *o, dy_error *err) {
+#ifdef DYSCO_HAVE_CUDA
+    const char *default_device = "cuda";
+#else
+    const char *default_device = "cpu";
+#endif
+    *o = (options){.ctx_list = "8192", .method = "vanilla", .device = default_device, .decode_steps = 32,
+                   .prefill_chunk = DY_DEFAULT_PREFILL_CHUNK};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(USAGE, stdout);
+            return 1;
+        } else if (strcmp(a, "--model") == 0) rc = dy_arg_string(argc, argv, &i, &o->model, err);
+        else if (strcmp(a, "--ctx") == 0) rc = dy_arg_string(argc, argv, &i, &o->ctx_list, err);
+        else if (strcmp(a, "--method") == 0) rc = dy_arg_string(argc, argv, &i, &o->method, err);
+        else if (strcmp(a, "--dysco-config") == 0) rc = dy_arg_string(argc, argv, &i, &o->dysco_config, err);
+        else if (strcmp(a, "--device") == 0) rc = dy_arg_string(argc, argv, &i, &o->device, err);
+        else if (strcmp(a, "--random-weights") == 0) o->random_weights = true;
+        else if (strcmp(a, "--decode-steps") == 0) rc = dy_arg_int(argc, argv, &i, 2, 1 << 20, &o->decode_steps, err);
+        else if (strcmp(a, "--prefill-chunk") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 20, &o->prefill_chunk, err);
+        else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &o->seed, err);
+        else if (strcmp(a, "--attn-temperature") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->attn_temperature, err);
+        else rc = dy_fail(err, "bench: unexpected argument '%s' (see dysco bench --help)", a);
+        if (rc) return -1;
+    }
+    if (!o->model) return dy_fail(err, "bench: needs --model DIR");
+    dy_method method;
+    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
+    if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
+        return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
+    if (method == DY_METHOD_DYSCO && !o->dysco_config) return dy_fail(err, "bench: --method dysco needs --dysco-config");
+    return 0;
+}
+
+static int parse_ctx(const char *list, int *ctx, int max, int *n, dy_error *err) {
+    *n = 0;
+    for (const char *p = list; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 16 || v > (1 << 24) || *n == max || (*end && *end != ','))
+            return dy_fail(err, "--ctx: expected comma-separated lengths >= 16, got '%s'", list);
+        ctx[(*n)++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return *n ? 0 : dy_fail(err, "--ctx: empty");
+}
+
+static int bench(const options *o, dy_error *err) {
+    int ctx[16], n_ctx, max_ctx = 0;
+    if (parse_ctx(o->ctx_list, ctx, 16, &n_ctx, err)) return -1;
+    for (int i = 0; i < n_ctx; i++) max_ctx = ctx[i] > max_ctx ? ctx[i] : max_ctx;
+    dy_checkpoint ck = {0};
+    dy_model_config cfg;
+    char path[PATH_MAX];
+    if (o->random_weights) {
+        if (dy_path_join(path, sizeof path, o->model, "config.json", err) || dy_model_config_load(path, &cfg, err)) return -1;
+    } else {
+        if (dy_checkpoint_open(o->model, &ck, err)) return -1;
+        cfg = ck.config;
+    }
+    dy_dysco_config dysco;
+    dy_method method;
+    dy_method_parse(o->method, &method);  // checked by parse()
+    const bool is_dysco = method == DY_METHOD_DYSCO;
+    if (is_dysco) {
+        dy_dysco_config_defaults(&dysco);
+        if (dy_dysco_config_load(o->dysco_config, &dysco, err) ||
+            dy_dysco_config_validate(&dysco, cfg.n_layers, cfg.n_heads, o->dysco_config, err)) {
+            dy_checkpoint_close(&ck);
+            return -1;
+        }
+    }
+    // Random ids have no chat template: 'auto' means 2 then, as in run_eval (spec 3.3).
+    const int interv = is_dysco ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
+    dy_backend *be = dy_backend_create(o->device, err);
+    int rc = be ? 0 : -1;
+    dy_model m = {0};
+    const dy_init_params init = {.seed = (uint64_t)o->seed, .std = 0.02, .norm_jitter = 0.1};
+    const int capacity = max_ctx + (int)o->decode_steps, chunk = (int)o->prefill_chunk;
+    double t0 = dy_now();
+    if (rc == 0)
+        rc = o->random_weights ? dy_model_load_random(&m, be, &cfg, &init, capacity, chunk, err)
+                               : dy_model_load(&m, be, &ck, capacity, chunk, err);
+    const double load_seconds = dy_now() - t0;
+    dy_memory_plan plan;
+    if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, 1, be->act_dtype, &plan, err);
+    int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
+    const double weight_bytes = rc == 0 ? (double)plan.weight_bytes : 0;
+    double bw = 0, flops = 0, peak = gpu_memory_in_use();
+    if (rc == 0) {
+        bw = copy_bandwidth(be);
+        flops = gemm_rate(be);
+        printf("{\"kind\": \"machine\", \"device\": \"%s\", \"copy_bandwidth_bytes_per_s\": %.4g, \"gemm_flops_per_s\": %.4g, "
+               "\"model\": \"%s\", \"random_weights\": %s, \"parameters\": %lld, \"weight_bytes\": %.0f, \"load_seconds\": %.3f}\n",
+               be->name, bw, flops, o->model, o->random_weights ? "true" : "false", (long long)params, weight_bytes,
+               load_seconds);
+        fflush(stdout);
+        gemv_lines(be, &cfg, bw);
+    }
+    const int64_t embed = (int64_t)cfg.vocab_size * cfg.hidden_size;
+    // A decode step reads every weight once except an untied embedding table (one row of it).
+    const double step_weight_bytes =
+        weight_bytes - (cfg.tie_word_embeddings ? 0.0 : (double)embed * dy_dtype_size(be ? be->act_dtype : DY_BF16));
+    const double kv_bytes_per_pos = (double)cfg.n_layers * 2 * cfg.n_kv_heads * cfg.head_dim * dy_dtype_size(be ? be->act_dtype : DY_BF16);
+    for (int c = 0; c < n_ctx && rc == 0; c++) {
+        int32_t *prompt = malloc((size_t)ctx[c] * sizeof *prompt);
+        double *times = malloc((size_t)(o->decode_steps + 1) * sizeof *times);
+        if (!prompt || !times) rc = dy_fail(err, "bench: out of memory");
+        uint64_t x = (uint64_t)o->seed * 2654435761u + 12345;
+        for (int i = 0; rc == 0 && i < ctx[c]; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            prompt[i] = (int32_t)((x >> 33) % (uint64_t)cfg.vocab_size);
+        }
+        stamps st = {times, 0};
+        dy_generate_result r = {0};
+        const dy_generate_opts g = {
+            .method = method,
+            .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL, .interv_warmup = interv,
+            .max_new_tokens = (int)o->decode_steps, .sample_top_p = 1.0f, .prefill_chunk = chunk, .on_token = stamp, .on_token_ctx = &st,
+        };
+        if (rc == 0) rc = dy_generate(&m, prompt, ctx[c], &g, &r, err);
+        if (rc == 0) {
+            double used = gpu_memory_in_use();
+            peak = used > peak ? used : peak;
+            int steps = st.n - 1;  // intervals between produced tokens: one decode step each
+            for (int i = 0; i < steps; i++) times[i] = times[i + 1] - times[i];
+            const double ms = 1e3 * dy_median(times, steps);
+            const double roofline_ms = 1e3 * (step_weight_bytes + kv_bytes_per_pos * ctx[c]) / bw;
+            const double prefill_flops = 2.0 * (double)(params - (cfg.tie_word_embeddings ? 0 : embed)) * ctx[c] +
+                                         2.0 * cfg.n_layers * cfg.n_heads * cfg.head_dim * (double)ctx[c] * ctx[c];
+            printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "
+                   "\"prefill_tokens_per_s\": %.1f, \"prefill_roofline_seconds\": %.4f, \"decode_steps\": %d, "
+                   "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, \"decode_fraction_of_roofline\": %.3f, "
+                   "\"gpu_memory_in_use_bytes\": ",
+                   o->method, ctx[c], r.prefill_seconds, ctx[c] / r.prefill_seconds, prefill_flops / flops, steps, ms,
+                   roofline_ms, roofline_ms / ms);
+            if (peak >= 0) printf("%.0f}\n", peak);
+            else printf("null}\n");
+            fflush(stdout);
+        }
+        dy_generate_result_free(&r);
+        free(prompt);
+        free(times);
+    }
+    if (m.be) dy_model_free(&m);
+    if (be) be->destroy(be);
+    dy_checkpoint_close(&ck);
+    return rc;
+}
+
+int dy_cli_bench(int argc, char **argv) {
+    options o;
+    dy_error err;
+    int rc = parse(argc, argv, &o, &err);
+    if (rc > 0) return DY_EXIT_OK;
+    if (rc < 0) return dy_report(DY_EXIT_USAGE, &err);
+    return bench(&o, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
+}

@@ -1,0 +1,360 @@
+// dysco generate / dysco score: prompt -> tokens (tokenizer + chat template, or ids), then the
+// chosen method's generation loop; text streams to stdout, details go to --output and --trace.
+// score teacher-forces a given continuation and reports its per-token log-probabilities.
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "runtime/generate/generate.h"
+#include "runtime/tokenizer/prompt.h"
+#include "runtime/util/file_util.h"
+
+static const char USAGE_GENERATE[] =
+    "usage: dysco generate --model DIR (--prompt TEXT | --prompt-file F | --input-ids F.json)\n"
+    "                      --method vanilla|dysco|attnsharp [options]\n";
+static const char USAGE_SCORE[] =
+    "usage: dysco score --model DIR (--prompt TEXT | --prompt-file F | --input-ids F.json)\n"
+    "                   --continuation-ids F.json --method vanilla|dysco|attnsharp [options]\n"
+    "\n"
+    "Teacher-forces the continuation under the method and prints, per continuation token, its\n"
+    "log-probability and the model's argmax id (likelihood of a gold answer under DySCO).\n";
+static const char USAGE_OPTIONS[] =
+    "\n"
+    "prompt:\n"
+    "  --prompt TEXT | --prompt-file F   text, wrapped in the model's chat template (one user message)\n"
+    "  --input-ids F.json                {\"input_ids\": [...]} or a bare JSON array: no tokenizer, no template\n"
+    "  --no-chat                         tokenize the text as is\n"
+    "  --think                           Qwen3 thinking mode (enable_thinking=true)\n"
+    "  --system TEXT                     a system message first\n"
+    "method:\n"
+    "  --method vanilla|dysco|attnsharp\n"
+    "  --attn-temperature T              attnsharp: attention logits divided by T in every layer (T > 0)\n"
+    "  --dysco-config YAML               a DySCO config in the reference format (configs/dysco/*.yaml)\n"
+    "  --dysco-heads \"[(l,h),...]\"       selected (layer, query head) pairs\n"
+    "  --dysco-top-k N                   N > 0 sets top-k, 0 disables it\n"
+    "  --dysco-top-p P                   P > 0 sets the nucleus mass, 0 disables it\n"
+    "  --dysco-strength S                up-weighting; log(S) is added to selected logits; S >= 99 masks the rest\n"
+    "  --dysco-decay D                   importance decay factor\n"
+    "  --dysco-ctx-warmup N              context_warmup_steps\n"
+    "  --dysco-interv-warmup N|auto      intervention_warmup (auto: generation-prompt length; 2 without chat)\n"
+    "  --dysco-static                    select once at warmup end (static variant)\n"
+    "  --dysco-rescale-template          also up-weight template tokens (no template masking)\n"
+    "decoding:\n"
+    "  --max-new-tokens N (default 256)  --temperature T (default 0: greedy)  --top-p P  --top-k K  --seed N\n"
+    "  --stop-ids LIST                   extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)\n"
+    "  --stop-on-newline                 stop after a generated \"\\n\" or \"\\n\\n\" token\n"
+    "  --device cpu|cuda                 cpu: fp32 reference; cuda: bf16 on GPU 0\n"
+    "output:\n"
+    "  --output F.json                   input_ids, output_ids, output_text, generation_logging, timing\n"
+    "  --trace F.jsonl                   one line per fed token after the prefill: pos, phase, n_selected,\n"
+    "                                    top_positions, and token + logprob where a token is produced\n";
+
+typedef struct {
+    const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
+        *interv_warmup, *stop_ids, *device, *output, *trace, *continuation;
+    bool no_chat, think, dysco_static, rescale_template, stop_on_newline;
+    bool has_select_top_k, has_select_top_p, has_strength, has_decay, has_ctx_warmup;
+    int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed;
+    double select_top_p, strength, decay, attn_temperature, temperature, sample_top_p;
+} options;
+
+static int read_ids(const char *path, dy_tokens *out, dy_error *err) {
+    char *text = dy_read_file(path, NULL, err);
+    int rc = text ? dy_prompt_ids_from_json(text, path, false, out, err) : -1;
+    free(text);
+    return rc;
+}
+
+// "1,2,3" or "[1, 2, 3]".
+static int parse_id_list(const char *s, dy_tokens *out, dy_error *err) {
+    for (const char *p = s; *p;) {
+        if (strchr("[], \t", *p)) {
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > INT32_MAX) return dy_fail(err, "--stop-ids: '%s' is not a list of token ids", s);
+        if (dy_tokens_push(out, (int32_t)v)) return dy_fail(err, "--stop-ids: out of memory");
+        p = end;
+    }
+    return 0;
+}
+
+// EOS ids of generation_config.json, which transformers' generate uses when present.
+static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err) {
+    char path[PATH_MAX];
+    if (dy_path_join(path, sizeof path, dir, "generation_config.json", err)) return -1;
+    if (!dy_file_exists(path)) return 0;
+    char *text = dy_read_file(path, NULL, err);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
+    if (cJSON_IsNumber(eos)) dy_tokens_push(out, eos->valueint);
+    if (cJSON_IsArray(eos)) cJSON_ArrayForEach(v, eos) if (cJSON_IsNumber(v)) dy_tokens_push(out, v->valueint);
+    cJSON_Delete(root);
+    return 0;
+}
+
+static int parse(int argc, char **argv, bool score, options *o, dy_error *err) {
+    *o = (options){.max_new_tokens = 256, .sample_top_p = 1.0, .device = "cpu"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = 0;
+#define STR(flag, field) else if (strcmp(a, flag) == 0) rc = dy_arg_string(argc, argv, &i, &o->field, err)
+#define ON(flag, field) else if (strcmp(a, flag) == 0) o->field = true
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(score ? USAGE_SCORE : USAGE_GENERATE, stdout);
+            fputs(USAGE_OPTIONS, stdout);
+            return 1;
+        }
+        STR("--model", model); STR("--prompt", prompt); STR("--prompt-file", prompt_file); STR("--input-ids", input_ids);
+        STR("--system", system); STR("--method", method); STR("--dysco-config", dysco_config);
+        STR("--dysco-heads", dysco_heads); STR("--dysco-interv-warmup", interv_warmup); STR("--stop-ids", stop_ids);
+        STR("--device", device); STR("--output", output); STR("--trace", trace);
+        ON("--no-chat", no_chat); ON("--think", think); ON("--dysco-static", dysco_static);
+        ON("--dysco-rescale-template", rescale_template); ON("--stop-on-newline", stop_on_newline);
+        else if (score && strcmp(a, "--continuation-ids") == 0) rc = dy_arg_string(argc, argv, &i, &o->continuation, err);
+        else if (strcmp(a, "--dysco-top-k") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->select_top_k, err), o->has_select_top_k = true;
+        else if (strcmp(a, "--dysco-top-p") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->select_top_p, err), o->has_select_top_p = true;
+        else if (strcmp(a, "--dysco-strength") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->strength, err), o->has_strength = true;
+        else if (strcmp(a, "--dysco-decay") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->decay, err), o->has_decay = true;
+        else if (strcmp(a, "--dysco-ctx-warmup") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->ctx_warmup, err), o->has_ctx_warmup = true;
+        else if (strcmp(a, "--attn-temperature") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->attn_temperature, err);
+        else if (strcmp(a, "--max-new-tokens") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 24, &o->max_new_tokens, err);
+        else if (strcmp(a, "--temperature") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->temperature, err);
+        else if (strcmp(a, "--top-p") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->sample_top_p, err);
+        else if (strcmp(a, "--top-k") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->sample_top_k, err);
+        else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &o->seed, err);
+        else rc = dy_fail(err, "%s: unexpected argument '%s' (see dysco %s --help)", score ? "score" : "generate", a,
+                          score ? "score" : "generate");
+#undef STR
+#undef ON
+        if (rc) return -1;
+    }
+    const char *verb = score ? "score" : "generate";
+    int inputs = !!o->prompt + !!o->prompt_file + !!o->input_ids;
+    if (!o->model) return dy_fail(err, "%s: needs --model DIR", verb);
+    if (inputs != 1) return dy_fail(err, "%s: needs exactly one of --prompt, --prompt-file, --input-ids", verb);
+    if (!o->method) return dy_fail(err, "%s: needs --method vanilla|dysco|attnsharp", verb);
+    dy_method method;
+    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
+    if (score && !o->continuation) return dy_fail(err, "score: needs --continuation-ids F.json");
+    if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
+        return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
+    if (o->sample_top_p <= 0 || o->sample_top_p > 1) return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
+    if (o->input_ids && (o->system || o->think)) return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
+    if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
+        return dy_fail(err, "--device: expected cpu or cuda, got '%s'", o->device);
+    return 0;
+}
+
+typedef struct {
+    dy_tokenizer *tok;  // NULL when the folder has no tokenizer (only --input-ids works then)
+    dy_chat_template tmpl;
+    bool chat;
+    dy_tokens prompt, stops, forced;
+    dy_dysco_config dysco;
+    int interv_warmup;
+    FILE *trace;
+    // streaming
+    dy_tokens streamed;
+    size_t printed;
+} session;
+
+// Streams the decoded text of the produced tokens, holding back an incomplete UTF-8 tail.
+static void stream_token(int32_t token, void *ctx) {
+    session *s = ctx;
+    dy_tokens_push(&s->streamed, token);
+    if (!s->tok) return;
+    dy_error err;
+    char *text = dy_tokenizer_decode(s->tok, s->streamed.ids, s->streamed.n, true, &err);
+    if (!text) return;
+    size_t len = strlen(text);
+    if (len >= 3 && memcmp(text + len - 3, "\xEF\xBF\xBD", 3) == 0) len -= 3;  // may complete with the next token
+    if (len > s->printed) {
+        fwrite(text + s->printed, 1, len - s->printed, stdout);
+        fflush(stdout);
+        s->printed = len;
+    }
+    free(text);
+}
+
+static int build_prompt(const options *o, session *s, dy_error *err) {
+    if (o->input_ids) return read_ids(o->input_ids, &s->prompt, err);
+    if (!s->tok) return dy_fail(err, "%s/tokenizer.json: missing (a text prompt needs the tokenizer; --input-ids does not)", o->model);
+    char *owned = o->prompt_file ? dy_read_file(o->prompt_file, NULL, err) : NULL;
+    const char *text = o->prompt_file ? owned : o->prompt;
+    if (!text) return -1;
+    int rc;
+    if (s->chat) {
+        dy_chat_message m[2] = {{"system", o->system, NULL}, {"user", text, NULL}};
+        rc = dy_prompt_encode_chat(s->tok, &s->tmpl, o->system ? m : m + 1, o->system ? 2 : 1, true, o->think, &s->prompt, err);
+    } else {
+        rc = o->system ? dy_fail(err, "--system needs the chat template (drop --no-chat)")
+                       : dy_tokenizer_encode(s->tok, text, strlen(text), true, &s->prompt, err);
+    }
+    free(owned);
+    return rc;
+}
+
+static int resolve_dysco(const options *o, const dy_model_config *cfg, session *s, dy_error *err) {
+    dy_dysco_config *d = &s->dysco;
+    dy_dysco_config_defaults(d);
+    if (o->dysco_config && dy_dysco_config_load(o->dysco_config, d, err)) return -1;
+    if (o->dysco_heads && dy_dysco_parse_heads(o->dysco_heads, d, "--dysco-heads", err)) return -1;
+    if (o->has_select_top_k) dy_dysco_override_top_k(d, (int)o->select_top_k);
+    if (o->has_select_top_p) dy_dysco_override_top_p(d, o->select_top_p);
+    if (o->has_strength) d->strength = o->strength;
+    if (o->has_decay) d->decay = o->decay;
+    if (o->has_ctx_warmup) d->ctx_warmup = (int)o->ctx_warmup;
+    if (o->interv_warmup && dy_dysco_parse_interv_warmup(o->interv_warmup, d, "--dysco-interv-warmup", err)) return -1;
+    if (o->dysco_static) d->dynamic = false;
+    if (o->rescale_template) d->scale_template_tokens = true;
+    if (dy_dysco_config_validate(d, cfg->n_layers, cfg->n_heads, o->dysco_config ? o->dysco_config : "dysco", err))
+        return -1;
+    s->interv_warmup = d->interv_warmup;
+    if (d->interv_auto) {  // the chat template's generation-prompt length; without a template run_eval uses 2
+        if (!s->chat) s->interv_warmup = 2;
+        else if (dy_prompt_auto_warmup(s->tok, &s->tmpl, o->think, &s->interv_warmup, err)) return -1;
+    }
+    return dy_dysco_check_prompt(d, s->interv_warmup, s->prompt.n, err);
+}
+
+static int collect_stops(const options *o, const dy_model_config *cfg, session *s, dy_error *err) {
+    for (int i = 0; i < cfg->n_eos; i++) dy_tokens_push(&s->stops, cfg->eos_ids[i]);
+    if (generation_config_eos(o->model, &s->stops, err)) return -1;
+    if (o->stop_ids && parse_id_list(o->stop_ids, &s->stops, err)) return -1;
+    if (o->stop_on_newline) {  // the byte-level tokens for "\n" and "\n\n"
+        if (!s->tok) return dy_fail(err, "--stop-on-newline: needs the tokenizer (%s/tokenizer.json)", o->model);
+        static const char *const newlines[] = {"\xC4\x8A", "\xC4\x8A\xC4\x8A"};
+        for (int i = 0; i < 2; i++) {
+            int32_t id = dy_tokenizer_token_id(s->tok, newlines[i]);
+            if (id >= 0) dy_tokens_push(&s->stops, id);
+        }
+    }
+    return 0;
+}
+
+static cJSON *ids_json(const int32_t *ids, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(ids[i]));
+    return a;
+}
+
+static int write_output(const options *o, bool score, session *s, const dy_generate_result *r, dy_error *err) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "input_ids", ids_json(s->prompt.ids, s->prompt.n));
+    cJSON_AddItemToObject(root, score ? "continuation_ids" : "output_ids", ids_json(r->output.ids, r->output.n));
+    char *text = s->tok ? dy_tokenizer_decode(s->tok, r->output.ids, r->output.n, true, err) : NULL;
+    if (text) cJSON_AddStringToObject(root, score ? "continuation_text" : "output_text", text);
+    else cJSON_AddNullToObject(root, score ? "continuation_text" : "output_text");
+    free(text);
+    cJSON *lp = cJSON_AddArrayToObject(root, "logprobs");
+    double total = 0;
+    int correct = 0;
+    for (int i = 0; i < r->output.n; i++) {
+        cJSON_AddItemToArray(lp, cJSON_CreateNumber(r->logprobs[i]));
+        total += r->logprobs[i];
+        correct += r->argmax[i] == r->output.ids[i];
+    }
+    cJSON_AddItemToObject(root, "argmax_ids", ids_json(r->argmax, r->output.n));
+    if (score) {
+        cJSON_AddNumberToObject(root, "sum_logprob", total);
+        cJSON_AddNumberToObject(root, "argmax_matches", correct);
+    }
+    if (r->has_logging) {
+        static const char *const names[] = {"avg_num_token", "avg_nucleus_mass", "scale_by_token", "scale_by_nucleus",
+                                            "num_generations"};
+        cJSON *g = cJSON_AddObjectToObject(root, "generation_logging");
+        for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(g, names[i], r->logging[i]);
+    } else {
+        cJSON_AddNullToObject(root, "generation_logging");
+    }
+    cJSON *t = cJSON_AddObjectToObject(root, "timing");
+    cJSON_AddNumberToObject(t, "prefill_seconds", r->prefill_seconds);
+    cJSON_AddNumberToObject(t, "decode_seconds", r->decode_seconds);
+    cJSON_AddNumberToObject(t, "decode_tokens_per_second", r->decode_seconds > 0 ? r->output.n / r->decode_seconds : 0);
+    char *json = cJSON_Print(root);
+    cJSON_Delete(root);
+    int rc = 0;
+    if (score) {  // score's result is its output: printed, and written when asked
+        puts(json);
+    }
+    if (o->output) rc = dy_write_file(o->output, json, strlen(json), err);
+    free(json);
+    return rc;
+}
+
+static int run(const options *o, bool score, dy_error *err) {
+    session s = {0};
+    dy_checkpoint ck;
+    dy_model model = {0};
+    dy_generate_result r = {0};
+    dy_backend *be = NULL;
+    int rc = dy_checkpoint_open(o->model, &ck, err);
+    if (rc) return -1;
+    char path[PATH_MAX];
+    if (dy_path_join(path, sizeof path, o->model, "tokenizer.json", err) == 0 && dy_file_exists(path))
+        rc = dy_tokenizer_load(o->model, &s.tok, err);
+    s.chat = !o->input_ids && !o->no_chat;
+    if (rc == 0 && s.chat && s.tok) {
+        rc = dy_path_join(path, sizeof path, o->model, "tokenizer_config.json", err);
+        if (rc == 0) rc = dy_chat_template_load(path, &s.tmpl, err);
+    }
+    if (rc == 0) rc = build_prompt(o, &s, err);
+    if (rc == 0 && score) rc = read_ids(o->continuation, &s.forced, err);
+    dy_method method;
+    dy_method_parse(o->method, &method);  // checked by parse()
+    if (rc == 0 && method == DY_METHOD_DYSCO) rc = resolve_dysco(o, &ck.config, &s, err);
+    if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
+    if (rc == 0 && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
+    const int new_tokens = score ? s.forced.n : (int)o->max_new_tokens;
+    if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
+        rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
+                     new_tokens, ck.config.max_position_embeddings, o->model);
+    if (rc == 0 && !(be = dy_backend_create(o->device, err))) rc = -1;
+    // Prefill passes of up to DY_DEFAULT_PREFILL_CHUNK tokens: the GPU's GEMMs and attention want
+    // long ones; a short prompt needs no more workspace than its own length.
+    const int chunk = s.prompt.n < DY_DEFAULT_PREFILL_CHUNK ? s.prompt.n : DY_DEFAULT_PREFILL_CHUNK;
+    if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
+    if (rc == 0) {
+        dy_generate_opts g = {
+            .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = &s.dysco,
+            .interv_warmup = s.interv_warmup, .max_new_tokens = new_tokens, .temperature = (float)o->temperature,
+            .sample_top_p = (float)o->sample_top_p, .sample_top_k = (int)o->sample_top_k, .seed = (uint64_t)o->seed, .stop_ids = s.stops.ids,
+            .n_stop = s.stops.n, .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
+            .on_token = score ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace,
+        };
+        rc = dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err);
+        if (!score) putchar('\n');
+    }
+    if (rc == 0) rc = write_output(o, score, &s, &r, err);
+    if (s.trace && fclose(s.trace) != 0 && rc == 0) rc = dy_fail(err, "%s: write failed", o->trace);
+    dy_generate_result_free(&r);
+    if (model.be) dy_model_free(&model);
+    if (be) be->destroy(be);
+    dy_tokenizer_free(s.tok);
+    dy_tokens_free(&s.prompt);
+    dy_tokens_free(&s.stops);
+    dy_tokens_free(&s.forced);
+    dy_tokens_free(&s.streamed);
+    dy_checkpoint_close(&ck);
+    return rc;
+}
+
+static int main_verb(int argc, char **argv, bool score) {
+    options o;
+    dy_error err;
+    int rc = parse(argc, argv, score, &o, &err);
+    if (rc > 0) return DY_EXIT_OK;
+    if (rc < 0) return dy_report(DY_EXIT_USAGE, &err);
+    return run(&o, score, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
+}
+
+int dy_cli_generate(int argc, char **argv) { return main_verb(argc, argv, false); }
+int dy_cli_score(int argc, char **argv) { return main_verb(argc, argv, true); }

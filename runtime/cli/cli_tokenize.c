@@ -1,0 +1,220 @@
+// dysco tokenize: text <-> token ids with the model's own tokenizer and chat template, for
+// checking prompts and preparing evaluation data (one tokenizer load for a whole JSONL file).
+#define _GNU_SOURCE  // getline
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kernels/base/timing.h"
+#include "runtime/tokenizer/prompt.h"
+#include "runtime/util/file_util.h"
+
+static const char USAGE[] =
+    "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
+    "\n"
+    "Prints the token ids of the text as one JSON array. DIR needs tokenizer.json and\n"
+    "tokenizer_config.json only (no weights).\n"
+    "\n"
+    "  --chat            wrap the text as a user message in the model's chat template, with the\n"
+    "                    generation prompt (template recognised from tokenizer_config.json)\n"
+    "  --think           with --chat: Qwen3 thinking mode (default: enable_thinking=false)\n"
+    "  --system TEXT     with --chat: a system message first\n"
+    "  --no-special      do not add the post-processor's special tokens (Llama-3: <|begin_of_text|>)\n"
+    "  --decode          the input is a JSON array of ids (or {\"input_ids\": [...]}); print its text\n"
+    "  --skip-special    with --decode: leave special tokens out\n"
+    "  --batch F.jsonl   one JSON object per line, one JSON array of ids printed per line:\n"
+    "                    {\"text\": ..., \"add_special_tokens\": bool (default true)} or\n"
+    "                    {\"messages\": [{\"role\", \"content\"}, ...], \"add_generation_prompt\": bool\n"
+    "                    (default false), \"enable_thinking\": bool (default: not given)}\n"
+    "  --warmup          print the number of generation-prompt tokens (DySCO intervention_warmup: auto)\n"
+    "  --bench N         encode the text N times; print {tokens, bytes, seconds_median, ...} as JSON\n";
+
+typedef struct {
+    const char *model, *text, *file, *batch, *system;
+    bool chat, think, no_special, decode, skip_special, warmup;
+    int64_t bench;
+} options;
+
+static void print_ids(const dy_tokens *t) {
+    putchar('[');
+    for (int i = 0; i < t->n; i++) printf(i ? ",%d" : "%d", t->ids[i]);
+    fputs("]\n", stdout);
+}
+
+static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_special, int runs, dy_error *err) {
+    double *secs = malloc((size_t)runs * sizeof *secs);
+    if (!secs) return dy_fail(err, "--bench: out of memory");
+    int n_tokens = 0;
+    for (int r = 0; r < runs; r++) {
+        dy_tokens t = {0};
+        double t0 = dy_now();
+        int rc = dy_tokenizer_encode(tok, text, len, add_special, &t, err);
+        secs[r] = dy_now() - t0;
+        n_tokens = t.n;
+        dy_tokens_free(&t);
+        if (rc) {
+            free(secs);
+            return -1;
+        }
+    }
+    double first = secs[0], median = dy_median(secs, runs);
+    printf("{\"tokens\": %d, \"bytes\": %zu, \"runs\": %d, \"seconds_median\": %.6f, \"seconds_first\": %.6f, "
+           "\"tokens_per_s\": %.0f, \"threads\": 1}\n",
+           n_tokens, len, runs, median, first, n_tokens / median);
+    free(secs);
+    return 0;
+}
+
+static int decode(const dy_tokenizer *tok, const char *json, const char *where, bool skip_special, dy_error *err) {
+    dy_tokens ids = {0};
+    int rc = dy_prompt_ids_from_json(json, where, true, &ids, err);
+    for (int i = 0; rc == 0 && i < ids.n; i++)
+        if (!dy_tokenizer_has_id(tok, ids.ids[i]))  // a typo, most likely: say so
+            rc = dy_fail(err, "%s: [%d]: token id %d is not in the vocabulary", where, i, ids.ids[i]);
+    char *text = rc ? NULL : dy_tokenizer_decode(tok, ids.ids, ids.n, skip_special, err);
+    if (text) {
+        fputs(text, stdout);
+        putchar('\n');
+    }
+    free(text);
+    dy_tokens_free(&ids);
+    return text ? 0 : -1;
+}
+
+static int batch_line(dy_tokenizer *tok, const dy_chat_template *tmpl, bool have_template, const char *line,
+                      const char *where, dy_error *err) {
+    cJSON *o = cJSON_Parse(line);
+    dy_tokens ids = {0};
+    int rc = 0;
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text"), *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
+    if (!cJSON_IsObject(o)) {
+        rc = dy_fail(err, "%s: not a JSON object", where);
+    } else if (cJSON_IsString(text)) {
+        const cJSON *special = cJSON_GetObjectItemCaseSensitive(o, "add_special_tokens");
+        rc = dy_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), !cJSON_IsFalse(special), &ids, err);
+    } else if (msgs) {
+        dy_chat_message *m;
+        int n;
+        const cJSON *think = cJSON_GetObjectItemCaseSensitive(o, "enable_thinking");
+        rc = !have_template ? dy_fail(err, "%s: messages: the model has no recognised chat template", where)
+                            : dy_prompt_messages_from_json(msgs, where, &m, &n, err);
+        if (rc == 0) {
+            rc = dy_prompt_encode_chat(tok, tmpl, m, n, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "add_generation_prompt")),
+                                       cJSON_IsBool(think) ? cJSON_IsTrue(think) : -1, &ids, err);
+            free(m);
+        }
+    } else {
+        rc = dy_fail(err, "%s: expected a \"text\" string or a \"messages\" list", where);
+    }
+    if (rc == 0) print_ids(&ids);
+    dy_tokens_free(&ids);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int run_batch(dy_tokenizer *tok, const options *o, dy_error *err) {
+    char config_path[PATH_MAX];
+    dy_chat_template tmpl;
+    dy_error template_err;
+    if (dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err)) return -1;
+    bool have_template = dy_chat_template_load(config_path, &tmpl, &template_err) == 0;
+    FILE *f = fopen(o->batch, "r");
+    if (!f) return dy_fail(err, "%s: cannot open", o->batch);
+    char *line = NULL, where[PATH_MAX + 32];
+    size_t cap = 0;
+    int rc = 0, lineno = 0;
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        snprintf(where, sizeof where, "%s:%d", o->batch, lineno);
+        rc = batch_line(tok, &tmpl, have_template, line, where, err);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int run(const options *o, dy_error *err) {
+    dy_tokenizer *tok;
+    if (dy_tokenizer_load(o->model, &tok, err)) return -1;
+    char *owned = NULL, config_path[PATH_MAX];
+    const char *text = o->text;
+    dy_chat_template tmpl;
+    dy_tokens ids = {0};
+    int rc = 0;
+    if (o->chat || o->warmup)
+        rc = dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err) ||
+             dy_chat_template_load(config_path, &tmpl, err);
+    if (rc == 0 && o->file) {
+        owned = dy_read_file(o->file, NULL, err);
+        text = owned;
+        rc = owned ? 0 : -1;
+    }
+    if (rc == 0) {
+        if (o->batch) {
+            rc = run_batch(tok, o, err);
+        } else if (o->warmup) {
+            int n;
+            rc = dy_prompt_auto_warmup(tok, &tmpl, o->think, &n, err);
+            if (rc == 0)
+                printf("{\"intervention_warmup\": %d, \"template\": \"%s\", \"enable_thinking\": %s}\n", n,
+                       dy_chat_family_name(tmpl.family), o->think ? "true" : "false");
+        } else if (o->decode) {
+            rc = decode(tok, text, o->file ? o->file : "--text", o->skip_special, err);
+        } else if (o->chat) {
+            dy_chat_message m[2] = {{"system", o->system, NULL}, {"user", text, NULL}};
+            rc = dy_prompt_encode_chat(tok, &tmpl, o->system ? m : m + 1, o->system ? 2 : 1, true, o->think, &ids, err);
+            if (rc == 0) print_ids(&ids);
+        } else if (o->bench) {
+            rc = bench(tok, text, strlen(text), !o->no_special, (int)o->bench, err);
+        } else {
+            rc = dy_tokenizer_encode(tok, text, strlen(text), !o->no_special, &ids, err);
+            if (rc == 0) print_ids(&ids);
+        }
+    }
+    dy_tokens_free(&ids);
+    free(owned);
+    dy_tokenizer_free(tok);
+    return rc;
+}
+
+int dy_cli_tokenize(int argc, char **argv) {
+    options o = {0};
+    dy_error err;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(USAGE, stdout);
+            return DY_EXIT_OK;
+        } else if (strcmp(a, "--model") == 0) rc = dy_arg_string(argc, argv, &i, &o.model, &err);
+        else if (strcmp(a, "--text") == 0) rc = dy_arg_string(argc, argv, &i, &o.text, &err);
+        else if (strcmp(a, "--file") == 0) rc = dy_arg_string(argc, argv, &i, &o.file, &err);
+        else if (strcmp(a, "--batch") == 0) rc = dy_arg_string(argc, argv, &i, &o.batch, &err);
+        else if (strcmp(a, "--system") == 0) rc = dy_arg_string(argc, argv, &i, &o.system, &err);
+        else if (strcmp(a, "--bench") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1000, &o.bench, &err);
+        else if (strcmp(a, "--chat") == 0) o.chat = true;
+        else if (strcmp(a, "--think") == 0) o.think = true;
+        else if (strcmp(a, "--no-special") == 0) o.no_special = true;
+        else if (strcmp(a, "--decode") == 0) o.decode = true;
+        else if (strcmp(a, "--skip-special") == 0) o.skip_special = true;
+        else if (strcmp(a, "--warmup") == 0) o.warmup = true;
+        else rc = dy_fail(&err, "tokenize: unexpected argument '%s' (see dysco tokenize --help)", a);
+        if (rc) return dy_report(DY_EXIT_USAGE, &err);
+    }
+    const char *problem = NULL;
+    int inputs = !!o.text + !!o.file + !!o.batch + o.warmup;
+    if (!o.model) problem = "needs --model DIR";
+    else if (inputs != 1) problem = "needs exactly one of --text, --file, --batch, --warmup";
+    else if (o.system && !o.chat) problem = "--system needs --chat";
+    else if (o.decode && (o.chat || o.batch || o.bench)) problem = "--decode takes ids from --text or --file alone";
+    else if (o.bench && (o.chat || o.batch)) problem = "--bench times plain --text or --file input";
+    if (problem) {
+        dy_fail(&err, "tokenize: %s (see dysco tokenize --help)", problem);
+        return dy_report(DY_EXIT_USAGE, &err);
+    }
+    return run(&o, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
+}

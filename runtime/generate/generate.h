@@ -1,0 +1,52 @@
+// The generation loop for the three methods: vanilla (prefill, then one token per step),
+// attnsharp (the same with an attention-logit temperature in every layer, prefill included) and
+// DySCO (shared/spec/dysco.md section 1: held-back prompt tail, context warmup, speculative pass,
+// decayed importance, selection, biased real pass). Greedy or sampled tokens, or a teacher-forced
+// continuation (dysco score).
+#ifndef DYSCO_GENERATE_H
+#define DYSCO_GENERATE_H
+
+#include <stdio.h>
+
+#include "runtime/dysco/dysco_config.h"
+#include "runtime/model/model.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+typedef enum { DY_METHOD_VANILLA, DY_METHOD_DYSCO, DY_METHOD_ATTNSHARP } dy_method;
+
+// "vanilla", "dysco" or "attnsharp"; -1 for anything else.
+int dy_method_parse(const char *name, dy_method *m);
+
+typedef struct {
+    dy_method method;
+    float attn_temperature;         // attnsharp
+    const dy_dysco_config *dysco;   // DySCO, already validated
+    int interv_warmup;              // DySCO Wi, resolved ('auto' counted by the caller)
+    int max_new_tokens;
+    float temperature, sample_top_p;  // sampling; temperature <= 0: greedy
+    int sample_top_k;
+    uint64_t seed;
+    const int32_t *stop_ids;        // generation stops after producing one of these
+    int n_stop;
+    const int32_t *forced;          // teacher-forced continuation (score), or NULL
+    int n_forced;
+    int prefill_chunk;              // tokens per prefill pass
+    void (*on_token)(int32_t token, void *ctx);  // streaming, called per produced token
+    void *on_token_ctx;
+    FILE *trace;                    // JSONL per fed token after the prefill, or NULL
+} dy_generate_opts;
+
+typedef struct {
+    dy_tokens output;
+    float *logprobs;   // (output.n) log-softmax of the produced (or forced) token
+    int32_t *argmax;   // (output.n) the model's argmax at that step
+    bool has_logging;  // DySCO: generation_logging below
+    double logging[5];  // avg_num_token, avg_nucleus_mass, scale_by_token, scale_by_nucleus, num_generations
+    double prefill_seconds, decode_seconds;
+} dy_generate_result;
+
+int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_generate_opts *o, dy_generate_result *r,
+                dy_error *err);
+void dy_generate_result_free(dy_generate_result *r);
+
+#endif

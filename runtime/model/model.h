@@ -1,0 +1,79 @@
+// The decoder forward, written once against the backend op interface (kernels/backend.h):
+// embedding, then per layer pre-norm attention (q/k norm for Qwen3, RoPE, KV cache, causal GQA
+// with an optional per-key bias, temperature and probability capture) and a SwiGLU or MoE MLP,
+// final norm, LM head for the last position. The modes DySCO needs are options of one call:
+// prefill (many tokens, no logits), one-token steps, and a speculative step through layers
+// 0..L whose K/V are overwritten by the real pass that follows.
+#ifndef DYSCO_MODEL_H
+#define DYSCO_MODEL_H
+
+#include "kernels/backend.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/weight_init.h"
+
+typedef struct {
+    // q, k and v stacked by rows into one (q_rows + 2 * kv_rows, hidden) matrix, and a dense MLP's
+    // gate and up into one (2 * inter, hidden) matrix (mlp.gate and mlp.up are its halves), so each
+    // triple or pair is one matmul.
+    dy_view qkv, attn_norm, o, q_norm, k_norm, mlp_norm;  // q_norm/k_norm: data NULL for Llama
+    bool moe;
+    dy_view gate_up;
+    dy_mlp_weights mlp;       // dense layers
+    dy_view router;           // (n_experts, hidden), MoE layers
+    dy_mlp_weights *experts;  // (n_experts), MoE layers
+} dy_layer_weights;
+
+typedef struct {
+    dy_model_config cfg;
+    dy_backend *be;
+    dy_view embed, final_norm, lm_head;  // lm_head shares embed's memory when tied
+    dy_layer_weights *layers;
+    float *inv_freq;  // backend (head_dim / 2)
+    float attn_factor;
+    int max_ctx, max_chunk;
+    void **k_cache, **v_cache;  // per layer: (n_kv_heads, max_ctx, head_dim)
+    // Workspace for up to max_chunk tokens, shaped as runtime/model/memory_plan.h lists it.
+    dy_view x, xn, qkv, att, proj, gate_up, logits;
+    int32_t *ids, *positions, *capture_heads;
+    float *bias, *capture;  // (max_ctx), (capture rows of one layer, max_ctx)
+    dy_pick *picked;        // the pick op's result
+    int capture_rows;
+    // Recorded one-token steps (backends with graphs), one per kind of step asked for.
+    struct dy_step_graph {
+        int n_layers;
+        float temperature;
+        bool bias, logits;
+        void *graph;
+    } graphs[8];
+    int n_graphs;
+    void **allocations;  // every backend allocation, released by dy_model_free
+    int n_allocations, cap_allocations;
+} dy_model;
+
+// Uploads the checkpoint's weights (widened to fp32, stored in the backend's dtype) and
+// allocates the KV cache for max_ctx positions and workspace for prefill chunks of max_chunk.
+// Before allocating anything it checks the memory plan of all three against the backend's free
+// memory, and fails with one line naming the sizes when it does not fit.
+int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err);
+// The same shape with make-model's deterministic random weights, from the config alone.
+int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                         int max_ctx, int max_chunk, dy_error *err);
+void dy_model_free(dy_model *m);
+
+typedef struct {
+    int n_layers;        // layers to run; 0 = all (a speculative pass runs fewer)
+    float temperature;   // attention logit temperature (attnsharp); 0 or 1 = none
+    const float *bias;   // host, (pos0 + n) additive logit per key in every layer and head, or NULL
+    int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return
+    const int *capture_layer, *capture_head;
+    float *capture_out;  // host, (n_capture, pos0 + n)
+    // The LM head runs for the last token when logits or pick is set.
+    float *logits;               // host, (vocab) its logits, or NULL
+    const dy_pick_params *pick;  // host, or NULL: the next token is chosen on the backend (pick op)
+    dy_pick *picked;             // host: when pick is set, the chosen token (12 bytes come back, not the logits)
+} dy_forward_opts;
+
+// Runs tokens (host, n <= max_chunk) at cache positions [pos0, pos0 + n), writing their K/V.
+int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err);
+
+#endif

@@ -1,0 +1,179 @@
+// The BPE model over byte-level symbols: a word (one pre-tokenizer piece, as bytes) starts as one
+// symbol per byte and the adjacent pair with the lowest merge rank is merged until none is left;
+// equal ranks merge leftmost first. This is the order of the `tokenizers` library, kept with a
+// min-heap so long words (runs of 10^4 identical letters) stay O(n log n).
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer_state.h"
+
+enum { CACHE_MAX_WORD = 256 };  // longer words are rare and not worth a cache slot
+
+// GPT-2's reversible map from bytes to printable code points: printable Latin-1 bytes map to
+// themselves, the other 68 bytes to 256, 257, ... in byte order.
+void dy_byte_level_tables(dy_tokenizer *tok) {
+    int next = 256;
+    for (int i = 0; i < 324; i++) tok->char_to_byte[i] = -1;
+    for (int b = 0; b < 256; b++) {
+        bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+        int cp = printable ? b : next++;
+        tok->char_to_byte[cp] = (int16_t)b;
+        char *u = tok->byte_char[b];
+        if (cp < 0x80) {
+            u[0] = (char)cp;
+            u[1] = '\0';
+        } else {
+            u[0] = (char)(0xC0 | (cp >> 6));
+            u[1] = (char)(0x80 | (cp & 0x3F));
+            u[2] = '\0';
+        }
+    }
+}
+
+int dy_word_cache_init(dy_word_cache *c, int max_entries) {
+    memset(c, 0, sizeof *c);
+    c->max_entries = max_entries;
+    c->first = malloc((size_t)(max_entries + 1) * sizeof *c->first);
+    if (!c->first || dy_str_map_init(&c->index, (uint32_t)max_entries)) return -1;
+    c->first[0] = 0;
+    return 0;
+}
+
+void dy_word_cache_free(dy_word_cache *c) {
+    free(c->ids);
+    free(c->first);
+    dy_str_map_free(&c->index);
+    memset(c, 0, sizeof *c);
+}
+
+void dy_bpe_scratch_free(dy_bpe_scratch *s) {
+    free(s->id);
+    free(s->prev);
+    free(s->next);
+    free(s->heap);
+    free(s->mapped);
+    memset(s, 0, sizeof *s);
+}
+
+// Remembers a word's ids; a full cache starts over (simple, and text re-warms it quickly).
+static void cache_put(dy_word_cache *c, const char *word, size_t len, const int32_t *ids, int n) {
+    if (c->n_entries == c->max_entries) {
+        dy_str_map_clear(&c->index);
+        c->n_entries = 0;
+        c->n_ids = 0;
+    }
+    if (c->n_ids + (size_t)n > c->cap_ids) {
+        size_t cap = c->cap_ids ? 2 * c->cap_ids : 65536;
+        while (cap < c->n_ids + (size_t)n) cap *= 2;
+        int32_t *grown = realloc(c->ids, cap * sizeof *grown);
+        if (!grown) return;  // the cache is an optimisation: skip it when memory is short
+        c->ids = grown;
+        c->cap_ids = cap;
+    }
+    if (dy_str_map_put(&c->index, word, len, c->n_entries)) return;
+    memcpy(c->ids + c->n_ids, ids, (size_t)n * sizeof *ids);
+    c->n_ids += (size_t)n;
+    c->first[++c->n_entries] = (int32_t)c->n_ids;
+}
+
+static int scratch_reserve(dy_bpe_scratch *s, size_t n) {
+    if (n <= s->cap) return 0;
+    size_t cap = s->cap ? s->cap : 256;
+    while (cap < n) cap *= 2;
+    int32_t *id = realloc(s->id, cap * sizeof *id), *prev = realloc(s->prev, cap * sizeof *prev),
+            *next = realloc(s->next, cap * sizeof *next);
+    dy_bpe_candidate *heap = realloc(s->heap, 3 * cap * sizeof *heap);
+    char *mapped = realloc(s->mapped, 2 * cap + 1);
+    if (id) s->id = id;
+    if (prev) s->prev = prev;
+    if (next) s->next = next;
+    if (heap) s->heap = heap;
+    if (mapped) s->mapped = mapped;
+    if (!id || !prev || !next || !heap || !mapped) return -1;
+    s->cap = cap;
+    return 0;
+}
+
+static bool before(const dy_bpe_candidate *a, const dy_bpe_candidate *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void heap_push(dy_bpe_candidate *h, int *n, dy_bpe_candidate c) {
+    int i = (*n)++;
+    while (i > 0 && before(&c, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = c;
+}
+
+static dy_bpe_candidate heap_pop(dy_bpe_candidate *h, int *n) {
+    dy_bpe_candidate top = h[0], last = h[--*n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && before(&h[c + 1], &h[c])) c++;
+        if (!before(&h[c], &last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+static void push_pair(const dy_tokenizer *tok, dy_bpe_candidate *heap, int *n, const int32_t *id, int left, int right) {
+    uint64_t v;
+    if (left < 0 || right < 0 || !dy_u64_map_get(&tok->merges, (uint64_t)id[left] << 32 | (uint32_t)id[right], &v)) return;
+    heap_push(heap, n, (dy_bpe_candidate){(uint32_t)(v >> 32), (uint32_t)left, id[left], id[right], (int32_t)(uint32_t)v});
+}
+
+int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out) {
+    dy_word_cache *cache = &tok->cache;
+    if (len <= CACHE_MAX_WORD) {
+        int32_t e = dy_str_map_get(&cache->index, word, len);
+        if (e >= 0) {
+            for (int32_t i = cache->first[e]; i < cache->first[e + 1]; i++)
+                if (dy_tokens_push(out, cache->ids[i])) return -1;
+            return 0;
+        }
+    }
+    dy_bpe_scratch *s = &tok->scratch;
+    if (scratch_reserve(s, len)) return -1;
+    const int first_out = out->n;
+    if (tok->ignore_merges) {
+        size_t m = 0;
+        for (size_t i = 0; i < len; i++)
+            for (const char *c = tok->byte_char[(unsigned char)word[i]]; *c; c++) s->mapped[m++] = *c;
+        int32_t whole = dy_str_map_get(&tok->model_vocab, s->mapped, m);
+        if (whole >= 0) {
+            if (dy_tokens_push(out, whole)) return -1;
+            if (len <= CACHE_MAX_WORD) cache_put(cache, word, len, &whole, 1);
+            return 0;
+        }
+    }
+    int32_t *id = s->id, *prev = s->prev, *next = s->next;
+    int n_heap = 0;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = tok->byte_id[(unsigned char)word[i]];
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 < len ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < len; i++) push_pair(tok, s->heap, &n_heap, id, (int)i, (int)i + 1);
+    while (n_heap > 0) {
+        dy_bpe_candidate c = heap_pop(s->heap, &n_heap);
+        int l = (int)c.pos, r = next[l];
+        // Stale candidates: a symbol merged away, or changed since this pair was seen.
+        if (id[l] != c.left || r < 0 || id[r] != c.right) continue;
+        id[l] = c.merged;
+        id[r] = -1;
+        next[l] = next[r];
+        if (next[r] >= 0) prev[next[r]] = l;
+        push_pair(tok, s->heap, &n_heap, id, prev[l], l);
+        push_pair(tok, s->heap, &n_heap, id, l, next[l]);
+    }
+    for (int i = 0; i >= 0; i = next[i])
+        if (dy_tokens_push(out, id[i])) return -1;
+    if (len <= CACHE_MAX_WORD) cache_put(cache, word, len, out->ids + first_out, out->n - first_out);
+    return 0;
+}

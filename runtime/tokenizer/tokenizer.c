@@ -1,0 +1,173 @@
+// Encoding and decoding with a loaded tokenizer (see tokenizer.h for the pipeline).
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "nfc_unicode9.h"
+#include "tokenizer_state.h"
+
+int dy_tokenizer_n_ids(const dy_tokenizer *tok) { return tok->n_ids; }
+
+bool dy_tokenizer_has_id(const dy_tokenizer *tok, int32_t id) { return id >= 0 && id < tok->n_ids && tok->id_to_token[id]; }
+
+int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text) {
+    for (int i = 0; i < tok->n_added; i++)
+        if (strcmp(tok->added[i].content, text) == 0) return tok->added[i].id;
+    return dy_str_map_get(&tok->model_vocab, text, strlen(text));
+}
+
+// Length of the well-formed UTF-8 sequence at s (Unicode table 3-7), or 0 when it is not one;
+// *prefix gets how many bytes form the longest valid prefix (a "maximal subpart").
+static int utf8_sequence(const unsigned char *s, size_t avail, int *prefix) {
+    unsigned char b = s[0];
+    int need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    *prefix = 1;
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) need = 1;
+    else if (b >= 0xE0 && b <= 0xEF) {
+        need = 2;
+        if (b == 0xE0) lo = 0xA0;
+        if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        need = 3;
+        if (b == 0xF0) lo = 0x90;
+        if (b == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    for (int k = 1; k <= need; k++) {
+        if ((size_t)k >= avail || s[k] < lo || s[k] > hi) return 0;
+        lo = 0x80;
+        hi = 0xBF;
+        *prefix = k + 1;
+    }
+    return need + 1;
+}
+
+// Text pieces between added tokens: normalised, split by each pre-tokenizer regex in turn, BPE.
+static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int level, dy_tokens *out) {
+    if (level == tok->n_splits) return dy_bpe_word(tok, s, len, out);
+    pcre2_code *re = tok->splits[level];
+    size_t pos = 0;
+    while (pos < len) {
+        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, tok->match, NULL);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(tok->match);
+        size_t start = rc > 0 ? ov[0] : len, end = rc > 0 ? ov[1] : len;
+        if (start > pos && split_and_merge(tok, s + pos, start - pos, level + 1, out)) return -1;  // unmatched gap
+        if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
+        if (end == start && start < len) {  // an empty match: step over one character
+            int prefix;
+            end = start + (size_t)utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
+            if (split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
+        }
+        pos = end;
+    }
+    return 0;
+}
+
+static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, dy_tokens *out, dy_error *err) {
+    if (len == 0) return 0;
+    bool ascii = true;
+    for (size_t i = 0; i < len && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
+    if (!tok->nfc || ascii) {  // ASCII is always in NFC
+        if (split_and_merge(tok, s, len, 0, out)) return dy_fail(err, "tokenizer: out of memory");
+        return 0;
+    }
+    char *nfc;
+    size_t n;
+    if (dy_nfc_unicode9(s, len, &nfc, &n)) return dy_fail(err, "tokenizer: NFC normalisation failed");
+    int rc = split_and_merge(tok, nfc, n, 0, out);
+    free(nfc);
+    return rc ? dy_fail(err, "tokenizer: out of memory") : 0;
+}
+
+int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                        dy_error *err) {
+    for (size_t i = 0; i < len;) {
+        int prefix, n = utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
+        if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);
+        i += (size_t)n;
+    }
+    for (int i = 0; add_special && i < tok->n_prefix; i++)
+        if (dy_tokens_push(out, tok->prefix[i])) return dy_fail(err, "tokenizer: out of memory");
+    // Added tokens are found in the raw text first: leftmost match, longest at that position.
+    size_t seg = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!tok->added_first_byte[(unsigned char)text[i]]) continue;
+        for (int a = 0; a < tok->n_added; a++) {
+            const dy_added_token *t = &tok->added[a];
+            if ((size_t)t->len > len - i || memcmp(text + i, t->content, (size_t)t->len) != 0) continue;
+            if (encode_segment(tok, text + seg, i - seg, out, err)) return -1;
+            if (dy_tokens_push(out, t->id)) return dy_fail(err, "tokenizer: out of memory");
+            i += (size_t)t->len - 1;
+            seg = i + 1;
+            break;
+        }
+    }
+    if (encode_segment(tok, text + seg, len - seg, out, err)) return -1;
+    for (int i = 0; add_special && i < tok->n_suffix; i++)
+        if (dy_tokens_push(out, tok->suffix[i])) return dy_fail(err, "tokenizer: out of memory");
+    return 0;
+}
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} buffer;
+
+static int put(buffer *b, const void *data, size_t len) {
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + len + 1) cap *= 2;
+        char *grown = realloc(b->s, cap);
+        if (!grown) return -1;
+        b->s = grown;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, data, len);
+    b->n += len;
+    b->s[b->n] = '\0';
+    return 0;
+}
+
+// A token's bytes under the ByteLevel decoder: each character mapped back to its byte, or the
+// token's own UTF-8 when any character is outside the byte-level alphabet (added tokens).
+static int token_bytes(const dy_tokenizer *tok, const char *t, buffer *out) {
+    size_t start = out->n, len = strlen(t);
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)t + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0 || cp >= 324 || tok->char_to_byte[cp] < 0) {
+            out->n = start;
+            return put(out, t, len);
+        }
+        unsigned char byte = (unsigned char)tok->char_to_byte[cp];
+        if (put(out, &byte, 1)) return -1;
+        i += (size_t)k;
+    }
+    return 0;
+}
+
+char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err) {
+    buffer bytes = {0}, text = {0};
+    for (int i = 0; i < n; i++) {
+        // Ids without a token (a model's padded vocabulary rows) decode to nothing, as in transformers.
+        if (ids[i] < 0 || ids[i] >= tok->n_ids || !tok->id_to_token[ids[i]]) continue;
+        if (skip_special && tok->id_is_special[ids[i]]) continue;
+        if (token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
+    }
+    if (put(&text, "", 0)) goto oom;
+    // Lossy UTF-8, as Rust's from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
+    for (size_t i = 0; i < bytes.n;) {
+        int prefix, k = utf8_sequence((const unsigned char *)bytes.s + i, bytes.n - i, &prefix);
+        if (k > 0 ? put(&text, bytes.s + i, (size_t)k) : put(&text, "\xEF\xBF\xBD", 3)) goto oom;
+        i += (size_t)(k > 0 ? k : prefix);
+    }
+    free(bytes.s);
+    return text.s;
+oom:
+    free(bytes.s);
+    free(text.s);
+    dy_fail(err, "decode: out of memory");
+    return NULL;
+}

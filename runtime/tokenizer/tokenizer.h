@@ -1,0 +1,41 @@
+// Byte-level BPE tokenizer read from a Hugging Face tokenizer.json (Qwen3, Llama-3.x), with the
+// behaviour of the `tokenizers` library: added tokens matched first (leftmost, longest), NFC
+// normalisation when configured, the pre-tokenizer's Split regex run with PCRE2, byte-level
+// mapping, rank-ordered merges, the post-processor's special tokens, and lossy UTF-8 decoding.
+// An encoder keeps a word cache, so one dy_tokenizer must not be used by two threads at once.
+#ifndef DYSCO_TOKENIZER_H
+#define DYSCO_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/base/error.h"
+#include "runtime/util/tokens.h"
+
+typedef struct dy_tokenizer dy_tokenizer;
+
+
+// Reads DIR/tokenizer.json. (transformers 5 ignores tokenizer_config's
+// clean_up_tokenization_spaces for these byte-level tokenizers, and so does dysco.)
+int dy_tokenizer_load(const char *dir, dy_tokenizer **tok, dy_error *err);
+// The same from the file's text; path only names the file in errors.
+int dy_tokenizer_parse(const char *tokenizer_json, const char *path, dy_tokenizer **tok, dy_error *err);
+void dy_tokenizer_free(dy_tokenizer *tok);
+
+// Appends the ids of UTF-8 text to out. add_special applies the post-processor's template
+// (Llama-3: <|begin_of_text|> first), like `add_special_tokens=True` in transformers.
+int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                        dy_error *err);
+// Text of the ids (malloc'd, NUL-terminated); invalid UTF-8 becomes U+FFFD and ids without a
+// token are skipped, as in transformers.
+char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err);
+
+// Whether the id names a token (model or added).
+bool dy_tokenizer_has_id(const dy_tokenizer *tok, int32_t id);
+// Id of a token given as its text (added tokens as written, model tokens in byte-level form), or -1.
+int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text);
+// One more than the largest id the tokenizer can produce.
+int dy_tokenizer_n_ids(const dy_tokenizer *tok);
+
+#endif

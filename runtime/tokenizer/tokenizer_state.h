@@ -1,0 +1,52 @@
+// The tokenizer's state, shared by its loader (tokenizer_load.c), the BPE model (bpe.c) and the
+// encode/decode pipeline (tokenizer.c). Not part of the public interface.
+#ifndef DYSCO_TOKENIZER_STATE_H
+#define DYSCO_TOKENIZER_STATE_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "bpe.h"
+#include "runtime/util/hash_map.h"
+#include "tokenizer.h"
+
+enum { DY_MAX_SPLITS = 4, DY_MAX_TEMPLATE_IDS = 8 };
+
+typedef struct {
+    char *content;
+    int len;
+    int32_t id;
+    bool special;
+} dy_added_token;
+
+struct dy_tokenizer {
+    // Vocabulary: model tokens in byte-level form and added tokens as written.
+    int n_ids;
+    char **id_to_token;  // (n_ids) NULL for ids no token uses
+    uint8_t *id_is_added, *id_is_special;
+    dy_str_map model_vocab;  // byte-level form -> id (model tokens only)
+
+    // BPE: (left id << 32 | right id) -> (rank << 32 | merged id)
+    dy_u64_map merges;
+    bool ignore_merges;  // Llama-3: a word already in the vocabulary is one token
+    int32_t byte_id[256];              // id of each single byte's byte-level symbol
+    char byte_char[256][3];            // byte-level UTF-8 form of each byte (1-2 bytes + NUL)
+    int16_t char_to_byte[324];         // inverse mapping, by code point; -1 when not a mapped char
+
+    dy_added_token *added;  // sorted by length, longest first
+    int n_added;
+    uint8_t added_first_byte[256];
+
+    bool nfc;
+    pcre2_code *splits[DY_MAX_SPLITS];  // pre-tokenizer regexes, applied in order (Isolated)
+    int n_splits;
+    pcre2_match_data *match;
+
+    int n_prefix, n_suffix;  // post-processor template around the sequence
+    int32_t prefix[DY_MAX_TEMPLATE_IDS], suffix[DY_MAX_TEMPLATE_IDS];
+
+    dy_word_cache cache;
+    dy_bpe_scratch scratch;
+};
+
+#endif

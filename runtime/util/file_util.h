@@ -1,0 +1,19 @@
+// Small whole-file helpers shared by the config, index and checkpoint readers.
+#ifndef DYSCO_FILE_UTIL_H
+#define DYSCO_FILE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernels/base/error.h"
+
+// Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (may be NULL).
+char *dy_read_file(const char *path, size_t *len, dy_error *err);
+int dy_write_file(const char *path, const void *data, size_t len, dy_error *err);
+bool dy_file_exists(const char *path);
+// mkdir -p: creates the folder and any missing parents.
+int dy_make_dirs(const char *path, dy_error *err);
+// dir + "/" + name into out (of size n); error when it does not fit.
+int dy_path_join(char *out, size_t n, const char *dir, const char *name, dy_error *err);
+
+#endif
