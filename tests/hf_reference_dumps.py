@@ -79,11 +79,11 @@ What is checked here (the script exits non-zero otherwise):
     gets HYBRID_MIN_STEPS steps, else p goes down HYBRID_P_CANDIDATES to the first that does (or the
     most balanced one); the p used is in the case's config, the search in hybrid_p_search.
 
-The DySCO loop restates shared/spec/dysco.md sections 1.3-1.9 and 1.14 (the reference
-`_rescale_sample`) with these deliberate differences from the reference:
+The DySCO loop restates runtime/dysco/README.md §1-§7 (the reference's
+`_rescale_sample` in dysco/custom_mixin.py) with these deliberate differences from the reference:
   * fp32 everywhere (the reference runs bf16: bf16 logits, probabilities, importance, bias). The
     bias is float32(math.log(s)) (0.6931472 for s = 2, not bf16's 0.69140625).
-  * RoPE positions are the true indices 0, 1, 2, ...: the reference's +T position shift (spec 1.4)
+  * RoPE positions are the true indices 0, 1, 2, ...: the reference's +T position shift (dysco/README §9)
     is NOT reproduced (relative offsets, hence the math, are the same).
   * Nucleus selection is exact: the importance v (fp32) is renormalised as v / sum(v) in fp32,
     sorted descending (stable: ties keep increasing index order), the cumulative sum of the sorted
@@ -103,14 +103,14 @@ The DySCO loop restates shared/spec/dysco.md sections 1.3-1.9 and 1.14 (the refe
     its K/V discarded), decay update, selection, bias, real pass (all layers, bias, KV kept,
     logits); logits discarded while prompt tokens remain (teacher forcing), then greedy decoding
     (argmax, first index on ties) of MAX_NEW_TOKENS tokens with no EOS stopping.
-  * Static variant (spec 1.8): one selection on the importance left by the warmup (length N-Wi-1)
+  * Static variant (dysco/README §6): one selection on the importance left by the warmup (length N-Wi-1)
     at the first intervention step, extended by one False entry per step; no speculative pass, so
     the importance (and top_positions) stays frozen; n_selected is the count of that persistent
     selection (before template masking) at every step; num_generations = 1.
   * attnsharp divides the attention logits by tau (after the 1/sqrt(d) scale) in every layer,
     prefill included, for all three models (the reference divides q and k by sqrt(tau) each, in
-    bf16, and silently ignores tau for Qwen3-MoE, spec 2.1).
-  * generation_logging per spec 1.12: counts before template masking; nucleus outcomes add p,
+    bf16, and silently ignores tau for Qwen3-MoE in its _sharp_sample path).
+  * generation_logging per dysco/README §7: counts before template masking; nucleus outcomes add p,
     top-k outcomes add the fp32 sum of the selected importance values; the first four fields are
     divided by num_generations at the end.
 
@@ -284,7 +284,7 @@ def top_positions(imp, n=N_TOP_POSITIONS):
 
 
 def select(v, top_k, top_p, renorm):
-    """Selection of spec 1.7c on the importance v (list of fp32 values as Python floats); renorm is
+    """Selection of dysco/README §3 on the importance v (list of fp32 values as Python floats); renorm is
     v / sum(v) computed in fp32 by the caller. Returns (mask, branch, count, logging mass,
     diagnostics)."""
     c = len(v)

@@ -1,4 +1,4 @@
-// DySCO YAML configs: the three shipped files against spec 3.1, the value spellings PyYAML
+// DySCO YAML configs: the three shipped files against the reference's dysco_cfgs/*.yaml, the value spellings PyYAML
 // accepts, run_eval's override rules, and every load and validation error.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,7 +73,7 @@ static void assert_templates(const dy_dysco_config *c, const int32_t *const *seq
     }
 }
 
-// The values every shipped file shares (spec 3.1).
+// The values every shipped file shares (the reference's dysco_cfgs/*.yaml).
 static void assert_common(const dy_dysco_config *c) {
     assert_true(c->has_select_top_k);
     assert_int_equal(c->select_top_k, 4096);

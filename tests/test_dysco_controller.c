@@ -384,7 +384,8 @@ static int by_value_desc(const void *a, const void *b) {
     return x > y ? -1 : x < y ? 1 : (i > j) - (i < j);
 }
 
-// Straight from spec 1.7c: stable descending sort, cumsum of the renormalised values, top-k.
+// Straight from the reference's _nucleus_mask (dysco/README §3): stable descending sort, cumsum of the
+// renormalised values, top-k.
 static int reference_select(const float *v, int c, const dy_dysco_config *cfg, bool *mask, bool *by_token, double *mass) {
     int *order = malloc((size_t)c * sizeof *order);
     for (int j = 0; j < c; j++) order[j] = j;

@@ -268,10 +268,8 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
         cJSON_AddNumberToObject(root, "argmax_matches", correct);
     }
     if (r->has_logging) {
-        static const char *const names[] = {"avg_num_token", "avg_nucleus_mass", "scale_by_token", "scale_by_nucleus",
-                                            "num_generations"};
         cJSON *g = cJSON_AddObjectToObject(root, "generation_logging");
-        for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(g, names[i], r->logging[i]);
+        for (int i = 0; i < DY_DYSCO_LOG_N; i++) cJSON_AddNumberToObject(g, dy_dysco_log_names[i], r->logging[i]);
     } else {
         cJSON_AddNullToObject(root, "generation_logging");
     }

@@ -1,5 +1,6 @@
 #include "dysco_config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -241,8 +242,10 @@ static int read_key(const field *f, const yaml_node_t *v, dy_dysco_config *c) {
     int k = 0;
     while (k < N_KEYS && strcmp(f->key, key_names[k]) != 0) k++;
     if (k == N_KEYS) {
-        char known[256] = "";
+        // Room for every key, the longest being "scale_template_tokens", and its ", " separator.
+        char known[N_KEYS * sizeof ", scale_template_tokens"] = "";
         for (int i = 0; i < N_KEYS; i++) {
+            assert(strlen(key_names[i]) < sizeof "scale_template_tokens");
             if (i) strcat(known, ", ");
             strcat(known, key_names[i]);
         }

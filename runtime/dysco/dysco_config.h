@@ -1,4 +1,4 @@
-// DySCO settings in the reference's YAML format (dysco_cfgs/*.yaml; shared/spec/dysco.md 3.1),
+// DySCO settings in the reference's YAML format (dysco_cfgs/*.yaml; dysco/README §8),
 // with run_eval's defaults and command-line override rules (3.2, 3.3).
 #ifndef DYSCO_DYSCO_CONFIG_H
 #define DYSCO_DYSCO_CONFIG_H
@@ -65,7 +65,7 @@ void dy_dysco_override_top_p(dy_dysco_config *c, double p);
 // p in (0, 1], strength > 0, decay >= 0, and non-negative warmups.
 int dy_dysco_config_validate(const dy_dysco_config *c, int n_layers, int n_heads, const char *where, dy_error *err);
 
-// T = Wc + Wi tokens are held back from the prefill: the reference needs 1 <= T < N (spec 1.13).
+// T = Wc + Wi tokens are held back from the prefill: the reference needs 1 <= T < N (dysco/README §1).
 // interv_warmup is the resolved Wi ('auto' already counted).
 int dy_dysco_check_prompt(const dy_dysco_config *c, int interv_warmup, int prompt_len, dy_error *err);
 

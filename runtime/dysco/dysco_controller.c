@@ -15,7 +15,7 @@ dy_dysco_phase dy_dysco_phase_at(int cur_len, int prompt_len, int interv_warmup)
 
 bool dy_dysco_step_produces(int cur_len, int prompt_len) { return cur_len >= prompt_len; }
 
-// Every occurrence of every template sequence in the prompt, overlaps included (spec 1.9).
+// Every occurrence of every template sequence in the prompt, overlaps included (dysco/README §5).
 // An empty sequence marks nothing, as in the reference.
 static void mark_templates(bool *mask, const int32_t *x, int n, const dy_dysco_config *cfg) {
     for (int t = 0; t < cfg->n_templates; t++) {
@@ -137,7 +137,7 @@ static const int32_t *sort_desc(dy_dysco_state *s, const float *v, int c) {
     return o;
 }
 
-// Nucleus (spec 1.7c): renormalise by the sum, keep sorted position i iff the cumulative mass up
+// Nucleus (dysco/README §3): renormalise by the sum, keep sorted position i iff the cumulative mass up
 // to it is <= p (the crossing token is excluded), always keep the first. With an all-zero vector
 // the reference's renormalisation is NaN and only the first survives; so here.
 static int nucleus(dy_dysco_state *s, const float *v, int c, const int32_t *order) {
@@ -158,7 +158,7 @@ static int nucleus(dy_dysco_state *s, const float *v, int c, const int32_t *orde
 }
 
 // top_k, top_p or hybrid (nucleus unless it holds more than k positions) over v[0 .. c-1] into
-// s->selected, with the logging of spec 1.12.
+// s->selected, with the logging of dysco/README §7.
 static void select_tokens(dy_dysco_state *s, const float *v, int c) {
     const int32_t *order = sort_desc(s, v, c);
     int count = 0;
@@ -217,6 +217,12 @@ int dy_dysco_top_positions(const dy_dysco_state *s, int *out, int max) {
     }
     return n;
 }
+
+const char *const dy_dysco_log_names[DY_DYSCO_LOG_N] = {
+    [DY_DYSCO_LOG_AVG_NUM_TOKEN] = "avg_num_token",       [DY_DYSCO_LOG_AVG_NUCLEUS_MASS] = "avg_nucleus_mass",
+    [DY_DYSCO_LOG_SCALE_BY_TOKEN] = "scale_by_token",     [DY_DYSCO_LOG_SCALE_BY_NUCLEUS] = "scale_by_nucleus",
+    [DY_DYSCO_LOG_NUM_GENERATIONS] = "num_generations",
+};
 
 void dy_dysco_logging(const dy_dysco_state *s, double out[DY_DYSCO_LOG_N]) {
     const double g = s->log[DY_DYSCO_LOG_NUM_GENERATIONS];

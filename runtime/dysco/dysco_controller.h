@@ -1,4 +1,4 @@
-// The DySCO controller (shared/spec/dysco.md 1.3, 1.6, 1.7 b-d, 1.8, 1.12): the phase timeline,
+// The DySCO controller (runtime/dysco/README.md §1-§7): the phase timeline,
 // the decayed importance of every key position, token selection (top-k, nucleus, hybrid), the
 // logit bias of the real pass and the generation_logging counters. Plain arrays; the model and
 // the attention capture belong to the generation loop.
@@ -7,7 +7,7 @@
 // are fp32 (sums, renormalisation and the nucleus cumsum in double); the nucleus threshold is p
 // as given (the reference compares at bf16 precision, 0.975 -> 0.9765625); the bias is log(s)
 // rounded to fp32 (the reference rounds log(s) to bf16, e.g. log 2 = 0.69140625). Static mode
-// with Wc <= 1 selects over fp32 zeros (the reference's vector is int64 there, spec 1.8).
+// with Wc <= 1 selects over fp32 zeros (the reference's vector is int64 there, dysco/README §9).
 #ifndef DYSCO_DYSCO_CONTROLLER_H
 #define DYSCO_DYSCO_CONTROLLER_H
 
@@ -17,7 +17,7 @@
 #include "dysco_config.h"
 #include "kernels/base/error.h"
 
-// ---- Timeline (spec 1.3) ----------------------------------------------------------------------
+// ---- Timeline (dysco/README §1) --------------------------------------------------------------
 // Iteration 0 prefills x[0 .. N-T-1] (T = Wc + Wi). Every later iteration feeds one token at
 // position cur_len - 1, where cur_len is the sequence length including it (= the KV length c).
 
@@ -38,6 +38,8 @@ bool dy_dysco_step_produces(int cur_len, int prompt_len);
 
 enum { DY_DYSCO_LOG_AVG_NUM_TOKEN, DY_DYSCO_LOG_AVG_NUCLEUS_MASS, DY_DYSCO_LOG_SCALE_BY_TOKEN,
        DY_DYSCO_LOG_SCALE_BY_NUCLEUS, DY_DYSCO_LOG_NUM_GENERATIONS, DY_DYSCO_LOG_N };
+// The reference's generation_logging keys, indexed by DY_DYSCO_LOG_*.
+extern const char *const dy_dysco_log_names[DY_DYSCO_LOG_N];
 
 typedef struct {
     bool has_select_top_k, has_select_top_p, dynamic;
@@ -54,7 +56,7 @@ typedef struct {
     int prompt_len;
     uint32_t *keys, *keys_tmp;  // (max_ctx) radix-sort scratch
     int32_t *order, *order_tmp;
-    double log[DY_DYSCO_LOG_N];  // running sums (spec 1.12)
+    double log[DY_DYSCO_LOG_N];  // running sums (dysco/README §7)
 } dy_dysco_state;
 
 // cfg must be validated; interv_warmup is the resolved Wi; max_ctx bounds the KV length (at

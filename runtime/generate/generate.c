@@ -105,17 +105,17 @@ static int run_plain(run *g, dy_error *err) {
     return 0;
 }
 
-// DySCO (shared/spec/dysco.md 1.3-1.9): the last T = Wc + Wi prompt tokens are held back and fed
+// DySCO (runtime/dysco/README.md §1-§6): the last T = Wc + Wi prompt tokens are held back and fed
 // one at a time; context warmup steps only update the importance, intervention steps run the
 // speculative pass (dynamic), select, and run the real pass with the bias. The speculative
 // pass writes its K/V at the fed position like any pass; the real pass that follows overwrites
-// them, so the cache ends as if the speculative K/V had never been kept (spec 1.7a).
+// them, so the cache ends as if the speculative K/V had never been kept (dysco/README §1).
 static int run_dysco(run *g, dy_error *err) {
     const dy_dysco_config *cfg = g->o->dysco;
     const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->max_ctx;
     dy_dysco_state st;
     if (dy_dysco_init(&st, cfg, g->seq, N, Wi, max_ctx, err)) return -1;
-    int layer[DY_DYSCO_MAX_HEADS], head[DY_DYSCO_MAX_HEADS], top[16];
+    int layer[DY_DYSCO_MAX_HEADS], head[DY_DYSCO_MAX_HEADS], top[DY_TRACE_TOP_POSITIONS];
     for (int i = 0; i < pairs; i++) {
         layer[i] = cfg->heads[i].layer;
         head[i] = cfg->heads[i].head;
@@ -135,7 +135,7 @@ static int run_dysco(run *g, dy_error *err) {
             rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
             if (rc) break;
             dy_dysco_update(&st, probs, pairs, c);
-            trace_line(g, p, "context_warmup", -1, top, dy_dysco_top_positions(&st, top, 16), false);
+            trace_line(g, p, "context_warmup", -1, top, dy_dysco_top_positions(&st, top, DY_TRACE_TOP_POSITIONS), false);
             continue;
         }
         if (cfg->dynamic) {
@@ -151,7 +151,7 @@ static int run_dysco(run *g, dy_error *err) {
         rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
         if (rc) break;
         if (produces) produce(g);
-        trace_line(g, p, "intervention", dy_dysco_last_n_selected(&st), top, dy_dysco_top_positions(&st, top, 16), produces);
+        trace_line(g, p, "intervention", dy_dysco_last_n_selected(&st), top, dy_dysco_top_positions(&st, top, DY_TRACE_TOP_POSITIONS), produces);
     }
     g->r->decode_seconds = dy_now() - t0;
     g->r->has_logging = true;

@@ -1,6 +1,6 @@
 // The generation loop for the three methods: vanilla (prefill, then one token per step),
 // attnsharp (the same with an attention-logit temperature in every layer, prefill included) and
-// DySCO (shared/spec/dysco.md section 1: held-back prompt tail, context warmup, speculative pass,
+// DySCO (runtime/dysco/README.md: held-back prompt tail, context warmup, speculative pass,
 // decayed importance, selection, biased real pass). Greedy or sampled tokens, or a teacher-forced
 // continuation (dysco score).
 #ifndef DYSCO_GENERATE_H
@@ -8,9 +8,12 @@
 
 #include <stdio.h>
 
-#include "runtime/dysco/dysco_config.h"
+#include "runtime/dysco/dysco_controller.h"
 #include "runtime/model/model.h"
 #include "runtime/tokenizer/tokenizer.h"
+
+// Positions of highest importance a DySCO trace line lists (top_positions).
+enum { DY_TRACE_TOP_POSITIONS = 16 };
 
 typedef enum { DY_METHOD_VANILLA, DY_METHOD_DYSCO, DY_METHOD_ATTNSHARP } dy_method;
 
@@ -41,7 +44,7 @@ typedef struct {
     float *logprobs;   // (output.n) log-softmax of the produced (or forced) token
     int32_t *argmax;   // (output.n) the model's argmax at that step
     bool has_logging;  // DySCO: generation_logging below
-    double logging[5];  // avg_num_token, avg_nucleus_mass, scale_by_token, scale_by_nucleus, num_generations
+    double logging[DY_DYSCO_LOG_N];  // generation_logging, named by dy_dysco_log_names
     double prefill_seconds, decode_seconds;
 } dy_generate_result;
 

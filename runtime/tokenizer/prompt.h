@@ -13,7 +13,7 @@ int dy_prompt_encode_chat(dy_tokenizer *tok, const dy_chat_template *tmpl, const
                           bool add_generation_prompt, int enable_thinking, dy_tokens *out, dy_error *err);
 
 // Number of generation-prompt tokens: ids of [{"role": "user", "content": "Hi"}] with the
-// generation prompt minus ids without it (shared/spec/dysco.md 3.3). enable_thinking as in
+// generation prompt minus ids without it (runtime/dysco/README.md §8). enable_thinking as in
 // dy_chat_render.
 int dy_prompt_auto_warmup(dy_tokenizer *tok, const dy_chat_template *tmpl, int enable_thinking, int *n, dy_error *err);
 
