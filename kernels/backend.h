@@ -126,6 +126,8 @@ struct dy_backend {
     void (*release)(dy_backend *b, void *p);
     void (*upload)(dy_backend *b, void *dst, const void *host_src, size_t bytes);
     void (*download)(dy_backend *b, void *host_dst, const void *src, size_t bytes);
+    // Returns once every op issued so far has finished (what a timer around asynchronous ops needs).
+    void (*finish)(dy_backend *b);
     // Backend memory to backend memory (also what `dysco bench` times as the copy bandwidth).
     void (*copy)(dy_backend *b, void *dst, const void *src, size_t bytes);
     // Stores a host fp32 matrix (rows, cols) as a weight in act_dtype at dst.

@@ -26,6 +26,9 @@ static void cpu_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
     if (bytes) memcpy(dst, src, bytes);
 }
 
+// Every CPU op has finished when it returns.
+static void cpu_finish(dy_backend *b) { (void)b; }
+
 static void cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
     (void)b;
     for (int64_t r = 0; r < dst->rows; r++)
@@ -67,6 +70,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .upload = cpu_copy,
         .download = cpu_copy,
         .copy = cpu_copy,
+        .finish = cpu_finish,
         .upload_weight = cpu_upload_weight,
         .destroy = cpu_destroy,
         .embedding = dy_cpu_embedding,

@@ -125,6 +125,7 @@ static int run_dysco(run *g, dy_error *err) {
     const dy_forward_opts plain = {0};
     double t0 = dy_now();
     if (rc == 0) rc = prefill(g, dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi), &plain, false, err);
+    g->m->be->finish(g->m->be);  // no token comes back from this prefill to wait for
     g->r->prefill_seconds = dy_now() - t0;
     t0 = dy_now();
     // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.

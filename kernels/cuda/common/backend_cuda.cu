@@ -40,6 +40,8 @@ static void cuda_download(dy_backend *b, void *host_dst, const void *src, size_t
     CUDA_CHECK(cudaStreamSynchronize(dy_cuda_stream(b)));
 }
 
+static void cuda_finish(dy_backend *b) { CUDA_CHECK(cudaStreamSynchronize(dy_cuda_stream(b))); }
+
 static void cuda_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, dy_cuda_stream(b)));
 }
@@ -205,6 +207,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->release = cuda_release;
     b->upload = cuda_upload;
     b->download = cuda_download;
+    b->finish = cuda_finish;
     b->copy = cuda_copy;
     b->upload_weight = cuda_upload_weight;
     b->destroy = cuda_destroy;
