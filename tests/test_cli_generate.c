@@ -197,6 +197,24 @@ static void test_bench(void **state) {
         cJSON_Delete(ctx);
     }
     cmd_result_free(&r);
+    // DySCO: its step against its roofline (which adds the speculative layers 0..3 to vanilla's),
+    // and vanilla timed beside it in the same process.
+    r = run_cmd("'%s' bench --model '%s/ids' --random-weights --ctx 40 --decode-steps 3 --device cpu --method dysco "
+                "--dysco-config '%s/dysco.yaml'", dysco_bin, dir, dir);
+    if (r.status != 0) fail_msg("bench --method dysco failed: %s", r.err);
+    assert_int_equal(count_lines(r.out), 2);
+    cJSON *ctx = cJSON_Parse(strrchr(r.out, '{'));
+    assert_non_null(ctx);
+    const double step = cJSON_GetObjectItem(ctx, "dysco_step_ms")->valuedouble,
+                 roofline = cJSON_GetObjectItem(ctx, "dysco_roofline_ms")->valuedouble,
+                 vanilla_roofline = cJSON_GetObjectItem(ctx, "decode_roofline_ms")->valuedouble;
+    assert_true(step > 0 && cJSON_GetObjectItem(ctx, "vanilla_decode_ms")->valuedouble > 0);
+    assert_true(roofline > vanilla_roofline);
+    assert_float_equal(cJSON_GetObjectItem(ctx, "dysco_fraction_of_roofline")->valuedouble, roofline / step, 2e-3);
+    assert_true(cJSON_GetObjectItem(ctx, "prefill_seconds")->valuedouble > 0);
+    assert_true(cJSON_GetObjectItem(ctx, "vanilla_prefill_seconds")->valuedouble > 0);
+    cJSON_Delete(ctx);
+    cmd_result_free(&r);
     char args[PATH_MAX + 100];
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 8,x --device cpu", dir);
     expect(args, 1, "--ctx: expected comma-separated lengths >= 16, got '8,x'");

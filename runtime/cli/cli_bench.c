@@ -190,6 +190,54 @@ static int parse_ctx(const char *list, int *ctx, int max, int *n, dy_error *err)
     return *n ? 0 : dy_fail(err, "--ctx: empty");
 }
 
+typedef struct {
+    double weights;          // bytes of every weight a decode step reads
+    double spec_weights;     // of them, those of the speculative pass's layers (DySCO)
+    double kv_per_position;  // KV-cache bytes of one position, all layers
+} step_bytes;
+
+// The weights a one-token step reads: every tensor but an untied embedding table (one row of
+// which is read), and the layer tensors of the first spec_layers layers for DySCO's speculative
+// pass (no LM head there). MoE layers count every expert: the GPU computes them all today.
+static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_layers, step_bytes *out, dy_error *err) {
+    dy_tensor_spec *specs;
+    const int n = dy_model_tensor_specs(cfg, &specs, err);
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        const double b = (double)dy_tensor_spec_numel(&specs[i]) * (double)elem;
+        if (specs[i].role != DY_ROLE_EMBEDDING || cfg->tie_word_embeddings) out->weights += b;
+        if (specs[i].layer >= 0 && specs[i].layer < spec_layers) out->spec_weights += b;
+    }
+    free(specs);
+    out->kv_per_position = (double)cfg->n_layers * 2 * cfg->n_kv_heads * cfg->head_dim * (double)elem;
+    return 0;
+}
+
+typedef struct {
+    double prefill_seconds, step_ms;  // step_ms: the median interval between produced tokens
+    int steps;
+} timed_run;
+
+static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate_opts g, timed_run *out,
+                          dy_error *err) {
+    double *times = malloc((size_t)(g.max_new_tokens + 1) * sizeof *times);
+    if (!times) return dy_fail(err, "bench: out of memory");
+    stamps st = {times, 0};
+    g.on_token = stamp;
+    g.on_token_ctx = &st;
+    dy_generate_result r = {0};
+    int rc = dy_generate(m, prompt, n, &g, &r, err);
+    if (rc == 0) {
+        out->steps = st.n - 1;  // intervals between produced tokens: one decode step each
+        for (int i = 0; i < out->steps; i++) times[i] = times[i + 1] - times[i];
+        out->step_ms = 1e3 * dy_median(times, out->steps);
+        out->prefill_seconds = r.prefill_seconds;
+    }
+    dy_generate_result_free(&r);
+    free(times);
+    return rc;
+}
+
 static int bench(const options *o, dy_error *err) {
     int ctx[16], n_ctx, max_ctx = 0;
     if (parse_ctx(o->ctx_list, ctx, 16, &n_ctx, err)) return -1;
@@ -215,7 +263,7 @@ static int bench(const options *o, dy_error *err) {
             return -1;
         }
     }
-    // Random ids have no chat template: 'auto' means 2 then, as in run_eval (spec 3.3).
+    // Random ids have no chat template: 'auto' means 2 then, as in run_eval (dysco/README §8).
     const int interv = is_dysco ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
     dy_backend *be = dy_backend_create(o->device, err);
     int rc = be ? 0 : -1;
@@ -243,49 +291,58 @@ static int bench(const options *o, dy_error *err) {
         gemv_lines(be, &cfg, bw);
     }
     const int64_t embed = (int64_t)cfg.vocab_size * cfg.hidden_size;
-    // A decode step reads every weight once except an untied embedding table (one row of it).
-    const double step_weight_bytes =
-        weight_bytes - (cfg.tie_word_embeddings ? 0.0 : (double)embed * dy_dtype_size(be ? be->act_dtype : DY_BF16));
-    const double kv_bytes_per_pos = (double)cfg.n_layers * 2 * cfg.n_kv_heads * cfg.head_dim * dy_dtype_size(be ? be->act_dtype : DY_BF16);
+    const size_t elem = dy_dtype_size(be ? be->act_dtype : DY_BF16);
+    // A decode step reads every weight once except an untied embedding table (one row of it), and
+    // the KV cache; DySCO's speculative pass reads layers 0..Lmax of both first.
+    const int spec_layers = is_dysco ? dy_dysco_max_layer(&dysco) + 1 : 0;
+    step_bytes bytes = {0};
+    if (rc == 0) rc = count_step_bytes(&cfg, elem, spec_layers, &bytes, err);
     for (int c = 0; c < n_ctx && rc == 0; c++) {
         int32_t *prompt = malloc((size_t)ctx[c] * sizeof *prompt);
-        double *times = malloc((size_t)(o->decode_steps + 1) * sizeof *times);
-        if (!prompt || !times) rc = dy_fail(err, "bench: out of memory");
+        if (!prompt) rc = dy_fail(err, "bench: out of memory");
         uint64_t x = (uint64_t)o->seed * 2654435761u + 12345;
         for (int i = 0; rc == 0 && i < ctx[c]; i++) {
             x = x * 6364136223846793005ull + 1442695040888963407ull;
             prompt[i] = (int32_t)((x >> 33) % (uint64_t)cfg.vocab_size);
         }
-        stamps st = {times, 0};
-        dy_generate_result r = {0};
-        const dy_generate_opts g = {
-            .method = method,
-            .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL, .interv_warmup = interv,
-            .max_new_tokens = (int)o->decode_steps, .sample_top_p = 1.0f, .prefill_chunk = chunk, .on_token = stamp, .on_token_ctx = &st,
+        dy_generate_opts g = {
+            .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL,
+            .interv_warmup = interv, .max_new_tokens = (int)o->decode_steps, .sample_top_p = 1.0f, .prefill_chunk = chunk,
         };
-        if (rc == 0) rc = dy_generate(&m, prompt, ctx[c], &g, &r, err);
+        timed_run run = {0}, vanilla = {0};
+        if (rc == 0) rc = timed_generate(&m, prompt, ctx[c], g, &run, err);
+        if (rc == 0 && is_dysco) {  // the baseline in the same process, on the same prompt
+            g.method = DY_METHOD_VANILLA;
+            rc = timed_generate(&m, prompt, ctx[c], g, &vanilla, err);
+        }
         if (rc == 0) {
             double used = gpu_memory_in_use();
             peak = used > peak ? used : peak;
-            int steps = st.n - 1;  // intervals between produced tokens: one decode step each
-            for (int i = 0; i < steps; i++) times[i] = times[i + 1] - times[i];
-            const double ms = 1e3 * dy_median(times, steps);
-            const double roofline_ms = 1e3 * (step_weight_bytes + kv_bytes_per_pos * ctx[c]) / bw;
+            const double kv = bytes.kv_per_position * ctx[c];
+            const double roofline_ms = 1e3 * (bytes.weights + kv) / bw;
             const double prefill_flops = 2.0 * (double)(params - (cfg.tie_word_embeddings ? 0 : embed)) * ctx[c] +
                                          2.0 * cfg.n_layers * cfg.n_heads * cfg.head_dim * (double)ctx[c] * ctx[c];
             printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "
                    "\"prefill_tokens_per_s\": %.1f, \"prefill_roofline_seconds\": %.4f, \"decode_steps\": %d, "
-                   "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, \"decode_fraction_of_roofline\": %.3f, "
-                   "\"gpu_memory_in_use_bytes\": ",
-                   o->method, ctx[c], r.prefill_seconds, ctx[c] / r.prefill_seconds, prefill_flops / flops, steps, ms,
-                   roofline_ms, roofline_ms / ms);
-            if (peak >= 0) printf("%.0f}\n", peak);
-            else printf("null}\n");
+                   "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, ",
+                   o->method, ctx[c], run.prefill_seconds, ctx[c] / run.prefill_seconds, prefill_flops / flops,
+                   run.steps, run.step_ms, roofline_ms);
+            if (is_dysco) {
+                // The step reads the speculative layers' weights and KV, then all that vanilla reads.
+                const double spec = bytes.spec_weights + kv * spec_layers / cfg.n_layers;
+                const double dysco_roofline_ms = roofline_ms + 1e3 * spec / bw;
+                printf("\"dysco_step_ms\": %.3f, \"dysco_roofline_ms\": %.3f, \"dysco_fraction_of_roofline\": %.3f, "
+                       "\"vanilla_decode_ms\": %.3f, \"vanilla_prefill_seconds\": %.4f, ",
+                       run.step_ms, dysco_roofline_ms, dysco_roofline_ms / run.step_ms, vanilla.step_ms,
+                       vanilla.prefill_seconds);
+            } else {
+                printf("\"decode_fraction_of_roofline\": %.3f, ", roofline_ms / run.step_ms);
+            }
+            if (peak >= 0) printf("\"gpu_memory_in_use_bytes\": %.0f}\n", peak);
+            else printf("\"gpu_memory_in_use_bytes\": null}\n");
             fflush(stdout);
         }
-        dy_generate_result_free(&r);
         free(prompt);
-        free(times);
     }
     if (m.be) dy_model_free(&m);
     if (be) be->destroy(be);
