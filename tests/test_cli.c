@@ -49,7 +49,7 @@ static void test_inspect_presets(void **state) {
     expect("inspect --preset qwen3-9b", 2, NULL, "unknown preset 'qwen3-9b'");
     expect("inspect --preset qwen3-8b --ctx zero", 2, NULL, "--ctx: expected an integer");
     expect("inspect", 2, NULL, "give a MODEL_DIR or --preset NAME, not neither");
-    expect("inspect --bogus", 2, NULL, "unexpected argument '--bogus'");
+    expect("inspect --bogus", 2, NULL, "inspect: unknown option '--bogus' (see dysco inspect --help)");
     expect("inspect /nonexistent-dysco-dir", 1, NULL, "/nonexistent-dysco-dir/config.json: cannot open");
 
     // Qwen3-8B at 128k: weights + KV cache + workspace, and the total is their sum (two decimals

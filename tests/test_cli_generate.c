@@ -258,7 +258,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
         {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu or cuda, got 'tpu'"},
         {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
-        {"generate %s --method vanilla --frobnicate", 2, "generate: unexpected argument '--frobnicate'"},
+        {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
         {"score %s --method vanilla", 2, "score: needs --continuation-ids F.json"},
         {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: '1,x' is not a list of token ids"},
         {"generate %s --method vanilla --max-new-tokens 50000", 1, "prompt: 60 tokens + 50000 new exceed max_position_embeddings 40960"},

@@ -1,9 +1,6 @@
-// The dysco command-line verbs and the small argument helpers they share.
+// The dysco command-line verbs and what they share (exit statuses, the --method and --device choices).
 #ifndef DYSCO_CLI_H
 #define DYSCO_CLI_H
-
-#include <stdbool.h>
-#include <stdint.h>
 
 #include "kernels/base/error.h"
 
@@ -20,10 +17,10 @@ int dy_cli_generate(int argc, char **argv);
 int dy_cli_score(int argc, char **argv);
 int dy_cli_bench(int argc, char **argv);
 
-// Option values: `--name VALUE` advances *i past VALUE. Each names the option in its error.
-int dy_arg_string(int argc, char **argv, int *i, const char **out, dy_error *err);
-int dy_arg_int(int argc, char **argv, int *i, int64_t min, int64_t max, int64_t *out, dy_error *err);
-int dy_arg_double(int argc, char **argv, int *i, double min, double *out, dy_error *err);
+// --method of generate, score and bench (NULL-terminated), as dy_method_parse reads them.
+extern const char *const dy_cli_methods[];
+// --device of generate, score and bench: cpu (the fp32 reference) or cuda (bf16 on GPU 0).
+extern const char *const dy_cli_devices[];
 
 // Prints "dysco: MESSAGE" and returns status.
 int dy_report(int status, const dy_error *err);

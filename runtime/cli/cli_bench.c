@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "kernels/base/timing.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/generate/generate.h"
@@ -24,12 +25,9 @@ static const char USAGE[] =
     "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
     "decode ms/token median, GPU memory in use (the device's, so other processes count too), and\n"
-    "the roofline: bytes / measured copy bandwidth\n"
-    "for decode, FLOPs / measured GEMM rate for prefill), after one line with those measurements\n"
-    "and, on a GPU, one line per decode projection shape timing the GEMV against cuBLASLt.\n"
-    "--random-weights builds the model from DIR/config.json alone (make-model's initialisation),\n"
-    "so real shapes need no checkpoint on disk. Defaults: --ctx 8192 --decode-steps 32\n"
-    "--method vanilla --device cuda (cpu when built without CUDA) --prefill-chunk 8192.\n";
+    "the roofline: bytes / measured copy bandwidth for decode, FLOPs / measured GEMM rate for\n"
+    "prefill), after one line with those measurements and, on a GPU, one line per decode\n"
+    "projection shape timing the GEMV against cuBLASLt.\n";
 
 // Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
 static double copy_bandwidth(dy_backend *be) {
@@ -141,7 +139,7 @@ typedef struct {
     double attn_temperature;
 } options;
 
-static int parse(int argc, char **argv, options *o, dy_error *err) {
+static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
 #ifdef DYSCO_HAVE_CUDA
     const char *default_device = "cuda";
 #else
@@ -149,28 +147,33 @@ static int parse(int argc, char **argv, options *o, dy_error *err) {
 #endif
     *o = (options){.ctx_list = "8192", .method = "vanilla", .device = default_device, .decode_steps = 32,
                    .prefill_chunk = DY_DEFAULT_PREFILL_CHUNK};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(USAGE, stdout);
-            return 1;
-        } else if (strcmp(a, "--model") == 0) rc = dy_arg_string(argc, argv, &i, &o->model, err);
-        else if (strcmp(a, "--ctx") == 0) rc = dy_arg_string(argc, argv, &i, &o->ctx_list, err);
-        else if (strcmp(a, "--method") == 0) rc = dy_arg_string(argc, argv, &i, &o->method, err);
-        else if (strcmp(a, "--dysco-config") == 0) rc = dy_arg_string(argc, argv, &i, &o->dysco_config, err);
-        else if (strcmp(a, "--device") == 0) rc = dy_arg_string(argc, argv, &i, &o->device, err);
-        else if (strcmp(a, "--random-weights") == 0) o->random_weights = true;
-        else if (strcmp(a, "--decode-steps") == 0) rc = dy_arg_int(argc, argv, &i, 2, 1 << 20, &o->decode_steps, err);
-        else if (strcmp(a, "--prefill-chunk") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 20, &o->prefill_chunk, err);
-        else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &o->seed, err);
-        else if (strcmp(a, "--attn-temperature") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->attn_temperature, err);
-        else rc = dy_fail(err, "bench: unexpected argument '%s' (see dysco bench --help)", a);
-        if (rc) return -1;
-    }
+    const dy_option table[] = {
+        {"--model", "DIR", "the checkpoint (or only its config.json, with --random-weights)", .string = &o->model},
+        {"--random-weights", NULL, "build the model from DIR/config.json alone (make-model's\n"
+                                   "initialisation), so real shapes need no checkpoint on disk",
+         .flag = &o->random_weights},
+        {"--ctx", "N,N,...", "context lengths, each at least 16", .string = &o->ctx_list},
+        {"--decode-steps", "N", "tokens decoded after each prefill", .integer = &o->decode_steps, .min = 2,
+         .max = 1 << 20},
+        {"--method", NULL, "the generation loop", .string = &o->method, .choices = dy_cli_methods},
+        {"--attn-temperature", "T", "attnsharp: attention logits divided by T > 0",
+         .number = &o->attn_temperature, .default_text = "none"},
+        {"--dysco-config", "YAML", "the DySCO config (--method dysco needs one)", .string = &o->dysco_config},
+        {"--device", NULL, "cpu: the fp32 reference; cuda: bf16 on GPU 0", .string = &o->device,
+         .choices = dy_cli_devices},
+        {"--prefill-chunk", "N", "tokens per prefill pass", .integer = &o->prefill_chunk, .min = 1, .max = 1 << 20},
+        {"--seed", "N", "seed of the random prompt and of --random-weights", .integer = &o->seed, .min = 0,
+         .max = INT64_MAX},
+    };
+    const dy_args_spec spec = {.verb = "bench", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table)};
+    return dy_args_parse_verb(&spec, argc, argv, exit_status);
+}
+
+// What the table cannot say: which options are required, and how they combine.
+static int check_options(const options *o, dy_error *err) {
     if (!o->model) return dy_fail(err, "bench: needs --model DIR");
     dy_method method;
-    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
+    dy_method_parse(o->method, &method);  // one of dy_cli_methods
     if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (method == DY_METHOD_DYSCO && !o->dysco_config) return dy_fail(err, "bench: --method dysco needs --dysco-config");
@@ -253,7 +256,7 @@ static int bench(const options *o, dy_error *err) {
     }
     dy_dysco_config dysco;
     dy_method method;
-    dy_method_parse(o->method, &method);  // checked by parse()
+    dy_method_parse(o->method, &method);  // one of dy_cli_methods
     const bool is_dysco = method == DY_METHOD_DYSCO;
     if (is_dysco) {
         dy_dysco_config_defaults(&dysco);
@@ -353,8 +356,8 @@ static int bench(const options *o, dy_error *err) {
 int dy_cli_bench(int argc, char **argv) {
     options o;
     dy_error err;
-    int rc = parse(argc, argv, &o, &err);
-    if (rc > 0) return DY_EXIT_OK;
-    if (rc < 0) return dy_report(DY_EXIT_USAGE, &err);
+    int status;
+    if (!parse_options(argc, argv, &o, &status)) return status;
+    if (check_options(&o, &err)) return dy_report(DY_EXIT_USAGE, &err);
     return bench(&o, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
 }

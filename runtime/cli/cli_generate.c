@@ -8,49 +8,25 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "runtime/generate/generate.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
 
+const char *const dy_cli_methods[] = {"vanilla", "dysco", "attnsharp", NULL};
+const char *const dy_cli_devices[] = {"cpu", "cuda", NULL};
+
 static const char USAGE_GENERATE[] =
     "usage: dysco generate --model DIR (--prompt TEXT | --prompt-file F | --input-ids F.json)\n"
-    "                      --method vanilla|dysco|attnsharp [options]\n";
+    "                      --method vanilla|dysco|attnsharp [options]\n"
+    "\n"
+    "Decodes the prompt under the method and streams the text to stdout.\n";
 static const char USAGE_SCORE[] =
     "usage: dysco score --model DIR (--prompt TEXT | --prompt-file F | --input-ids F.json)\n"
     "                   --continuation-ids F.json --method vanilla|dysco|attnsharp [options]\n"
     "\n"
     "Teacher-forces the continuation under the method and prints, per continuation token, its\n"
     "log-probability and the model's argmax id (likelihood of a gold answer under DySCO).\n";
-static const char USAGE_OPTIONS[] =
-    "\n"
-    "prompt:\n"
-    "  --prompt TEXT | --prompt-file F   text, wrapped in the model's chat template (one user message)\n"
-    "  --input-ids F.json                {\"input_ids\": [...]} or a bare JSON array: no tokenizer, no template\n"
-    "  --no-chat                         tokenize the text as is\n"
-    "  --think                           Qwen3 thinking mode (enable_thinking=true)\n"
-    "  --system TEXT                     a system message first\n"
-    "method:\n"
-    "  --method vanilla|dysco|attnsharp\n"
-    "  --attn-temperature T              attnsharp: attention logits divided by T in every layer (T > 0)\n"
-    "  --dysco-config YAML               a DySCO config in the reference format (configs/dysco/*.yaml)\n"
-    "  --dysco-heads \"[(l,h),...]\"       selected (layer, query head) pairs\n"
-    "  --dysco-top-k N                   N > 0 sets top-k, 0 disables it\n"
-    "  --dysco-top-p P                   P > 0 sets the nucleus mass, 0 disables it\n"
-    "  --dysco-strength S                up-weighting; log(S) is added to selected logits; S >= 99 masks the rest\n"
-    "  --dysco-decay D                   importance decay factor\n"
-    "  --dysco-ctx-warmup N              context_warmup_steps\n"
-    "  --dysco-interv-warmup N|auto      intervention_warmup (auto: generation-prompt length; 2 without chat)\n"
-    "  --dysco-static                    select once at warmup end (static variant)\n"
-    "  --dysco-rescale-template          also up-weight template tokens (no template masking)\n"
-    "decoding:\n"
-    "  --max-new-tokens N (default 256)  --temperature T (default 0: greedy)  --top-p P  --top-k K  --seed N\n"
-    "  --stop-ids LIST                   extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)\n"
-    "  --stop-on-newline                 stop after a generated \"\\n\" or \"\\n\\n\" token\n"
-    "  --device cpu|cuda                 cpu: fp32 reference; cuda: bf16 on GPU 0\n"
-    "output:\n"
-    "  --output F.json                   input_ids, output_ids, output_text, generation_logging, timing\n"
-    "  --trace F.jsonl                   one line per fed token after the prefill: pos, phase, n_selected,\n"
-    "                                    top_positions, and token + logprob where a token is produced\n";
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
@@ -100,56 +76,89 @@ static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err)
     return 0;
 }
 
-static int parse(int argc, char **argv, bool score, options *o, dy_error *err) {
+static bool parse_options(int argc, char **argv, bool score, options *o, int *exit_status) {
     *o = (options){.max_new_tokens = 256, .sample_top_p = 1.0, .device = "cpu"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = 0;
-#define STR(flag, field) else if (strcmp(a, flag) == 0) rc = dy_arg_string(argc, argv, &i, &o->field, err)
-#define ON(flag, field) else if (strcmp(a, flag) == 0) o->field = true
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(score ? USAGE_SCORE : USAGE_GENERATE, stdout);
-            fputs(USAGE_OPTIONS, stdout);
-            return 1;
-        }
-        STR("--model", model); STR("--prompt", prompt); STR("--prompt-file", prompt_file); STR("--input-ids", input_ids);
-        STR("--system", system); STR("--method", method); STR("--dysco-config", dysco_config);
-        STR("--dysco-heads", dysco_heads); STR("--dysco-interv-warmup", interv_warmup); STR("--stop-ids", stop_ids);
-        STR("--device", device); STR("--output", output); STR("--trace", trace);
-        ON("--no-chat", no_chat); ON("--think", think); ON("--dysco-static", dysco_static);
-        ON("--dysco-rescale-template", rescale_template); ON("--stop-on-newline", stop_on_newline);
-        else if (score && strcmp(a, "--continuation-ids") == 0) rc = dy_arg_string(argc, argv, &i, &o->continuation, err);
-        else if (strcmp(a, "--dysco-top-k") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->select_top_k, err), o->has_select_top_k = true;
-        else if (strcmp(a, "--dysco-top-p") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->select_top_p, err), o->has_select_top_p = true;
-        else if (strcmp(a, "--dysco-strength") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->strength, err), o->has_strength = true;
-        else if (strcmp(a, "--dysco-decay") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->decay, err), o->has_decay = true;
-        else if (strcmp(a, "--dysco-ctx-warmup") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->ctx_warmup, err), o->has_ctx_warmup = true;
-        else if (strcmp(a, "--attn-temperature") == 0) rc = dy_arg_double(argc, argv, &i, -1e30, &o->attn_temperature, err);
-        else if (strcmp(a, "--max-new-tokens") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 24, &o->max_new_tokens, err);
-        else if (strcmp(a, "--temperature") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->temperature, err);
-        else if (strcmp(a, "--top-p") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &o->sample_top_p, err);
-        else if (strcmp(a, "--top-k") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT32_MAX, &o->sample_top_k, err);
-        else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &o->seed, err);
-        else rc = dy_fail(err, "%s: unexpected argument '%s' (see dysco %s --help)", score ? "score" : "generate", a,
-                          score ? "score" : "generate");
-#undef STR
-#undef ON
-        if (rc) return -1;
-    }
+    const dy_option rows[] = {
+        {.help = "prompt:"},
+        {"--model", "DIR", "the checkpoint", .string = &o->model},
+        {"--prompt", "TEXT", "text, wrapped in the model's chat template (one user message)", .string = &o->prompt},
+        {"--prompt-file", "F", "the same, read from F", .string = &o->prompt_file},
+        {"--input-ids", "F.json", "{\"input_ids\": [...]} or a bare JSON array: no tokenizer, no template",
+         .string = &o->input_ids},
+        {"--no-chat", NULL, "tokenize the text as is", .flag = &o->no_chat},
+        {"--think", NULL, "Qwen3 thinking mode (enable_thinking=true)", .flag = &o->think},
+        {"--system", "TEXT", "a system message first", .string = &o->system},
+        {.help = "method:"},
+        {"--method", NULL, "the generation loop", .string = &o->method, .choices = dy_cli_methods},
+        {"--attn-temperature", "T", "attnsharp: every layer's attention logits divided by T > 0",
+         .number = &o->attn_temperature, .lower = DY_OPT_ANY_FINITE, .default_text = "none"},
+        {"--dysco-config", "YAML", "a DySCO config in the reference format (configs/dysco/*.yaml)",
+         .string = &o->dysco_config},
+        {.help = "DySCO overrides (of --dysco-config):"},
+        {"--dysco-heads", "\"[(l,h),...]\"", "selected (layer, query head) pairs", .string = &o->dysco_heads},
+        {"--dysco-top-k", "N", "N > 0 sets top-k, 0 disables it", .integer = &o->select_top_k, .min = 0,
+         .max = INT32_MAX, .given = &o->has_select_top_k},
+        {"--dysco-top-p", "P", "P > 0 sets the nucleus mass, 0 disables it", .number = &o->select_top_p,
+         .given = &o->has_select_top_p},
+        {"--dysco-strength", "S", "up-weighting; log(S) is added to selected logits; S >= 99 masks the rest",
+         .number = &o->strength, .lower = DY_OPT_ANY_FINITE, .given = &o->has_strength},
+        {"--dysco-decay", "D", "importance decay factor", .number = &o->decay, .lower = DY_OPT_ANY_FINITE,
+         .given = &o->has_decay},
+        {"--dysco-ctx-warmup", "N", "context_warmup_steps", .integer = &o->ctx_warmup, .min = 0, .max = INT32_MAX,
+         .given = &o->has_ctx_warmup},
+        {"--dysco-interv-warmup", "N|auto", "intervention_warmup (auto: generation-prompt length; 2 without chat)",
+         .string = &o->interv_warmup},
+        {"--dysco-static", NULL, "select once at warmup end (static variant)", .flag = &o->dysco_static},
+        {"--dysco-rescale-template", NULL, "also up-weight template tokens (no template masking)",
+         .flag = &o->rescale_template},
+        {.help = "decoding:"},
+        {"--max-new-tokens", "N", "tokens to generate at most", .integer = &o->max_new_tokens, .min = 1,
+         .max = 1 << 24},
+        {"--temperature", "T", "sampling temperature; 0 is greedy", .number = &o->temperature},
+        {"--top-p", "P", "sampling nucleus mass, in (0, 1]",
+         .number = &o->sample_top_p},
+        {"--top-k", "K", "sample from the K most likely tokens; 0: all", .integer = &o->sample_top_k, .min = 0,
+         .max = INT32_MAX},
+        {"--seed", "N", "sampling seed", .integer = &o->seed, .min = 0, .max = INT64_MAX},
+        {"--stop-ids", "LIST", "extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)",
+         .string = &o->stop_ids},
+        {"--stop-on-newline", NULL, "stop after a generated \"\\n\" or \"\\n\\n\" token", .flag = &o->stop_on_newline},
+        {"--device", NULL, "cpu: the fp32 reference; cuda: bf16 on GPU 0", .string = &o->device,
+         .choices = dy_cli_devices},
+        {.help = "output:"},
+        {"--output", "F.json", "input_ids, output_ids, output_text, generation_logging, timing", .string = &o->output},
+        {"--trace", "F.jsonl", "one line per fed token after the prefill: pos, phase, n_selected,\n"
+                               "top_positions, and token + logprob where a token is produced", .string = &o->trace},
+    };
+    // score's own option comes first, under its usage line.
+    dy_option table[1 + DY_COUNT_OF(rows)];
+    int n = 0;
+    if (score)
+        table[n++] = (dy_option){"--continuation-ids", "F.json",
+                                 "the tokens to score: {\"input_ids\": [...]} or a bare JSON array",
+                                 .string = &o->continuation};
+    memcpy(table + n, rows, sizeof rows);
+    const dy_args_spec spec = {.verb = score ? "score" : "generate", .usage = score ? USAGE_SCORE : USAGE_GENERATE,
+                               .options = table, .n_options = n + DY_COUNT_OF(rows)};
+    return dy_args_parse_verb(&spec, argc, argv, exit_status);
+}
+
+// What the table cannot say: which options are required, and how they combine.
+static int check_options(const options *o, bool score, dy_error *err) {
     const char *verb = score ? "score" : "generate";
     int inputs = !!o->prompt + !!o->prompt_file + !!o->input_ids;
     if (!o->model) return dy_fail(err, "%s: needs --model DIR", verb);
     if (inputs != 1) return dy_fail(err, "%s: needs exactly one of --prompt, --prompt-file, --input-ids", verb);
     if (!o->method) return dy_fail(err, "%s: needs --method vanilla|dysco|attnsharp", verb);
-    dy_method method;
-    if (dy_method_parse(o->method, &method)) return dy_fail(err, "--method: expected vanilla, dysco or attnsharp, got '%s'", o->method);
     if (score && !o->continuation) return dy_fail(err, "score: needs --continuation-ids F.json");
+    dy_method method;
+    dy_method_parse(o->method, &method);  // one of dy_cli_methods
     if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
-    if (o->sample_top_p <= 0 || o->sample_top_p > 1) return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
-    if (o->input_ids && (o->system || o->think)) return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
-    if (strcmp(o->device, "cpu") != 0 && strcmp(o->device, "cuda") != 0)
-        return dy_fail(err, "--device: expected cpu or cuda, got '%s'", o->device);
+    if (o->sample_top_p <= 0 || o->sample_top_p > 1)
+        return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
+    if (o->input_ids && (o->system || o->think))
+        return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     return 0;
 }
 
@@ -307,7 +316,7 @@ static int run(const options *o, bool score, dy_error *err) {
     if (rc == 0) rc = build_prompt(o, &s, err);
     if (rc == 0 && score) rc = read_ids(o->continuation, &s.forced, err);
     dy_method method;
-    dy_method_parse(o->method, &method);  // checked by parse()
+    dy_method_parse(o->method, &method);  // one of dy_cli_methods
     if (rc == 0 && method == DY_METHOD_DYSCO) rc = resolve_dysco(o, &ck.config, &s, err);
     if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
     if (rc == 0 && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
@@ -348,9 +357,9 @@ static int run(const options *o, bool score, dy_error *err) {
 static int main_verb(int argc, char **argv, bool score) {
     options o;
     dy_error err;
-    int rc = parse(argc, argv, score, &o, &err);
-    if (rc > 0) return DY_EXIT_OK;
-    if (rc < 0) return dy_report(DY_EXIT_USAGE, &err);
+    int status;
+    if (!parse_options(argc, argv, score, &o, &status)) return status;
+    if (check_options(&o, score, &err)) return dy_report(DY_EXIT_USAGE, &err);
     return run(&o, score, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
 }
 

@@ -2,9 +2,9 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/checkpoint/presets.h"
@@ -21,13 +21,7 @@ static const char USAGE[] =
     "the checkpoint size and the memory plan of one GPU: bf16 weights of its tensor-parallel\n"
     "shard, the bf16 KV cache for --ctx tokens and the workspace of a prefill chunk (activation\n"
     "buffers and the CUDA backend's op scratch); the model checks the same plan before it loads.\n"
-    "Reads no tensor data.\n"
-    "\n"
-    "  --preset NAME      describe a built-in shape instead of a folder (see dysco make-model --help)\n"
-    "  --ctx N            context length for the KV cache (default: max_position_embeddings)\n"
-    "  --prefill-chunk N  tokens per prefill pass (default 8192, dysco bench's and generate's)\n"
-    "  --tp N             tensor-parallel degree (default 1)\n"
-    "  --json             print one JSON object instead of text\n";
+    "Reads no tensor data.\n";
 
 static const double GIB = 1024.0 * 1024.0 * 1024.0;
 
@@ -179,22 +173,21 @@ int dy_cli_inspect(int argc, char **argv) {
     const char *dir = NULL, *preset_name = NULL;
     int64_t ctx = 0, chunk = DY_DEFAULT_PREFILL_CHUNK, tp = 1;
     bool json = false;
+    const dy_option table[] = {
+        {"--preset", "NAME", "describe a built-in shape instead of a folder (see dysco make-model --help)",
+         .string = &preset_name},
+        {"--ctx", "N", "context length for the KV cache", .integer = &ctx, .min = 1, .max = INT32_MAX,
+         .default_text = "max_position_embeddings"},
+        {"--prefill-chunk", "N", "tokens per prefill pass, as in dysco generate and bench", .integer = &chunk,
+         .min = 1, .max = 1 << 20},
+        {"--tp", "N", "tensor-parallel degree", .integer = &tp, .min = 1, .max = 1024},
+        {"--json", NULL, "print one JSON object instead of text", .flag = &json},
+    };
+    const dy_args_spec spec = {.verb = "inspect", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table),
+                               .positional = &dir};
+    int status;
+    if (!dy_args_parse_verb(&spec, argc, argv, &status)) return status;
     dy_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(USAGE, stdout);
-            return DY_EXIT_OK;
-        } else if (strcmp(a, "--preset") == 0) rc = dy_arg_string(argc, argv, &i, &preset_name, &err);
-        else if (strcmp(a, "--ctx") == 0) rc = dy_arg_int(argc, argv, &i, 1, INT32_MAX, &ctx, &err);
-        else if (strcmp(a, "--prefill-chunk") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1 << 20, &chunk, &err);
-        else if (strcmp(a, "--tp") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1024, &tp, &err);
-        else if (strcmp(a, "--json") == 0) json = true;
-        else if (a[0] == '-' || dir) rc = dy_fail(&err, "inspect: unexpected argument '%s' (see dysco inspect --help)", a);
-        else dir = a;
-        if (rc) return dy_report(DY_EXIT_USAGE, &err);
-    }
     if (!dir == !preset_name) {
         dy_fail(&err, "inspect: give a MODEL_DIR or --preset NAME, not %s (see dysco inspect --help)",
                 dir ? "both" : "neither");

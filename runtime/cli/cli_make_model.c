@@ -7,44 +7,23 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "runtime/checkpoint/checkpoint_writer.h"
 #include "runtime/checkpoint/presets.h"
 #include "runtime/util/file_util.h"
 
-static const char USAGE_HEAD[] =
+static const char USAGE[] =
     "usage: dysco make-model OUT_DIR --preset NAME [overrides] [options]\n"
     "\n"
     "Writes OUT_DIR/config.json and safetensors with deterministic random weights: element i of a\n"
     "tensor depends only on (--seed, tensor name, i). Linear, embedding and router weights are\n"
     "uniform with standard deviation --init-std; RMSNorm weights are 1 + uniform(-j, j), j =\n"
-    "--norm-jitter. Above --shard-size the weights are sharded with model.safetensors.index.json.\n"
-    "\n"
-    "presets:";
-static const char USAGE_TAIL[] =
-    "\n"
-    "overrides (config.json fields):\n"
-    "  --layers N  --hidden N  --heads N  --kv-heads N  --head-dim N  --vocab N  --intermediate N\n"
-    "  --experts N  --experts-per-tok N  --moe-intermediate N   (qwen3_moe presets only)\n"
-    "  --max-pos N  --rope-theta X  --rope-scaling JSON|null  --tie | --no-tie\n"
-    "options:\n"
-    "  --seed N           random seed (default 0)\n"
-    "  --dtype bf16|fp32  stored dtype (default bf16)\n"
-    "  --init-std X       standard deviation of linear weights (default 0.02)\n"
-    "  --qk-std X         standard deviation of q_proj and k_proj (default: --init-std); larger\n"
-    "                     values make attention peaked, as test fixtures want\n"
-    "  --norm-jitter X    RMSNorm weights in 1 +- X (default 0.1)\n"
-    "  --shard-size BYTES largest safetensors file (default 4000000000)\n"
-    "  --tokenizer DIR    copy tokenizer.json, tokenizer_config.json (and the optional\n"
-    "                     special_tokens_map.json, generation_config.json) from DIR\n"
-    "  --config-only      write config.json alone (shapes for inspect, or random weights made\n"
-    "                     on the device at load time)\n"
-    "  --force            overwrite a checkpoint already in OUT_DIR\n";
+    "--norm-jitter. Above --shard-size the weights are sharded with model.safetensors.index.json.\n";
 
-static void usage(void) {
-    fputs(USAGE_HEAD, stdout);
-    for (int i = 0; i < dy_n_presets; i++) printf(" %s", dy_presets[i].name);
-    fputs("\n", stdout);
-    fputs(USAGE_TAIL, stdout);
+static void print_presets(FILE *out) {
+    fputs("presets:", out);
+    for (int i = 0; i < dy_n_presets; i++) fprintf(out, " %s", dy_presets[i].name);
+    fputs("\n", out);
 }
 
 // Integer overrides map one option to one config.json field.
@@ -65,6 +44,58 @@ static const struct {
     {"--max-pos", "max_position_embeddings", false},
 };
 enum { N_INT_OVERRIDES = sizeof INT_OVERRIDES / sizeof INT_OVERRIDES[0] };
+
+typedef struct {
+    const char *out_dir, *preset, *tokenizer, *rope_scaling, *dtype;
+    int64_t seed, shard_size, int_values[N_INT_OVERRIDES];
+    bool int_given[N_INT_OVERRIDES], theta_given, tie, tie_given, force, config_only;
+    double init_std, qk_std, norm_jitter, theta;
+} options;
+
+// The integer overrides' rows: those of every preset, then those of mixture-of-experts presets.
+static int append_int_overrides(options *o, dy_option *table, int n) {
+    for (int moe = 0; moe < 2; moe++) {
+        if (moe) table[n++] = (dy_option){.help = "overrides of qwen3_moe presets:"};
+        for (int k = 0; k < N_INT_OVERRIDES; k++)
+            if (INT_OVERRIDES[k].moe_only == moe)
+                table[n++] = (dy_option){INT_OVERRIDES[k].option, "N", INT_OVERRIDES[k].field,
+                                         .integer = &o->int_values[k], .min = 1, .max = INT32_MAX,
+                                         .given = &o->int_given[k]};
+    }
+    return n;
+}
+
+static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
+    *o = (options){.dtype = "bf16", .shard_size = 4000000000LL, .init_std = 0.02, .norm_jitter = 0.1};
+    static const char *const dtypes[] = {"bf16", "fp32", NULL};
+    const dy_option rows[] = {
+        {"--preset", "NAME", "the shape to start from (presets below)", .string = &o->preset},
+        {.help = "options:"},
+        {"--seed", "N", "random seed", .integer = &o->seed, .min = 0, .max = INT64_MAX},
+        {"--dtype", NULL, "stored dtype", .string = &o->dtype, .choices = dtypes},
+        {"--init-std", "X", "standard deviation of linear weights", .number = &o->init_std},
+        {"--qk-std", "X", "standard deviation of q_proj and k_proj; larger values make attention\n"
+                          "peaked, as test fixtures want", .number = &o->qk_std, .default_text = "--init-std"},
+        {"--norm-jitter", "X", "RMSNorm weights in 1 +- X", .number = &o->norm_jitter},
+        {"--shard-size", "BYTES", "largest safetensors file", .integer = &o->shard_size, .min = 1, .max = INT64_MAX},
+        {"--tokenizer", "DIR", "copy tokenizer.json, tokenizer_config.json (and the optional\n"
+                               "special_tokens_map.json, generation_config.json) from DIR", .string = &o->tokenizer},
+        {"--config-only", NULL, "write config.json alone (shapes for inspect, or random weights made\n"
+                                "on the device at load time)", .flag = &o->config_only},
+        {"--force", NULL, "overwrite a checkpoint already in OUT_DIR", .flag = &o->force},
+        {.help = "overrides (config.json fields; the preset's value unless given):"},
+        {"--rope-theta", "X", "rope_theta", .number = &o->theta, .lower = 1.0, .given = &o->theta_given},
+        {"--rope-scaling", "JSON|null", "rope_scaling", .string = &o->rope_scaling},
+        {"--tie", NULL, "tie_word_embeddings: true", .flag = &o->tie, .given = &o->tie_given},
+        {"--no-tie", NULL, "tie_word_embeddings: false", .flag = &o->tie, .clears = true, .given = &o->tie_given},
+    };
+    dy_option table[DY_COUNT_OF(rows) + N_INT_OVERRIDES + 1];  // + the qwen3_moe heading
+    memcpy(table, rows, sizeof rows);
+    const dy_args_spec spec = {.verb = "make-model", .usage = USAGE, .options = table,
+                               .n_options = append_int_overrides(o, table, DY_COUNT_OF(rows)),
+                               .positional = &o->out_dir, .print_notes = print_presets};
+    return dy_args_parse_verb(&spec, argc, argv, exit_status);
+}
 
 static void set_field(cJSON *cfg, const char *field, cJSON *value) {
     if (cJSON_GetObjectItemCaseSensitive(cfg, field)) cJSON_ReplaceItemInObjectCaseSensitive(cfg, field, value);
@@ -113,106 +144,70 @@ static void print_progress(uint64_t done, uint64_t total, void *ctx) {
     }
 }
 
-int dy_cli_make_model(int argc, char **argv) {
-    const char *out_dir = NULL, *preset_name = NULL, *tokenizer = NULL, *rope_scaling = NULL, *dtype = "bf16";
-    int64_t seed = 0, shard_size = 4000000000LL, tie = -1;
-    int64_t int_values[N_INT_OVERRIDES];
-    bool int_given[N_INT_OVERRIDES] = {false}, force = false, theta_given = false, config_only = false;
-    double init_std = 0.02, qk_std = 0, norm_jitter = 0.1, theta = 0;
-    dy_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = 0, k = 0;
-        while (k < N_INT_OVERRIDES && strcmp(a, INT_OVERRIDES[k].option) != 0) k++;
-        if (k < N_INT_OVERRIDES) {
-            rc = dy_arg_int(argc, argv, &i, 1, INT32_MAX, &int_values[k], &err);
-            int_given[k] = true;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return DY_EXIT_OK;
-        } else if (strcmp(a, "--preset") == 0) rc = dy_arg_string(argc, argv, &i, &preset_name, &err);
-        else if (strcmp(a, "--tokenizer") == 0) rc = dy_arg_string(argc, argv, &i, &tokenizer, &err);
-        else if (strcmp(a, "--rope-scaling") == 0) rc = dy_arg_string(argc, argv, &i, &rope_scaling, &err);
-        else if (strcmp(a, "--dtype") == 0) rc = dy_arg_string(argc, argv, &i, &dtype, &err);
-        else if (strcmp(a, "--rope-theta") == 0) rc = dy_arg_double(argc, argv, &i, 1.0, &theta, &err), theta_given = true;
-        else if (strcmp(a, "--seed") == 0) rc = dy_arg_int(argc, argv, &i, 0, INT64_MAX, &seed, &err);
-        else if (strcmp(a, "--shard-size") == 0) rc = dy_arg_int(argc, argv, &i, 1, INT64_MAX, &shard_size, &err);
-        else if (strcmp(a, "--init-std") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &init_std, &err);
-        else if (strcmp(a, "--qk-std") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &qk_std, &err);
-        else if (strcmp(a, "--norm-jitter") == 0) rc = dy_arg_double(argc, argv, &i, 0.0, &norm_jitter, &err);
-        else if (strcmp(a, "--tie") == 0) tie = 1;
-        else if (strcmp(a, "--no-tie") == 0) tie = 0;
-        else if (strcmp(a, "--force") == 0) force = true;
-        else if (strcmp(a, "--config-only") == 0) config_only = true;
-        else if (a[0] == '-' || out_dir) rc = dy_fail(&err, "make-model: unexpected argument '%s' (see dysco make-model --help)", a);
-        else out_dir = a;
-        if (rc) return dy_report(DY_EXIT_USAGE, &err);
+// The overrides given, into the preset's config.json; a failure is a usage error.
+static int apply_overrides(const options *o, cJSON *cfg_json, dy_error *err) {
+    const bool is_moe = cJSON_GetObjectItemCaseSensitive(cfg_json, "num_experts") != NULL;
+    for (int k = 0; k < N_INT_OVERRIDES; k++) {
+        if (!o->int_given[k]) continue;
+        if (INT_OVERRIDES[k].moe_only && !is_moe)
+            return dy_fail(err, "%s: preset %s is not a mixture-of-experts model", INT_OVERRIDES[k].option, o->preset);
+        set_field(cfg_json, INT_OVERRIDES[k].field, cJSON_CreateNumber((double)o->int_values[k]));
+        if (strcmp(INT_OVERRIDES[k].field, "num_hidden_layers") == 0 &&
+            cJSON_GetObjectItem(cfg_json, "max_window_layers"))
+            set_field(cfg_json, "max_window_layers", cJSON_CreateNumber((double)o->int_values[k]));
     }
-    if (!out_dir || !preset_name) {
+    if (o->theta_given) set_field(cfg_json, "rope_theta", cJSON_CreateNumber(o->theta));
+    if (o->tie_given) set_field(cfg_json, "tie_word_embeddings", cJSON_CreateBool(o->tie));
+    if (o->rope_scaling) {
+        cJSON *rs = cJSON_Parse(o->rope_scaling);
+        if (!rs || !(cJSON_IsObject(rs) || cJSON_IsNull(rs))) {
+            cJSON_Delete(rs);
+            return dy_fail(err, "--rope-scaling: expected a JSON object or null, got '%s'", o->rope_scaling);
+        }
+        set_field(cfg_json, "rope_scaling", rs);
+    }
+    return 0;
+}
+
+static int write_model(const options *o, cJSON *cfg_json, dy_writer_options *opts, dy_error *err) {
+    set_field(cfg_json, "torch_dtype", cJSON_CreateString(opts->dtype == DY_BF16 ? "bfloat16" : "float32"));
+    char cfg_path[PATH_MAX], *text = cJSON_Print(cfg_json);
+    dy_model_config cfg;
+    int last_pct = -5;
+    opts->progress = print_progress;
+    opts->progress_ctx = &last_pct;
+    int rc = dy_path_join(cfg_path, sizeof cfg_path, o->out_dir, "config.json", err) ||
+             dy_model_config_parse(text, cfg_path, &cfg, err) || prepare_out_dir(o->out_dir, o->force, err) ||
+             dy_write_file(cfg_path, text, strlen(text), err) ||
+             (!o->config_only && dy_write_random_weights(o->out_dir, &cfg, opts, err)) ||
+             (o->tokenizer && copy_tokenizer(o->tokenizer, o->out_dir, err));
+    free(text);
+    return rc ? -1 : 0;
+}
+
+int dy_cli_make_model(int argc, char **argv) {
+    options o;
+    int status;
+    if (!parse_options(argc, argv, &o, &status)) return status;
+    dy_error err;
+    if (!o.out_dir || !o.preset) {
         dy_fail(&err, "make-model: needs OUT_DIR and --preset NAME (see dysco make-model --help)");
         return dy_report(DY_EXIT_USAGE, &err);
     }
-    const dy_preset *preset = dy_preset_find(preset_name);
+    const dy_preset *preset = dy_preset_find(o.preset);
     if (!preset) {
-        dy_fail(&err, "--preset: unknown preset '%s' (see dysco make-model --help)", preset_name);
+        dy_fail(&err, "--preset: unknown preset '%s' (see dysco make-model --help)", o.preset);
         return dy_report(DY_EXIT_USAGE, &err);
     }
-    dy_writer_options opts = {.init = {.seed = (uint64_t)seed, .std = init_std, .qk_std = qk_std, .norm_jitter = norm_jitter},
-                              .shard_bytes = (uint64_t)shard_size};
-    if (strcmp(dtype, "bf16") == 0) opts.dtype = DY_BF16;
-    else if (strcmp(dtype, "fp32") == 0) opts.dtype = DY_F32;
-    else {
-        dy_fail(&err, "--dtype: expected bf16 or fp32, got '%s'", dtype);
-        return dy_report(DY_EXIT_USAGE, &err);
-    }
+    dy_writer_options opts = {
+        .init = {.seed = (uint64_t)o.seed, .std = o.init_std, .qk_std = o.qk_std, .norm_jitter = o.norm_jitter},
+        .shard_bytes = (uint64_t)o.shard_size, .dtype = strcmp(o.dtype, "bf16") == 0 ? DY_BF16 : DY_F32};
 
     // Overrides edit the preset's JSON; the result is then validated by the same parser that
     // reads every checkpoint, so make-model cannot write a config.json that dysco would reject.
     cJSON *cfg_json = cJSON_Parse(preset->config_json);
-    const bool is_moe = cJSON_GetObjectItemCaseSensitive(cfg_json, "num_experts") != NULL;
-    int status = DY_EXIT_FAIL;
-    char *text = NULL;
-    for (int k = 0; k < N_INT_OVERRIDES; k++) {
-        if (!int_given[k]) continue;
-        if (INT_OVERRIDES[k].moe_only && !is_moe) {
-            dy_fail(&err, "%s: preset %s is not a mixture-of-experts model", INT_OVERRIDES[k].option, preset_name);
-            status = DY_EXIT_USAGE;
-            goto done;
-        }
-        set_field(cfg_json, INT_OVERRIDES[k].field, cJSON_CreateNumber((double)int_values[k]));
-        if (strcmp(INT_OVERRIDES[k].field, "num_hidden_layers") == 0 && cJSON_GetObjectItem(cfg_json, "max_window_layers"))
-            set_field(cfg_json, "max_window_layers", cJSON_CreateNumber((double)int_values[k]));
-    }
-    if (theta_given) set_field(cfg_json, "rope_theta", cJSON_CreateNumber(theta));
-    if (tie >= 0) set_field(cfg_json, "tie_word_embeddings", cJSON_CreateBool(tie == 1));
-    if (rope_scaling) {
-        cJSON *rs = cJSON_Parse(rope_scaling);
-        if (!rs || !(cJSON_IsObject(rs) || cJSON_IsNull(rs))) {
-            cJSON_Delete(rs);
-            dy_fail(&err, "--rope-scaling: expected a JSON object or null, got '%s'", rope_scaling);
-            status = DY_EXIT_USAGE;
-            goto done;
-        }
-        set_field(cfg_json, "rope_scaling", rs);
-    }
-    set_field(cfg_json, "torch_dtype", cJSON_CreateString(opts.dtype == DY_BF16 ? "bfloat16" : "float32"));
-
-    char cfg_path[PATH_MAX];
-    dy_model_config cfg;
-    text = cJSON_Print(cfg_json);
-    if (dy_path_join(cfg_path, sizeof cfg_path, out_dir, "config.json", &err) ||
-        dy_model_config_parse(text, cfg_path, &cfg, &err) || prepare_out_dir(out_dir, force, &err) ||
-        dy_write_file(cfg_path, text, strlen(text), &err))
-        goto done;
-    int last_pct = -5;
-    opts.progress = print_progress;
-    opts.progress_ctx = &last_pct;
-    if ((!config_only && dy_write_random_weights(out_dir, &cfg, &opts, &err)) ||
-        (tokenizer && copy_tokenizer(tokenizer, out_dir, &err)))
-        goto done;
-    status = DY_EXIT_OK;
-done:
-    free(text);
+    if (apply_overrides(&o, cfg_json, &err)) status = DY_EXIT_USAGE;
+    else status = write_model(&o, cfg_json, &opts, &err) ? DY_EXIT_FAIL : DY_EXIT_OK;
     cJSON_Delete(cfg_json);
     return status == DY_EXIT_OK ? status : dy_report(status, &err);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "kernels/base/timing.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
@@ -16,21 +17,7 @@ static const char USAGE[] =
     "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
     "\n"
     "Prints the token ids of the text as one JSON array. DIR needs tokenizer.json and\n"
-    "tokenizer_config.json only (no weights).\n"
-    "\n"
-    "  --chat            wrap the text as a user message in the model's chat template, with the\n"
-    "                    generation prompt (template recognised from tokenizer_config.json)\n"
-    "  --think           with --chat: Qwen3 thinking mode (default: enable_thinking=false)\n"
-    "  --system TEXT     with --chat: a system message first\n"
-    "  --no-special      do not add the post-processor's special tokens (Llama-3: <|begin_of_text|>)\n"
-    "  --decode          the input is a JSON array of ids (or {\"input_ids\": [...]}); print its text\n"
-    "  --skip-special    with --decode: leave special tokens out\n"
-    "  --batch F.jsonl   one JSON object per line, one JSON array of ids printed per line:\n"
-    "                    {\"text\": ..., \"add_special_tokens\": bool (default true)} or\n"
-    "                    {\"messages\": [{\"role\", \"content\"}, ...], \"add_generation_prompt\": bool\n"
-    "                    (default false), \"enable_thinking\": bool (default: not given)}\n"
-    "  --warmup          print the number of generation-prompt tokens (DySCO intervention_warmup: auto)\n"
-    "  --bench N         encode the text N times; print {tokens, bytes, seconds_median, ...} as JSON\n";
+    "tokenizer_config.json only (no weights).\n";
 
 typedef struct {
     const char *model, *text, *file, *batch, *system;
@@ -183,28 +170,33 @@ static int run(const options *o, dy_error *err) {
 
 int dy_cli_tokenize(int argc, char **argv) {
     options o = {0};
+    const dy_option table[] = {
+        {"--model", "DIR", "the tokenizer's folder", .string = &o.model},
+        {"--text", "T", "the input", .string = &o.text},
+        {"--file", "F", "the input, read from F", .string = &o.file},
+        {"--chat", NULL, "wrap the text as a user message in the model's chat template, with the\n"
+                         "generation prompt (template recognised from tokenizer_config.json)", .flag = &o.chat},
+        {"--think", NULL, "with --chat: Qwen3 thinking mode (default: enable_thinking=false)", .flag = &o.think},
+        {"--system", "TEXT", "with --chat: a system message first", .string = &o.system},
+        {"--no-special", NULL, "do not add the post-processor's special tokens (Llama-3: <|begin_of_text|>)",
+         .flag = &o.no_special},
+        {"--decode", NULL, "the input is a JSON array of ids (or {\"input_ids\": [...]}); print its text",
+         .flag = &o.decode},
+        {"--skip-special", NULL, "with --decode: leave special tokens out", .flag = &o.skip_special},
+        {"--batch", "F.jsonl", "one JSON object per line, one JSON array of ids printed per line:\n"
+                               "{\"text\": ..., \"add_special_tokens\": bool (default true)} or\n"
+                               "{\"messages\": [{\"role\", \"content\"}, ...], \"add_generation_prompt\": bool\n"
+                               "(default false), \"enable_thinking\": bool (default: not given)}",
+         .string = &o.batch},
+        {"--warmup", NULL, "print the number of generation-prompt tokens (DySCO intervention_warmup: auto)",
+         .flag = &o.warmup},
+        {"--bench", "N", "encode the text N times; print {tokens, bytes, seconds_median, ...}\nas JSON",
+         .integer = &o.bench, .min = 1, .max = 1000, .default_text = "off"},
+    };
+    const dy_args_spec spec = {.verb = "tokenize", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table)};
+    int status;
+    if (!dy_args_parse_verb(&spec, argc, argv, &status)) return status;
     dy_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(USAGE, stdout);
-            return DY_EXIT_OK;
-        } else if (strcmp(a, "--model") == 0) rc = dy_arg_string(argc, argv, &i, &o.model, &err);
-        else if (strcmp(a, "--text") == 0) rc = dy_arg_string(argc, argv, &i, &o.text, &err);
-        else if (strcmp(a, "--file") == 0) rc = dy_arg_string(argc, argv, &i, &o.file, &err);
-        else if (strcmp(a, "--batch") == 0) rc = dy_arg_string(argc, argv, &i, &o.batch, &err);
-        else if (strcmp(a, "--system") == 0) rc = dy_arg_string(argc, argv, &i, &o.system, &err);
-        else if (strcmp(a, "--bench") == 0) rc = dy_arg_int(argc, argv, &i, 1, 1000, &o.bench, &err);
-        else if (strcmp(a, "--chat") == 0) o.chat = true;
-        else if (strcmp(a, "--think") == 0) o.think = true;
-        else if (strcmp(a, "--no-special") == 0) o.no_special = true;
-        else if (strcmp(a, "--decode") == 0) o.decode = true;
-        else if (strcmp(a, "--skip-special") == 0) o.skip_special = true;
-        else if (strcmp(a, "--warmup") == 0) o.warmup = true;
-        else rc = dy_fail(&err, "tokenize: unexpected argument '%s' (see dysco tokenize --help)", a);
-        if (rc) return dy_report(DY_EXIT_USAGE, &err);
-    }
     const char *problem = NULL;
     int inputs = !!o.text + !!o.file + !!o.batch + o.warmup;
     if (!o.model) problem = "needs --model DIR";
