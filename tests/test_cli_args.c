@@ -174,6 +174,7 @@ static void test_method_choices_parse(void **state) {
         assert_int_equal(dy_method_parse(dy_cli_methods[n], &m), 0);
     }
     assert_int_equal(n, 3);
+    assert_string_equal(dy_cli_devices[0], DY_CLI_DEFAULT_DEVICE);
 }
 
 // ---- every verb of the binary ---------------------------------------------------------------------
@@ -313,7 +314,15 @@ static void test_help_defaults_are_what_runs(void **state) {
     cJSON_Delete(j);
     cmd_result_free(&r);
 
+    // generate, score and bench agree on the device: cpu, so a result does not depend on the machine.
     char *device = help_default("bench", "--device"), *method = help_default("bench", "--method");
+    assert_string_equal(device, "cpu");
+    static const char *const generating[] = {"generate", "score"};
+    for (int v = 0; v < 2; v++) {
+        char *d = help_default(generating[v], "--device");
+        assert_string_equal(d, device);
+        free(d);
+    }
     char *dir = make_temp_dir("cli-args");
     r = run_cmd("'%s' make-model '%s/m' --preset tiny-qwen3 --config-only && '%s' bench --model '%s/m' --random-weights "
                 "--ctx 16 --decode-steps 2", dysco_bin, dir, dysco_bin, dir);

@@ -19,8 +19,10 @@ int dy_cli_bench(int argc, char **argv);
 
 // --method of generate, score and bench (NULL-terminated), as dy_method_parse reads them.
 extern const char *const dy_cli_methods[];
-// --device of generate, score and bench: cpu (the fp32 reference) or cuda (bf16 on GPU 0).
+// --device of generate, score and bench: cpu, the fp32 reference, is every verb's default, so a
+// result never depends on the machine that ran the command; cuda is bf16 on GPU 0.
 extern const char *const dy_cli_devices[];
+#define DY_CLI_DEFAULT_DEVICE "cpu"
 
 // Prints "dysco: MESSAGE" and returns status.
 int dy_report(int status, const dy_error *err);

@@ -20,7 +20,7 @@
 static const char USAGE[] =
     "usage: dysco bench --model DIR [--random-weights] [--ctx N,N,...] [--decode-steps N]\n"
     "                   [--method vanilla|dysco|attnsharp] [--attn-temperature T] [--dysco-config YAML]\n"
-    "                   [--device cuda|cpu] [--prefill-chunk N] [--seed N]\n"
+    "                   [--device cpu|cuda] [--prefill-chunk N] [--seed N]\n"
     "\n"
     "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
@@ -140,12 +140,7 @@ typedef struct {
 } options;
 
 static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
-#ifdef DYSCO_HAVE_CUDA
-    const char *default_device = "cuda";
-#else
-    const char *default_device = "cpu";
-#endif
-    *o = (options){.ctx_list = "8192", .method = "vanilla", .device = default_device, .decode_steps = 32,
+    *o = (options){.ctx_list = "8192", .method = "vanilla", .device = DY_CLI_DEFAULT_DEVICE, .decode_steps = 32,
                    .prefill_chunk = DY_DEFAULT_PREFILL_CHUNK};
     const dy_option table[] = {
         {"--model", "DIR", "the checkpoint (or only its config.json, with --random-weights)", .string = &o->model},

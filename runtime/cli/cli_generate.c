@@ -77,7 +77,7 @@ static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err)
 }
 
 static bool parse_options(int argc, char **argv, bool score, options *o, int *exit_status) {
-    *o = (options){.max_new_tokens = 256, .sample_top_p = 1.0, .device = "cpu"};
+    *o = (options){.max_new_tokens = 256, .sample_top_p = 1.0, .device = DY_CLI_DEFAULT_DEVICE};
     const dy_option rows[] = {
         {.help = "prompt:"},
         {"--model", "DIR", "the checkpoint", .string = &o->model},
