@@ -1,8 +1,8 @@
 // Device memory one GPU needs for a model: the weights of its tensor-parallel shard, the KV cache
 // for a context length, and the workspace of a prefill chunk (the model's activation buffers and
 // the backend's op scratch). Rank 0 is planned: it holds the largest vocabulary slice. This is
-// the one place that knows the workspace sizes: runtime/model/model.c allocates exactly the buffers
-// listed here, and dy_model_load checks the total against the device's free memory first.
+// the one place that knows the workspace sizes: runtime/model/model_load.c allocates exactly the
+// buffers listed here, and dy_model_load checks the total against the device's free memory first.
 #ifndef DYSCO_MEMORY_PLAN_H
 #define DYSCO_MEMORY_PLAN_H
 
@@ -52,7 +52,9 @@ typedef struct {
 
 int dy_memory_plan_make(const dy_model_config *cfg, int64_t ctx, int64_t chunk, int tp, dy_dtype dtype,
                         dy_memory_plan *plan, dy_error *err);
-static inline uint64_t dy_buffer_bytes(const dy_buffer_shape *s) { return (uint64_t)(s->rows * s->cols) * s->elem_bytes; }
+static inline uint64_t dy_buffer_bytes(const dy_buffer_shape *s) {
+    return (uint64_t)(s->rows * s->cols) * s->elem_bytes;
+}
 // The activation buffers plus the op scratch.
 uint64_t dy_memory_plan_workspace_bytes(const dy_memory_plan *plan);
 uint64_t dy_memory_plan_total_bytes(const dy_memory_plan *plan);
