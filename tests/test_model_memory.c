@@ -1,7 +1,8 @@
 // The memory plan against what the model really allocates: dy_model_load through a CPU backend
 // whose alloc counts bytes must ask for exactly weights + KV cache + workspace (op scratch
 // included), and a backend that reports less free memory than the plan needs must get the
-// one-line error before anything is allocated (the ASan variant checks nothing leaks).
+// one-line error before anything is allocated, and one whose memory runs out inside the KV cache
+// gets its one line with every block released again (the ASan variant checks nothing leaks).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,6 +90,44 @@ static void test_plan_is_what_the_model_allocates(void **state) {
     cpu->destroy(cpu);
 }
 
+// Blocks of the counting alloc not yet released; alloc fails past budget bytes when it is set.
+static int live;
+static uint64_t budget;
+
+static void *budget_alloc(dy_backend *b, size_t bytes) {
+    if (budget && counted + bytes > budget) return NULL;
+    void *p = counting_alloc(b, bytes);
+    live += p != NULL;
+    return p;
+}
+
+static void counting_release(dy_backend *b, void *p) {
+    (void)b;
+    live--;
+    cpu->release(cpu, p);
+}
+
+static void test_out_of_memory_in_the_kv_cache(void **state) {
+    (void)state;
+    dy_model_config c;
+    load_preset("tiny-qwen3", &c, 512);
+    dy_backend w = wrap(false);
+    w.alloc = budget_alloc;
+    w.release = counting_release;
+    dy_memory_plan plan;
+    dy_error err;
+    assert_int_equal(dy_memory_plan_make(&c, 100, 7, 1, DY_F32, &plan, &err), 0);
+    // The weights and the activation buffers come first, then the cache: half of it fits.
+    budget = plan.weight_bytes + dy_memory_plan_workspace_bytes(&plan) + plan.kv_bytes / 2;
+    live = 0;
+    dy_model m;
+    assert_int_equal(dy_model_load_random(&m, &w, &c, &INIT, 100, 7, &err), -1);
+    assert_string_equal(err.msg, "model: out of cpu memory for the KV cache of 100 positions");
+    assert_true(counted > plan.weight_bytes && live == 0 && m.be == NULL);
+    budget = 0;
+    cpu->destroy(cpu);
+}
+
 static void test_does_not_fit(void **state) {
     (void)state;
     dy_model_config c;
@@ -125,6 +164,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_is_what_the_model_allocates),
         cmocka_unit_test(test_does_not_fit),
+        cmocka_unit_test(test_out_of_memory_in_the_kv_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,7 @@ static int run_plain(run *g, dy_error *err) {
 // them, so the cache ends as if the speculative K/V had never been kept (dysco/README §1).
 static int run_dysco(run *g, dy_error *err) {
     const dy_dysco_config *cfg = g->o->dysco;
-    const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->max_ctx;
+    const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
     dy_dysco_state st;
     if (dy_dysco_init(&st, cfg, g->seq, N, Wi, max_ctx, err)) return -1;
     int layer[DY_DYSCO_MAX_HEADS], head[DY_DYSCO_MAX_HEADS], top[DY_TRACE_TOP_POSITIONS];
@@ -168,8 +168,9 @@ int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_gener
     memset(r, 0, sizeof *r);
     const int most = o->forced ? o->n_forced : o->max_new_tokens;
     if (n_prompt < 1) return dy_fail(err, "prompt: empty");
-    if (n_prompt + most > m->max_ctx)
-        return dy_fail(err, "prompt: %d tokens + %d new exceed the context of %d positions", n_prompt, most, m->max_ctx);
+    if (n_prompt + most > m->kv.max_ctx)
+        return dy_fail(err, "prompt: %d tokens + %d new exceed the context of %d positions", n_prompt, most,
+                       m->kv.max_ctx);
     for (int i = 0; i < o->n_forced; i++)  // pick reads the forced token's logit; a negative id would mean "not forced"
         if (o->forced[i] < 0 || o->forced[i] >= m->cfg.vocab_size)
             return dy_fail(err, "continuation: token id %d is outside the model's vocabulary (%d)", o->forced[i], m->cfg.vocab_size);

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "kv_cache.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "tp_shard.h"
 
@@ -22,12 +23,12 @@ int dy_memory_plan_make(const dy_model_config *cfg, int64_t ctx, int64_t chunk, 
         plan->weight_bytes += (uint64_t)(r.rows * r.cols) * elem;
     }
     free(specs);
-    const int64_t hd = cfg->head_dim, q_cols = (int64_t)cfg->n_heads / tp * hd,
-                  kv_cols = (int64_t)dy_tp_kv_heads_per_rank(cfg, tp) * hd,
+    const int kv_heads = dy_tp_kv_heads_per_rank(cfg, tp);
+    const int64_t hd = cfg->head_dim, q_cols = (int64_t)cfg->n_heads / tp * hd, kv_cols = (int64_t)kv_heads * hd,
                   inter = (cfg->intermediate_size > cfg->moe_intermediate_size ? cfg->intermediate_size
                                                                                : cfg->moe_intermediate_size) / tp,
                   vocab = ((int64_t)cfg->vocab_size + tp - 1) / tp;
-    plan->kv_bytes = (uint64_t)cfg->n_layers * 2 * (uint64_t)kv_cols * (uint64_t)ctx * elem;
+    plan->kv_bytes = dy_kv_cache_bytes(cfg->n_layers, kv_heads, ctx, cfg->head_dim, dtype);
     const size_t i32 = sizeof(int32_t), f32 = sizeof(float);
     const dy_buffer_shape shapes[DY_N_BUFFERS] = {
         [DY_BUF_X] = {chunk, cfg->hidden_size, elem},

@@ -39,7 +39,7 @@ typedef struct {
     int64_t ctx, chunk;
     dy_dtype dtype;         // of weights, activations and KV cache: bf16 on GPUs, fp32 on the CPU backend
     uint64_t weight_bytes;
-    uint64_t kv_bytes;      // (n_layers, 2, kv_heads_per_rank, ctx, head_dim)
+    uint64_t kv_bytes;      // (n_layers, 2, kv_heads_per_rank, ctx, head_dim), as dy_kv_cache_bytes counts it
     dy_buffer_shape buffers[DY_N_BUFFERS];
     dy_op_limits limits;    // what the backend's prepare() is given
     // The backend's op scratch for limits: dy_memory_plan_make leaves it 0 and the caller sets

@@ -8,6 +8,7 @@
 #define DYSCO_MODEL_H
 
 #include "kernels/backend.h"
+#include "kv_cache.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weight_init.h"
 
@@ -30,8 +31,8 @@ typedef struct {
     dy_layer_weights *layers;
     float *inv_freq;  // backend (head_dim / 2)
     float attn_factor;
-    int max_ctx, max_chunk;
-    void **k_cache, **v_cache;  // per layer: (n_kv_heads, max_ctx, head_dim)
+    int max_chunk;
+    dy_kv_cache kv;  // for max_ctx = kv.max_ctx positions
     // Workspace for up to max_chunk tokens, shaped as runtime/model/memory_plan.h lists it.
     dy_view x, xn, qkv, att, proj, gate_up, logits;
     int32_t *ids, *positions, *capture_heads;
@@ -46,7 +47,7 @@ typedef struct {
         void *graph;
     } graphs[8];
     int n_graphs;
-    void **allocations;  // every backend allocation, released by dy_model_free
+    void **allocations;  // every backend allocation but the KV cache's, released by dy_model_free
     int n_allocations, cap_allocations;
 } dy_model;
 

@@ -7,7 +7,7 @@
 // Capture buffers grow to the largest request seen (a DySCO head list; allocated once in practice).
 static int reserve_capture(dy_model *m, int rows, dy_error *err) {
     if (rows <= m->capture_rows) return 0;
-    m->capture = dy_model_alloc(m, (size_t)rows * (size_t)m->max_ctx * sizeof(float));
+    m->capture = dy_model_alloc(m, (size_t)rows * (size_t)m->kv.max_ctx * sizeof(float));
     m->capture_heads = dy_model_alloc(m, (size_t)rows * sizeof(int32_t));
     if (!m->capture || !m->capture_heads)
         return dy_fail(err, "model: out of %s memory for attention capture", m->be->name);
@@ -35,8 +35,8 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     dy_backend *be = m->be;
     const dy_model_config *c = &m->cfg;
     const dy_layer_weights *w = &m->layers[l];
-    void *k_cache = m->k_cache[l], *v_cache = m->v_cache[l];
-    const int max_ctx = m->max_ctx;
+    void *k_cache = dy_kv_cache_k(&m->kv, l), *v_cache = dy_kv_cache_v(&m->kv, l);
+    const int max_ctx = m->kv.max_ctx;
     const int64_t q_cols = (int64_t)c->n_heads * c->head_dim, kv_cols = (int64_t)c->n_kv_heads * c->head_dim;
     dy_view xn = dy_view_rows(&m->xn, 0, n), qkv = dy_view_rows(&m->qkv, 0, n), att = dy_view_rows(&m->att, 0, n),
             proj = dy_view_rows(&m->proj, 0, n);
@@ -127,7 +127,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     }
     if (!m->be->graph_begin || m->n_graphs == (int)(sizeof m->graphs / sizeof *m->graphs)) return NULL;
     m->be->graph_begin(m->be);
-    run_ops(m, 1, m->max_ctx, o, logits);
+    run_ops(m, 1, m->kv.max_ctx, o, logits);
     void *graph = m->be->graph_end(m->be);
     if (graph) m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, o->bias != NULL, logits, graph};
     return graph;
@@ -145,8 +145,8 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     dy_backend *be = m->be;
     const int ctx = pos0 + n;
     if (n < 1 || n > m->max_chunk) return dy_fail(err, "model: %d tokens in one pass (1..%d)", n, m->max_chunk);
-    if (ctx > m->max_ctx)
-        return dy_fail(err, "model: position %d is past the KV cache (%d positions)", ctx - 1, m->max_ctx);
+    if (ctx > m->kv.max_ctx)
+        return dy_fail(err, "model: position %d is past the KV cache (%d positions)", ctx - 1, m->kv.max_ctx);
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
             return dy_fail(err, "input: token id %d is outside the model's vocabulary (%d)", tokens[i], c->vocab_size);

@@ -178,16 +178,8 @@ static int allocate_state(dy_model *m, const dy_memory_plan *p, dy_error *err) {
         plan_view(m, p, DY_BUF_PROJ, a, &m->proj, err) || plan_view(m, p, DY_BUF_GATE_UP, a, &m->gate_up, err) ||
         plan_view(m, p, DY_BUF_LOGITS, DY_F32, &m->logits, err))
         return -1;
-    m->k_cache = calloc((size_t)c->n_layers, sizeof *m->k_cache);
-    m->v_cache = calloc((size_t)c->n_layers, sizeof *m->v_cache);
-    if (!m->k_cache || !m->v_cache) return dy_fail(err, "model: out of memory");
-    const size_t cache_bytes = p->kv_bytes / (2 * (uint64_t)c->n_layers);
-    for (int l = 0; l < c->n_layers; l++) {
-        m->k_cache[l] = dy_model_alloc(m, cache_bytes);
-        m->v_cache[l] = dy_model_alloc(m, cache_bytes);
-        if (!m->k_cache[l] || !m->v_cache[l])
-            return dy_fail(err, "model: out of %s memory for the KV cache of %d positions", m->be->name, m->max_ctx);
-    }
+    assert(dy_kv_cache_bytes(c->n_layers, c->n_kv_heads, p->ctx, c->head_dim, a) == p->kv_bytes);
+    if (dy_kv_cache_init(&m->kv, m->be, c->n_layers, c->n_kv_heads, (int)p->ctx, c->head_dim, err)) return -1;
     m->ids = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_IDS]));
     m->positions = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_POSITIONS]));
     m->inv_freq = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_INV_FREQ]));
@@ -214,7 +206,6 @@ static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const w
     if (dy_memory_plan_check(&plan, be, err)) return -1;
     m->cfg = *cfg;
     m->be = be;
-    m->max_ctx = max_ctx;
     m->max_chunk = max_chunk;
     float *host = malloc((size_t)largest_tensor(src) * sizeof(float));
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
@@ -257,9 +248,8 @@ void dy_model_free(dy_model *m) {
     for (int i = 0; i < m->n_graphs; i++) m->be->graph_free(m->be, m->graphs[i].graph);
     for (int i = 0; i < m->n_allocations; i++) m->be->release(m->be, m->allocations[i]);
     free(m->allocations);
+    dy_kv_cache_free(&m->kv);
     for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].experts);
     free(m->layers);
-    free(m->k_cache);
-    free(m->v_cache);
     memset(m, 0, sizeof *m);
 }
