@@ -105,6 +105,9 @@ static int run_plain(run *g, dy_error *err) {
     return 0;
 }
 
+// A DySCO config's head list is what its passes capture.
+_Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO head list must fit one capture");
+
 // DySCO (runtime/dysco/README.md §1-§6): the last T = Wc + Wi prompt tokens are held back and fed
 // one at a time; context warmup steps only update the importance, intervention steps run the
 // speculative pass (dynamic), select, and run the real pass with the bias. The speculative

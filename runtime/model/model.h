@@ -12,6 +12,16 @@
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weight_init.h"
 
+enum {
+    // (layer, head) pairs one forward captures (dy_forward_opts.n_capture); a forward asked for
+    // more fails. DySCO's head list is bounded by the same number (runtime/generate checks it).
+    DY_MODEL_MAX_CAPTURE = 256,
+    // Kinds of one-token step recorded as graphs (dy_model.graphs). Few are asked for (a decode
+    // step, and DySCO's real pass with and without the LM head); a step of a kind past the limit
+    // runs its ops directly, with the same result and without the graph's saving.
+    DY_MODEL_MAX_STEP_GRAPHS = 8,
+};
+
 typedef struct {
     // q, k and v stacked by rows into one (q_rows + 2 * kv_rows, hidden) matrix, and a dense MLP's
     // gate and up into one (2 * inter, hidden) matrix (mlp.gate and mlp.up are its halves), so each
@@ -45,7 +55,7 @@ typedef struct {
         float temperature;
         bool bias, logits;
         void *graph;
-    } graphs[8];
+    } graphs[DY_MODEL_MAX_STEP_GRAPHS];
     int n_graphs;
     void **allocations;  // every backend allocation but the KV cache's, released by dy_model_free
     int n_allocations, cap_allocations;
@@ -65,7 +75,8 @@ typedef struct {
     int n_layers;        // layers to run; 0 = all (a speculative pass runs fewer)
     float temperature;   // attention logit temperature (attnsharp); 0 or 1 = none
     const float *bias;   // host, (pos0 + n) additive logit per key in every layer and head, or NULL
-    int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return
+    int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return,
+                         // 0..DY_MODEL_MAX_CAPTURE
     const int *capture_layer, *capture_head;
     float *capture_out;  // host, (n_capture, pos0 + n)
     // The LM head runs for the last token when logits or pick is set.

@@ -52,10 +52,10 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     };
     be->attention_inputs(be, &inputs);
 
-    // The capture pairs of this layer, in the caller's order.
-    int32_t heads[256];
-    int rows[256], n_here = 0;
-    for (int i = 0; i < o->n_capture && n_here < 256; i++)
+    // The capture pairs of this layer, in the caller's order (the forward checked n_capture).
+    int32_t heads[DY_MODEL_MAX_CAPTURE];
+    int rows[DY_MODEL_MAX_CAPTURE], n_here = 0;
+    for (int i = 0; i < o->n_capture; i++)
         if (o->capture_layer[i] == l) {
             heads[n_here] = o->capture_head[i];
             rows[n_here++] = i;
@@ -125,7 +125,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
             g->logits == logits)
             return g->graph;
     }
-    if (!m->be->graph_begin || m->n_graphs == (int)(sizeof m->graphs / sizeof *m->graphs)) return NULL;
+    if (!m->be->graph_begin || m->n_graphs == DY_MODEL_MAX_STEP_GRAPHS) return NULL;
     m->be->graph_begin(m->be);
     run_ops(m, 1, m->kv.max_ctx, o, logits);
     void *graph = m->be->graph_end(m->be);
@@ -143,13 +143,17 @@ static void pick_next(dy_model *m, const dy_forward_opts *o) {
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
     const dy_model_config *c = &m->cfg;
     dy_backend *be = m->be;
-    const int ctx = pos0 + n;
     if (n < 1 || n > m->max_chunk) return dy_fail(err, "model: %d tokens in one pass (1..%d)", n, m->max_chunk);
-    if (ctx > m->kv.max_ctx)
-        return dy_fail(err, "model: position %d is past the KV cache (%d positions)", ctx - 1, m->kv.max_ctx);
+    if (pos0 < 0) return dy_fail(err, "model: position %d is before the start of the KV cache", pos0);
+    if (pos0 > m->kv.max_ctx - n)  // not pos0 + n, which a huge pos0 would overflow
+        return dy_fail(err, "model: position %lld is past the KV cache (%d positions)", (long long)pos0 + n - 1,
+                       m->kv.max_ctx);
+    const int ctx = pos0 + n;
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
             return dy_fail(err, "input: token id %d is outside the model's vocabulary (%d)", tokens[i], c->vocab_size);
+    if (o->n_capture < 0 || o->n_capture > DY_MODEL_MAX_CAPTURE)
+        return dy_fail(err, "model: %d capture pairs in one pass (0..%d)", o->n_capture, DY_MODEL_MAX_CAPTURE);
     for (int i = 0; i < o->n_capture; i++)
         if (o->capture_layer[i] < 0 || o->capture_layer[i] >= c->n_layers || o->capture_head[i] < 0 ||
             o->capture_head[i] >= c->n_heads)

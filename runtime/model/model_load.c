@@ -12,6 +12,11 @@
 #include "runtime/checkpoint/weight_init.h"
 #include "runtime/util/hash_map.h"
 
+// Room for the longest tensor name the loader spells, at the widest ints: no name is truncated.
+enum { NAME_BYTES = sizeof "model.layers.-2147483648.mlp.experts.-2147483648.gate_proj.weight" };
+// The most tensors stacked into one matrix: q, k and v.
+enum { MAX_STACKED = 3 };
+
 void *dy_model_alloc(dy_model *m, size_t bytes) {
     if (m->n_allocations == m->cap_allocations) {
         int cap = m->cap_allocations ? 2 * m->cap_allocations : 256;
@@ -72,7 +77,8 @@ static void place_weight(dy_model *m, const weight_source *src, const char *name
 // is the rows of names[i] (whole may be NULL when n is 1).
 static int load_stacked(dy_model *m, const weight_source *src, const char *const *names, int n, dy_view *whole,
                         dy_view *const *parts, float *host, dy_error *err) {
-    int64_t rows[4], cols[4], total = 0;
+    assert(n <= MAX_STACKED);
+    int64_t rows[MAX_STACKED], cols[MAX_STACKED], total = 0;
     for (int i = 0; i < n; i++) {
         if (weight_shape(src, names[i], &rows[i], &cols[i], err)) return -1;
         if (cols[i] != cols[0])
@@ -99,7 +105,7 @@ static int load_weight(dy_model *m, const weight_source *src, const char *name, 
 
 static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy_mlp_weights *w, dy_view *gate_up,
                     float *host, dy_error *err) {
-    char gate[160], up[160], down[160];
+    char gate[NAME_BYTES], up[NAME_BYTES], down[NAME_BYTES];
     snprintf(gate, sizeof gate, "%s.gate_proj.weight", prefix);
     snprintf(up, sizeof up, "%s.up_proj.weight", prefix);
     snprintf(down, sizeof down, "%s.down_proj.weight", prefix);
@@ -113,12 +119,12 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
     dy_layer_weights *w = &m->layers[l];
     const char *parts[] = {"input_layernorm", "self_attn.o_proj", "post_attention_layernorm"};
     dy_view *dst[] = {&w->attn_norm, &w->o, &w->mlp_norm};
-    char name[160];
+    char name[NAME_BYTES];
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "model.layers.%d.%s.weight", l, parts[i]);
         if (load_weight(m, ck, name, dst[i], host, err)) return -1;
     }
-    char q[96], k[96], v[96];
+    char q[NAME_BYTES], k[NAME_BYTES], v[NAME_BYTES];
     snprintf(q, sizeof q, "model.layers.%d.self_attn.q_proj.weight", l);
     snprintf(k, sizeof k, "model.layers.%d.self_attn.k_proj.weight", l);
     snprintf(v, sizeof v, "model.layers.%d.self_attn.v_proj.weight", l);
@@ -133,7 +139,7 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
         if (load_weight(m, ck, name, &w->k_norm, host, err)) return -1;
     }
     w->moe = dy_layer_is_moe(&m->cfg, l);
-    char prefix[96];
+    char prefix[NAME_BYTES];
     if (!w->moe) {
         snprintf(prefix, sizeof prefix, "model.layers.%d.mlp", l);
         return load_mlp(m, ck, prefix, &w->mlp, &w->gate_up, host, err);
