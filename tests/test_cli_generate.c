@@ -217,7 +217,10 @@ static void test_bench(void **state) {
     cmd_result_free(&r);
     char args[PATH_MAX + 100];
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 8,x --device cpu", dir);
-    expect(args, 1, "--ctx: expected comma-separated lengths >= 16, got '8,x'");
+    expect(args, 1, "--ctx: expected comma-separated lengths from 16 to 16777216, got '8,x'");
+    snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16 --device cpu",
+             dir);
+    expect(args, 1, "--ctx: more than 16 lengths in '16,16,");
     snprintf(args, sizeof args, "bench --model '%s/ids' --method dysco --device cpu", dir);
     expect(args, 2, "bench: --method dysco needs --dysco-config");
 }
