@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/moe_route.h"
 #include "ops_cpu.h"
 #include "scratch.h"
 
@@ -33,27 +34,20 @@ void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy
     swiglu(&gate, &up, &gate);
 }
 
-// One token: logits (n_experts) become fp32 probabilities in place (softmax in double); the experts_per_token
-// largest are picked by repeated scans with a strict '>', so of equal probabilities the lower
-// expert index wins, and each pick is then marked -1 (below any probability).
+// One token: logits (n_experts) become fp32 probabilities in place (softmax in double), the
+// experts_per_token largest are chosen (kernels/moe_route.h: ties to the lower index), and their
+// weights optionally renormalised over a double sum.
 static void route(float *logits, int n_experts, int experts_per_token, bool norm_topk, int32_t *chosen, float *weights) {
     double max = logits[0], sum = 0;
     for (int e = 1; e < n_experts; e++)
         if (logits[e] > max) max = logits[e];
     for (int e = 0; e < n_experts; e++) sum += exp(logits[e] - max);
     for (int e = 0; e < n_experts; e++) logits[e] = (float)(exp(logits[e] - max) / sum);
+    dy_moe_choose(logits, n_experts, experts_per_token, chosen, weights);
+    if (!norm_topk) return;
     double picked = 0;
-    for (int k = 0; k < experts_per_token; k++) {
-        int best = 0;
-        for (int e = 1; e < n_experts; e++)
-            if (logits[e] > logits[best]) best = e;
-        chosen[k] = best;
-        weights[k] = logits[best];
-        picked += logits[best];
-        logits[best] = -1.0f;
-    }
-    if (norm_topk)
-        for (int k = 0; k < experts_per_token; k++) weights[k] = (float)(weights[k] / picked);
+    for (int k = 0; k < experts_per_token; k++) picked += weights[k];
+    for (int k = 0; k < experts_per_token; k++) weights[k] = (float)(weights[k] / picked);
 }
 
 // Scratch for n tokens: router probabilities (n, n_experts), choices and weights (n, experts_per_token), the

@@ -2,13 +2,15 @@
 //
 // MoE, simplest correct form: the router logits come from the matmul (fp32 output), one thread
 // per token turns its row into dense expert weights on the device (fp32 softmax, top-k by
-// repeated scans with a strict '>', so ties go to the lower index, optional renormalisation; 0
-// for experts not chosen), and then EVERY expert runs on EVERY token in ascending index order,
-// its fp32 output added to an fp32 accumulator with the token's weight where the token chose it.
+// kernels/moe_route.h, so ties go to the lower index as on the CPU, optional renormalisation
+// over an fp32 sum; 0 for experts not chosen), and then EVERY expert runs on EVERY token in
+// ascending index order, its fp32 output added to an fp32 accumulator with the token's weight
+// where the token chose it.
 // No host sync anywhere. The cost: n_experts / experts_per_token times the routed FLOPs (16x for
 // Qwen3-30B-A3B) and 3 * n_experts matmuls per layer even for one token; a routed kernel that
 // reads the choices on the device replaces this when speed matters.
 #include "kernels/cuda/common/ops_cuda.h"
+#include "kernels/moe_route.h"
 
 static constexpr int kThreads = 256;
 
@@ -77,17 +79,10 @@ static __global__ void route_kernel(float *logits, int64_t n, int n_experts, int
     for (int e = 1; e < n_experts; e++) max = fmaxf(max, p[e]);
     for (int e = 0; e < n_experts; e++) sum += expf(p[e] - max);
     for (int e = 0; e < n_experts; e++) p[e] = expf(p[e] - max) / sum;
-    int chosen[kMaxExpertsPerToken];
+    int32_t chosen[kMaxExpertsPerToken];
     float weight[kMaxExpertsPerToken], picked = 0.0f;
-    for (int k = 0; k < experts_per_token; k++) {
-        int best = 0;
-        for (int e = 1; e < n_experts; e++)
-            if (p[e] > p[best]) best = e;
-        chosen[k] = best;
-        weight[k] = p[best];
-        picked += p[best];
-        p[best] = -1.0f;  // below any probability: not picked again
-    }
+    dy_moe_choose(p, n_experts, experts_per_token, chosen, weight);
+    for (int k = 0; k < experts_per_token; k++) picked += weight[k];
     for (int e = 0; e < n_experts; e++) p[e] = 0.0f;
     for (int k = 0; k < experts_per_token; k++) p[chosen[k]] = norm_topk ? weight[k] / picked : weight[k];
 }
