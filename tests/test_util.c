@@ -12,9 +12,37 @@
 #include "runtime/checkpoint/presets.h"
 #include "runtime/util/file_util.h"
 
-static void die(const char *what) {
+void setup_die(const char *what) {
     fprintf(stderr, "test setup failed: %s\n", what);
     exit(99);
+}
+
+void *xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) setup_die("out of host memory");
+    return p;
+}
+
+void *backend_upload(dy_backend *be, const void *host, size_t bytes) {
+    void *p = be->alloc(be, bytes);
+    if (!p) setup_die("backend out of memory");
+    be->upload(be, p, host, bytes);
+    return p;
+}
+
+float uniform_f32(uint64_t *state, float lo, float hi) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    const double u = (double)((*state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;  // [0, 1)
+    return (float)(lo + (hi - lo) * u);
+}
+
+int argmax_f32(const float *v, int64_t n) {
+    int best = 0;
+    for (int64_t j = 1; j < n; j++)
+        if (v[j] > v[best]) best = (int)j;
+    return best;
 }
 
 void test_args(int argc, char **argv, const char *names, ...) {
@@ -33,14 +61,14 @@ char *make_temp_dir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char tmpl[PATH_MAX];
     snprintf(tmpl, sizeof tmpl, "%s/dysco-%s-XXXXXX", base && *base ? base : "/tmp", tag);
-    if (!mkdtemp(tmpl)) die("mkdtemp");
+    if (!mkdtemp(tmpl)) setup_die("mkdtemp");
     return strdup(tmpl);
 }
 
 void rm_rf(const char *dir) {
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) die("rm -rf");
+    if (system(cmd) != 0) setup_die("rm -rf");
 }
 
 cmd_result run_cmd(const char *fmt, ...) {
@@ -57,7 +85,7 @@ cmd_result run_cmd(const char *fmt, ...) {
     dy_error err;
     r.out = dy_read_file(out_path, NULL, &err);
     r.err = dy_read_file(err_path, NULL, &err);
-    if (!r.out || !r.err) die("reading command output");
+    if (!r.out || !r.err) setup_die("reading command output");
     rm_rf(dir);
     free(dir);
     return r;
@@ -76,7 +104,7 @@ int count_lines(const char *s) {
 
 char *preset_json(const char *name, int vocab) {
     const dy_preset *p = dy_preset_find(name);
-    if (!p) die(name);
+    if (!p) setup_die(name);
     cJSON *j = cJSON_Parse(p->config_json);
     if (vocab) cJSON_ReplaceItemInObjectCaseSensitive(j, "vocab_size", cJSON_CreateNumber(vocab));
     char *s = cJSON_Print(j);
@@ -87,7 +115,7 @@ char *preset_json(const char *name, int vocab) {
 void load_preset(const char *name, dy_model_config *cfg, int vocab) {
     char *json = preset_json(name, vocab);
     dy_error err;
-    if (dy_model_config_parse(json, name, cfg, &err)) die(err.msg);
+    if (dy_model_config_parse(json, name, cfg, &err)) setup_die(err.msg);
     free(json);
 }
 
@@ -99,7 +127,7 @@ void write_checkpoint(const char *dir, const char *config_json, const dy_model_c
                            .shard_bytes = shard_bytes};
     if (dy_path_join(path, sizeof path, dir, "config.json", &err) ||
         dy_write_file(path, config_json, strlen(config_json), &err) || dy_write_random_weights(dir, cfg, &o, &err))
-        die(err.msg);
+        setup_die(err.msg);
 }
 
 static int checks_passed, checks_failed;

@@ -1,10 +1,13 @@
-// Helpers shared by the cmocka tests: temporary folders, running the dysco binary, fixtures.
+// Helpers shared by the tests: temporary folders, running the dysco binary, fixtures, seeded
+// random numbers, and the PASS/FAIL checks of the tests that report every case (the op tests).
 #ifndef DYSCO_TEST_UTIL_H
 #define DYSCO_TEST_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "kernels/backend.h"
 #include "runtime/checkpoint/model_config.h"
 
 typedef struct {
@@ -34,7 +37,18 @@ void write_checkpoint(const char *dir, const char *config_json, const dy_model_c
 // The preset's config.json text with "vocab_size" replaced (0 keeps it); malloc'd.
 char *preset_json(const char *name, int vocab);
 
-// The GPU tests' plain checks: prints "PASS what" or "FAIL what" and counts it; returns ok.
+// Prints "test setup failed: what" and exits 99 (not a test result: the test could not run).
+void setup_die(const char *what);
+// malloc, or setup_die when out of memory; 0 bytes gives a pointer to free as usual.
+void *xmalloc(size_t bytes);
+// Fresh backend memory holding a copy of bytes of host data, or setup_die.
+void *backend_upload(dy_backend *be, const void *host, size_t bytes);
+// xorshift64*: the next uniform value in [lo, hi) of the stream *state seeds, the same every run.
+float uniform_f32(uint64_t *state, float lo, float hi);
+// The first index of the largest of v (n > 0).
+int argmax_f32(const float *v, int64_t n);
+
+// Plain checks: prints "PASS what" or "FAIL what" and counts it; returns ok.
 bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // Prints "N passed, M failed"; the exit status of a test program (1 when any check failed).
 int check_summary(void);
