@@ -89,6 +89,7 @@ typedef struct {
     int n_experts, experts_per_token;  // 0 for dense models
     int n_heads, head_dim; // attention (a decode step's per-split partial results)
     int64_t vocab;         // logits per pick (the CPU's reference sorts a copy of them)
+    int64_t max_ctx;       // DySCO's importance length (dysco_update, dysco_select); 0: those ops are not used
 } dy_op_limits;
 
 // How pick chooses the next token. The host fills it (u from its seeded generator) per call.
@@ -106,6 +107,61 @@ typedef struct {
     int32_t token, argmax;
     float logprob;
 } dy_pick;
+
+// ---- DySCO's per-step math on the device (runtime/dysco/README.md §2-§7) ---------------------
+// The twins of runtime/dysco's dy_dysco_update and dy_dysco_select_and_bias. Whatever changes per
+// step is read from backend memory, the KV length c = *position + 1 above all, so a recorded step
+// (graph_begin) replays at every position with no host round trip.
+
+// The importance update (dy_dysco_update): a[j] = the mean of probs[i][j] over the n_pairs rows,
+// summed in row order in double and rounded to fp32; new[j] = a[j] + decay * old[j] for j < c - 1,
+// new[c - 1] = a[c - 1]; importance[j] = (float)(new[j] / sum of new), the sum in double.
+typedef struct {
+    const float *probs;       // (n_pairs, probs_stride): the step's capture rows (dy_attention_args.capture_out)
+    int64_t probs_stride;     // their row stride: the attention's n_keys, at least c
+    int n_pairs;              // >= 1
+    const int32_t *position;  // (1) the newest query's cache index: c = *position + 1 (a one-token step's positions)
+    float *importance;        // (max_ctx) in: [0, c - 1) (zeros before the first update); out: [0, c)
+    int max_ctx;              // bounds c and sizes the launch (prepare()'s limits->max_ctx at most)
+    double decay;             // lambda
+} dy_dysco_update_args;
+
+// The generation_logging sums of the selections so far, in runtime/dysco's DY_DYSCO_LOG_* order
+// (avg_num_token, avg_nucleus_mass, scale_by_token, scale_by_nucleus, num_generations), not yet
+// divided by num_generations.
+enum { DY_DYSCO_DEVICE_LOGS = 5 };
+
+// DySCO's per-sequence state in backend memory: upload it zeroed before the first selection;
+// download it for traces (n_selected) and for the logging at the end.
+typedef struct {
+    double log[DY_DYSCO_DEVICE_LOGS];
+    int32_t n_selected;  // the last selection's count, before template masking
+    int32_t frozen;      // static variant: 1 once its one selection was made
+} dy_dysco_device_state;
+
+// Selection and the real pass's bias (dy_dysco_select_and_bias). Dynamic: selects on importance
+// [0, c). Static: the first call (frozen == 0) selects on [0, c - 1) and freezes; later calls keep
+// that set. Top-k: the min(top_k, n) largest, ties to the lower position. Nucleus: the shortest
+// prefix of the order (value desc, position asc) holding at most top_p of the mass, at least one.
+// Hybrid: the nucleus unless it holds more than top_k positions, then top-k. Each selection adds
+// to state->log and sets state->n_selected. bias[j] = log(s) on selected positions except
+// template ones (0 < s < 99), 0 elsewhere; s >= 99: 0 on selected ones, -INFINITY elsewhere, no
+// template masking; bias[c - 1] is always log(s) (0 when s >= 99).
+typedef struct {
+    const int32_t *position;       // (1) c = *position + 1
+    const float *importance;       // (max_ctx) as dysco_update leaves it: >= 0, summing to 1 (below 8 is exact)
+    int max_ctx;                   // bounds c and sizes the launch (prepare()'s limits->max_ctx at most)
+    bool dynamic;                  // false: the static variant
+    bool has_top_k, has_top_p;     // at least one
+    int top_k;                     // >= 1
+    double top_p;                  // in (0, 1]
+    double strength;               // s > 0
+    const uint8_t *template_mask;  // (prompt_len) 1 inside a template occurrence; NULL: no masking
+    int prompt_len;
+    uint8_t *selected;             // (max_ctx) state: the selection before template masking (static: the frozen one)
+    dy_dysco_device_state *state;  // (1)
+    float *bias;                   // (max_ctx) out: [0, c)
+} dy_dysco_select_args;
 
 typedef struct dy_backend dy_backend;
 struct dy_backend {
@@ -169,6 +225,11 @@ struct dy_backend {
     // kept id IN ASCENDING ID ORDER at which the running sum of kept p_i exceeds r (so a GPU needs
     // no sort; rounding that leaves r unreached takes the last kept id with p_i > 0).
     void (*pick)(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
+
+    // DySCO's importance update and selection + bias on the device (optional: NULL on the CPU, whose
+    // decode loop runs runtime/dysco's controller on the host). prepare() needs limits->max_ctx.
+    void (*dysco_update)(dy_backend *b, const dy_dysco_update_args *a);
+    void (*dysco_select)(dy_backend *b, const dy_dysco_select_args *a);
 };
 
 // The backend named "cpu" or "cuda" (GPU 0), or NULL with err set: unknown name, a build

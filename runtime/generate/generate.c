@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "generate_run.h"
 #include "kernels/base/timing.h"
-#include "runtime/dysco/dysco_controller.h"
-#include "sampling.h"
 
 int dy_method_parse(const char *name, dy_method *m) {
     static const char *const names[] = {[DY_METHOD_VANILLA] = "vanilla", [DY_METHOD_DYSCO] = "dysco",
@@ -19,28 +18,13 @@ int dy_method_parse(const char *name, dy_method *m) {
     return -1;
 }
 
-typedef struct {
-    dy_model *m;
-    const dy_generate_opts *o;
-    dy_generate_result *r;
-    dy_sampler sampler;
-    dy_pick_params params;  // how the pass that produces the next token chooses it
-    dy_pick picked;         // what it chose
-    int32_t *seq;           // prompt, then produced tokens
-    int len, n_prompt;
-    bool done;
-} run;
 
-// Pick parameters for the pass whose last position yields the next token: the forced token when
-// scoring, else a fresh draw from the sampler (none when greedy).
-static const dy_pick_params *next_pick(run *g) {
+const dy_pick_params *dy_run_next_pick(dy_run *g) {
     g->params = dy_sampler_next(&g->sampler, g->o->forced ? g->o->forced[g->r->output.n] : -1);
     return &g->params;
 }
 
-// The pass at position len-1 picked the next token (g->picked): record it, stream it, and decide
-// whether generation is over.
-static int32_t produce(run *g) {
+int32_t dy_run_produce(dy_run *g) {
     dy_generate_result *r = g->r;
     const int i = r->output.n;
     const int32_t t = g->picked.token;
@@ -57,7 +41,7 @@ static int32_t produce(run *g) {
     return t;
 }
 
-static void trace_line(run *g, int pos, const char *phase, int n_selected, const int *top, int n_top, bool produced) {
+void dy_run_trace(dy_run *g, int pos, const char *phase, int n_selected, const int *top, int n_top, bool produced) {
     FILE *f = g->o->trace;
     if (!f) return;
     fprintf(f, "{\"pos\": %d, \"phase\": \"%s\"", pos, phase);
@@ -74,96 +58,35 @@ static void trace_line(run *g, int pos, const char *phase, int n_selected, const
     fputs("}\n", f);
 }
 
-// Prompt tokens [0, n) through the model in chunks; the last one picks the next token when asked.
-static int prefill(run *g, int n, const dy_forward_opts *base, bool pick, dy_error *err) {
+int dy_run_prefill(dy_run *g, int n, const dy_forward_opts *base, bool pick, dy_error *err) {
     const int chunk = g->o->prefill_chunk > 0 ? g->o->prefill_chunk : g->m->max_chunk;
     for (int p = 0; p < n; p += chunk) {
         int k = n - p < chunk ? n - p : chunk;
         dy_forward_opts f = *base;
-        f.pick = pick && p + k == n ? next_pick(g) : NULL;
+        f.pick = pick && p + k == n ? dy_run_next_pick(g) : NULL;
         if (dy_model_forward(g->m, g->seq + p, k, p, &f, err)) return -1;
     }
     return 0;
 }
 
+
 // vanilla and attnsharp: the whole prompt, then one token per step.
-static int run_plain(run *g, dy_error *err) {
+static int run_plain(dy_run *g, dy_error *err) {
     const float temperature = g->o->method == DY_METHOD_ATTNSHARP ? g->o->attn_temperature : 1.0f;
     dy_forward_opts f = {.temperature = temperature, .picked = &g->picked};
     double t0 = dy_now();
-    if (prefill(g, g->n_prompt, &f, true, err)) return -1;
+    if (dy_run_prefill(g, g->n_prompt, &f, true, err)) return -1;
     g->r->prefill_seconds = dy_now() - t0;
     t0 = dy_now();
     for (;;) {
-        produce(g);
-        trace_line(g, g->len - 2, "decode", -1, NULL, 0, true);
+        dy_run_produce(g);
+        dy_run_trace(g, g->len - 2, "decode", -1, NULL, 0, true);
         if (g->done) break;
-        f.pick = next_pick(g);
+        f.pick = dy_run_next_pick(g);
         if (dy_model_forward(g->m, g->seq + g->len - 1, 1, g->len - 1, &f, err)) return -1;
     }
     g->r->decode_seconds = dy_now() - t0;
     return 0;
-}
-
-// A DySCO config's head list is what its passes capture.
-_Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO head list must fit one capture");
-
-// DySCO (runtime/dysco/README.md §1-§6): the last T = Wc + Wi prompt tokens are held back and fed
-// one at a time; context warmup steps only update the importance, intervention steps run the
-// speculative pass (dynamic), select, and run the real pass with the bias. The speculative
-// pass writes its K/V at the fed position like any pass; the real pass that follows overwrites
-// them, so the cache ends as if the speculative K/V had never been kept (dysco/README §1).
-static int run_dysco(run *g, dy_error *err) {
-    const dy_dysco_config *cfg = g->o->dysco;
-    const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
-    dy_dysco_state st;
-    if (dy_dysco_init(&st, cfg, g->seq, N, Wi, max_ctx, err)) return -1;
-    int layer[DY_DYSCO_MAX_HEADS], head[DY_DYSCO_MAX_HEADS], top[DY_TRACE_TOP_POSITIONS];
-    for (int i = 0; i < pairs; i++) {
-        layer[i] = cfg->heads[i].layer;
-        head[i] = cfg->heads[i].head;
-    }
-    float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
-    int rc = probs && bias ? 0 : dy_fail(err, "dysco: out of memory");
-    const dy_forward_opts plain = {0};
-    double t0 = dy_now();
-    if (rc == 0) rc = prefill(g, dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi), &plain, false, err);
-    g->m->be->finish(g->m->be);  // no token comes back from this prefill to wait for
-    g->r->prefill_seconds = dy_now() - t0;
-    t0 = dy_now();
-    // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.
-    for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
-        const int c = p + 1;
-        const dy_forward_opts capture = {.n_capture = pairs, .capture_layer = layer, .capture_head = head, .capture_out = probs};
-        if (dy_dysco_phase_at(c, N, Wi) == DY_DYSCO_WARMUP) {
-            rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
-            if (rc) break;
-            dy_dysco_update(&st, probs, pairs, c);
-            trace_line(g, p, "context_warmup", -1, top, dy_dysco_top_positions(&st, top, DY_TRACE_TOP_POSITIONS), false);
-            continue;
-        }
-        if (cfg->dynamic) {
-            dy_forward_opts speculative = capture;
-            speculative.n_layers = dy_dysco_max_layer(cfg) + 1;
-            rc = dy_model_forward(g->m, g->seq + p, 1, p, &speculative, err);
-            if (rc) break;
-            dy_dysco_update(&st, probs, pairs, c);
-        }
-        dy_dysco_select_and_bias(&st, c, bias);
-        const bool produces = dy_dysco_step_produces(c, N);
-        const dy_forward_opts real = {.bias = bias, .pick = produces ? next_pick(g) : NULL, .picked = &g->picked};
-        rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
-        if (rc) break;
-        if (produces) produce(g);
-        trace_line(g, p, "intervention", dy_dysco_last_n_selected(&st), top, dy_dysco_top_positions(&st, top, DY_TRACE_TOP_POSITIONS), produces);
-    }
-    g->r->decode_seconds = dy_now() - t0;
-    g->r->has_logging = true;
-    dy_dysco_logging(&st, g->r->logging);
-    dy_dysco_free(&st);
-    free(probs);
-    free(bias);
-    return rc;
 }
 
 int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_generate_opts *o, dy_generate_result *r,
@@ -177,7 +100,7 @@ int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_gener
     for (int i = 0; i < o->n_forced; i++)  // pick reads the forced token's logit; a negative id would mean "not forced"
         if (o->forced[i] < 0 || o->forced[i] >= m->cfg.vocab_size)
             return dy_fail(err, "continuation: token id %d is outside the model's vocabulary (%d)", o->forced[i], m->cfg.vocab_size);
-    run g = {.m = m, .o = o, .r = r, .n_prompt = n_prompt, .len = n_prompt};
+    dy_run g = {.m = m, .o = o, .r = r, .n_prompt = n_prompt, .len = n_prompt};
     g.seq = malloc((size_t)(n_prompt + most) * sizeof(int32_t));
     r->logprobs = malloc((size_t)most * sizeof(float));
     r->argmax = malloc((size_t)most * sizeof(int32_t));
@@ -185,7 +108,7 @@ int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_gener
     dy_sampler_init(&g.sampler, o->temperature, o->sample_top_p, o->sample_top_k, o->seed);
     if (rc == 0) {
         memcpy(g.seq, prompt, (size_t)n_prompt * sizeof(int32_t));
-        rc = o->method == DY_METHOD_DYSCO ? run_dysco(&g, err) : run_plain(&g, err);
+        rc = o->method == DY_METHOD_DYSCO ? dy_run_dysco(&g, err) : run_plain(&g, err);
     }
     free(g.seq);
     if (rc) dy_generate_result_free(r);

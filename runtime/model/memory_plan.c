@@ -49,6 +49,7 @@ int dy_memory_plan_make(const dy_model_config *cfg, int64_t ctx, int64_t chunk, 
         .max_rows = chunk, .hidden = cfg->hidden_size, .intermediate = inter,
         .n_experts = cfg->arch == DY_ARCH_QWEN3_MOE ? cfg->n_experts : 0, .experts_per_token = cfg->n_experts_per_tok,
         .n_heads = cfg->n_heads / tp, .head_dim = cfg->head_dim, .vocab = vocab,
+        .max_ctx = ctx,
     };
     return 0;
 }

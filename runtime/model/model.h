@@ -45,10 +45,16 @@ typedef struct {
     dy_kv_cache kv;  // for max_ctx = kv.max_ctx positions
     // Workspace for up to max_chunk tokens, shaped as runtime/model/memory_plan.h lists it.
     dy_view x, xn, qkv, att, proj, gate_up, logits;
-    int32_t *ids, *positions, *capture_heads;
-    float *bias, *capture;  // (max_ctx), (capture rows of one layer, max_ctx)
-    dy_pick *picked;        // the pick op's result
-    int capture_rows;
+    int32_t *ids, *positions;
+    float *bias;     // (max_ctx)
+    dy_pick *picked;  // the pick op's result
+    // The capture of the last dy_model_set_capture: its pairs grouped by layer (in the caller's
+    // order within a layer), the rows of layer l being [capture_first[l], capture_first[l + 1]).
+    float *capture;          // backend (capture_rows, kv.max_ctx), row i at stride n_keys of its pass
+    int32_t *capture_heads;  // backend (capture_rows) each row's query head
+    int capture_rows, n_capture;
+    int *capture_first;                       // host (n_layers + 1)
+    int capture_order[DY_MODEL_MAX_CAPTURE];  // the caller's index of each row
     // Recorded one-token steps (backends with graphs), one per kind of step asked for.
     struct dy_step_graph {
         int n_layers;
@@ -75,10 +81,11 @@ typedef struct {
     int n_layers;        // layers to run; 0 = all (a speculative pass runs fewer)
     float temperature;   // attention logit temperature (attnsharp); 0 or 1 = none
     const float *bias;   // host, (pos0 + n) additive logit per key in every layer and head, or NULL
+    bool bias_on_device; // instead: m->bias as a backend op left it (DySCO's device step)
     int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return,
                          // 0..DY_MODEL_MAX_CAPTURE
     const int *capture_layer, *capture_head;
-    float *capture_out;  // host, (n_capture, pos0 + n)
+    float *capture_out;  // host, (n_capture, pos0 + n); NULL: the rows stay in m->capture (n_keys = kv.max_ctx)
     // The LM head runs for the last token when logits or pick is set.
     float *logits;               // host, (vocab) its logits, or NULL
     const dy_pick_params *pick;  // host, or NULL: the next token is chosen on the backend (pick op)
@@ -87,5 +94,22 @@ typedef struct {
 
 // Runs tokens (host, n <= max_chunk) at cache positions [pos0, pos0 + n), writing their K/V.
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err);
+
+// ---- One-token steps composed by the caller (DySCO's device step) -----------------------------
+// dy_model_forward runs one pass per call. A caller that records several passes and ops of its
+// own into one graph sets the capture pairs once, gives each step's token and position, and
+// enqueues the passes: they read the token and position from backend memory, size attention by
+// kv.max_ctx and leave capture rows in m->capture at stride kv.max_ctx.
+
+// Checks the pairs (count within DY_MODEL_MAX_CAPTURE, layers and heads in range) and makes them
+// the model's capture: rows grouped by layer, the heads uploaded.
+int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, dy_error *err);
+// Uploads the step's token and position (token in the vocabulary, pos inside the cache).
+int dy_model_step_inputs(dy_model *m, int32_t token, int pos, dy_error *err);
+// Enqueues the step's pass: o's n_layers, temperature, bias_on_device and n_capture (0, or the
+// set capture's count with capture_out NULL); the LM head into m->logits when logits is set.
+void dy_model_step_ops(dy_model *m, const dy_forward_opts *o, bool logits);
+// The next token from m->logits, chosen on the backend; waits for it (12 bytes come back).
+void dy_model_pick(dy_model *m, const dy_pick_params *p, dy_pick *out);
 
 #endif

@@ -1,17 +1,48 @@
 #include "model.h"
 
+#include <assert.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model_alloc.h"
 
 // Capture buffers grow to the largest request seen (a DySCO head list; allocated once in practice).
 static int reserve_capture(dy_model *m, int rows, dy_error *err) {
+    if (!m->capture_first && !(m->capture_first = calloc((size_t)m->cfg.n_layers + 1, sizeof(int))))
+        return dy_fail(err, "model: out of memory");
     if (rows <= m->capture_rows) return 0;
     m->capture = dy_model_alloc(m, (size_t)rows * (size_t)m->kv.max_ctx * sizeof(float));
     m->capture_heads = dy_model_alloc(m, (size_t)rows * sizeof(int32_t));
     if (!m->capture || !m->capture_heads)
         return dy_fail(err, "model: out of %s memory for attention capture", m->be->name);
     m->capture_rows = rows;
+    return 0;
+}
+
+int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    if (n < 0 || n > DY_MODEL_MAX_CAPTURE)
+        return dy_fail(err, "model: %d capture pairs in one pass (0..%d)", n, DY_MODEL_MAX_CAPTURE);
+    for (int i = 0; i < n; i++)
+        if (layer[i] < 0 || layer[i] >= c->n_layers || head[i] < 0 || head[i] >= c->n_heads)
+            return dy_fail(err, "model: capture pair (%d, %d) out of range", layer[i], head[i]);
+    if (reserve_capture(m, n, err)) return -1;
+    // Grouped by layer, a counting sort (stable: the caller's order within a layer).
+    int32_t heads[DY_MODEL_MAX_CAPTURE];
+    int *first = m->capture_first;
+    memset(first, 0, ((size_t)c->n_layers + 1) * sizeof *first);
+    for (int i = 0; i < n; i++) first[layer[i] + 1]++;
+    for (int l = 0; l < c->n_layers; l++) first[l + 1] += first[l];
+    int next[c->n_layers];
+    memcpy(next, first, sizeof next);
+    for (int i = 0; i < n; i++) {
+        const int row = next[layer[i]]++;
+        heads[row] = head[i];
+        m->capture_order[row] = i;
+    }
+    m->n_capture = n;
+    m->be->upload(m->be, m->capture_heads, heads, (size_t)n * sizeof(int32_t));
     return 0;
 }
 
@@ -52,25 +83,16 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     };
     be->attention_inputs(be, &inputs);
 
-    // The capture pairs of this layer, in the caller's order (the forward checked n_capture).
-    int32_t heads[DY_MODEL_MAX_CAPTURE];
-    int rows[DY_MODEL_MAX_CAPTURE], n_here = 0;
-    for (int i = 0; i < o->n_capture; i++)
-        if (o->capture_layer[i] == l) {
-            heads[n_here] = o->capture_head[i];
-            rows[n_here++] = i;
-        }
-    if (n_here) be->upload(be, m->capture_heads, heads, (size_t)n_here * sizeof(int32_t));
+    // This layer's capture rows (dy_model_set_capture grouped them), at stride n_keys.
+    const int first = o->n_capture ? m->capture_first[l] : 0, n_here = o->n_capture ? m->capture_first[l + 1] - first : 0;
     dy_attention_args a = {
         .q = &q, .k = k_cache, .v = v_cache, .max_ctx = max_ctx, .n_q = n, .positions = m->positions,
         .n_keys = n_keys, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
-        .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o), .bias = o->bias ? m->bias : NULL,
-        .n_capture = n_here, .capture_heads = m->capture_heads, .capture_out = m->capture, .out = &att,
+        .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o),
+        .bias = o->bias || o->bias_on_device ? m->bias : NULL, .n_capture = n_here,
+        .capture_heads = m->capture_heads + first, .capture_out = m->capture + (size_t)first * (size_t)n_keys, .out = &att,
     };
     be->attention(be, &a);
-    for (int i = 0; i < n_here; i++)
-        be->download(be, o->capture_out + (size_t)rows[i] * (size_t)n_keys, m->capture + (size_t)i * (size_t)n_keys,
-                     (size_t)n_keys * sizeof(float));
     be->matmul(be, &att, &w->o, &proj);
 }
 
@@ -121,7 +143,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     const float temperature = temperature_of(o);
     for (int i = 0; i < m->n_graphs; i++) {
         const struct dy_step_graph *g = &m->graphs[i];
-        if (g->n_layers == layers && g->temperature == temperature && g->bias == (o->bias != NULL) &&
+        if (g->n_layers == layers && g->temperature == temperature && g->bias == (o->bias != NULL || o->bias_on_device) &&
             g->logits == logits)
             return g->graph;
     }
@@ -129,36 +151,56 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     m->be->graph_begin(m->be);
     run_ops(m, 1, m->kv.max_ctx, o, logits);
     void *graph = m->be->graph_end(m->be);
-    if (graph) m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, o->bias != NULL, logits, graph};
+    if (graph)
+        m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, o->bias != NULL || o->bias_on_device, logits, graph};
     return graph;
 }
 
-// The next token from the logits the LM head just wrote, chosen on the backend; only the
-// 12-byte result comes back. (Not part of a recorded step: its parameters change every call.)
-static void pick_next(dy_model *m, const dy_forward_opts *o) {
-    m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, o->pick, m->picked);
-    m->be->download(m->be, o->picked, m->picked, sizeof *m->picked);
+// Not part of a recorded step: its parameters change every call.
+void dy_model_pick(dy_model *m, const dy_pick_params *p, dy_pick *out) {
+    m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, p, m->picked);
+    m->be->download(m->be, out, m->picked, sizeof *m->picked);
 }
 
-int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
-    const dy_model_config *c = &m->cfg;
-    dy_backend *be = m->be;
+static int check_token(const dy_model *m, int32_t t, dy_error *err) {
+    return t < 0 || t >= m->cfg.vocab_size
+               ? dy_fail(err, "input: token id %d is outside the model's vocabulary (%d)", t, m->cfg.vocab_size)
+               : 0;
+}
+
+static int check_positions(const dy_model *m, int n, int pos0, dy_error *err) {
     if (n < 1 || n > m->max_chunk) return dy_fail(err, "model: %d tokens in one pass (1..%d)", n, m->max_chunk);
     if (pos0 < 0) return dy_fail(err, "model: position %d is before the start of the KV cache", pos0);
     if (pos0 > m->kv.max_ctx - n)  // not pos0 + n, which a huge pos0 would overflow
         return dy_fail(err, "model: position %lld is past the KV cache (%d positions)", (long long)pos0 + n - 1,
                        m->kv.max_ctx);
+    return 0;
+}
+
+int dy_model_step_inputs(dy_model *m, int32_t token, int pos, dy_error *err) {
+    if (check_positions(m, 1, pos, err) || check_token(m, token, err)) return -1;
+    m->be->upload(m->be, m->ids, &token, sizeof token);
+    m->be->upload(m->be, m->positions, &pos, sizeof pos);
+    return 0;
+}
+
+void dy_model_step_ops(dy_model *m, const dy_forward_opts *o, bool logits) {
+    assert(!o->bias && !o->capture_out && (o->n_capture == 0 || o->n_capture == m->n_capture));
+    run_ops(m, 1, m->kv.max_ctx, o, logits);
+}
+
+int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    dy_backend *be = m->be;
+    if (check_positions(m, n, pos0, err)) return -1;
     const int ctx = pos0 + n;
     for (int i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
-            return dy_fail(err, "input: token id %d is outside the model's vocabulary (%d)", tokens[i], c->vocab_size);
-    if (o->n_capture < 0 || o->n_capture > DY_MODEL_MAX_CAPTURE)
-        return dy_fail(err, "model: %d capture pairs in one pass (0..%d)", o->n_capture, DY_MODEL_MAX_CAPTURE);
-    for (int i = 0; i < o->n_capture; i++)
-        if (o->capture_layer[i] < 0 || o->capture_layer[i] >= c->n_layers || o->capture_head[i] < 0 ||
-            o->capture_head[i] >= c->n_heads)
-            return dy_fail(err, "model: capture pair (%d, %d) out of range", o->capture_layer[i], o->capture_head[i]);
-    if (reserve_capture(m, o->n_capture, err)) return -1;
+        if (check_token(m, tokens[i], err)) return -1;
+    if (o->n_capture && !o->capture_out) {  // rows left in backend memory are a recorded step's (stride max_ctx)
+        if (n != 1 || o->n_capture != m->n_capture)
+            return dy_fail(err, "model: a capture kept in backend memory is a one-token step of the set capture");
+    } else if (o->n_capture && dy_model_set_capture(m, o->n_capture, o->capture_layer, o->capture_head, err))
+        return -1;
 
     int32_t positions[n];  // n <= max_chunk, a prefill chunk
     for (int i = 0; i < n; i++) positions[i] = pos0 + i;
@@ -168,9 +210,13 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
 
     const bool logits = o->logits || o->pick;
     void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, logits) : NULL;
+    const int n_keys = o->n_capture && !o->capture_out ? m->kv.max_ctx : ctx;
     if (graph) be->graph_launch(be, graph);
-    else run_ops(m, n, ctx, o, logits);
+    else run_ops(m, n, n_keys, o, logits);
+    for (int r = 0; o->capture_out && r < o->n_capture; r++)
+        be->download(be, o->capture_out + (size_t)m->capture_order[r] * (size_t)ctx, m->capture + (size_t)r * (size_t)ctx,
+                     (size_t)ctx * sizeof(float));
     if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
-    if (o->pick) pick_next(m, o);
+    if (o->pick) dy_model_pick(m, o->pick, o->picked);
     return 0;
 }

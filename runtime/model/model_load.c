@@ -257,5 +257,6 @@ void dy_model_free(dy_model *m) {
     dy_kv_cache_free(&m->kv);
     for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].experts);
     free(m->layers);
+    free(m->capture_first);
     memset(m, 0, sizeof *m);
 }

@@ -1,8 +1,8 @@
 // The CUDA backend: bf16 weights, activations and KV cache in device memory on one GPU, ops on
 // one stream of its own (kernels/cuda/ops_*.cu). upload and copy are ordered on that stream;
 // download waits for it. create() sets the device and makes the stream, the cuBLASLt handle and
-// workspace; prepare() sizes the MoE scratch and decode attention's split results (scratch_bytes
-// counts all three for the memory plan). Graphs are recorded by stream capture.
+// workspace; prepare() sizes the MoE scratch, decode attention's split results and the DySCO ops'
+// scratch (scratch_bytes counts them all for the memory plan). Graphs are recorded by stream capture.
 #include <stdlib.h>
 
 #include "ops_cuda.h"
@@ -87,14 +87,20 @@ static size_t moe_scratch_bytes(const dy_op_limits *l) {
 static int cuda_prepare(dy_backend *b, const dy_op_limits *l) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     if (grow(b, &impl->moe_scratch, &impl->moe_scratch_bytes, moe_scratch_bytes(l)) ||
-        grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim)))
+        grow(b, (void **)&impl->splits, &impl->splits_bytes, dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim)) ||
+        grow(b, &impl->dysco_update_scratch, &impl->dysco_update_scratch_bytes,
+             dy_cuda_dysco_update_scratch_bytes(l->max_ctx)) ||
+        grow(b, &impl->dysco_select_scratch, &impl->dysco_select_scratch_bytes,
+             dy_cuda_dysco_select_scratch_bytes(l->max_ctx)))
         return -1;
     dy_cuda_attention_scratch_init(b);
+    dy_cuda_dysco_select_scratch_init(b);
     return 0;
 }
 
 extern "C" size_t dy_backend_cuda_scratch_bytes(const dy_op_limits *l) {
-    return kWorkspaceBytes + moe_scratch_bytes(l) + dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim);
+    return kWorkspaceBytes + moe_scratch_bytes(l) + dy_cuda_attention_scratch_bytes(l->n_heads, l->head_dim) +
+           dy_cuda_dysco_update_scratch_bytes(l->max_ctx) + dy_cuda_dysco_select_scratch_bytes(l->max_ctx);
 }
 
 static size_t cuda_scratch_bytes(dy_backend *b, const dy_op_limits *l) {
@@ -142,6 +148,8 @@ static void release_all(dy_backend *b, dy_cuda_impl *impl) {
         if (impl->lt) CUBLAS_CHECK(cublasLtDestroy(impl->lt));
         if (impl->moe_scratch) CUDA_CHECK(cudaFree(impl->moe_scratch));
         if (impl->splits) CUDA_CHECK(cudaFree(impl->splits));
+        if (impl->dysco_update_scratch) CUDA_CHECK(cudaFree(impl->dysco_update_scratch));
+        if (impl->dysco_select_scratch) CUDA_CHECK(cudaFree(impl->dysco_select_scratch));
         if (impl->stream) CUDA_CHECK(cudaStreamDestroy(impl->stream));
         if (impl->staging) CUDA_CHECK(cudaFreeHost(impl->staging));
         if (impl->workspace) CUDA_CHECK(cudaFree(impl->workspace));
@@ -223,5 +231,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->gate_up_swiglu = dy_cuda_gate_up_swiglu;
     b->moe = dy_cuda_moe;
     b->pick = dy_cuda_pick;
+    b->dysco_update = dy_cuda_dysco_update;
+    b->dysco_select = dy_cuda_dysco_select;
     return b;
 }

@@ -43,6 +43,8 @@ typedef struct {
     size_t moe_scratch_bytes;
     float *splits;      // device, decode attention's per-split partial results, sized by prepare()
     size_t splits_bytes;
+    void *dysco_update_scratch, *dysco_select_scratch;  // device, sized by prepare() for limits->max_ctx
+    size_t dysco_update_scratch_bytes, dysco_select_scratch_bytes;
     int decode_blocks_per_sm[3][4];  // decode attention's occupancy per (head_dim, group) instance; 0: not asked yet
 } dy_cuda_impl;
 
@@ -117,6 +119,12 @@ size_t dy_cuda_moe_scratch_bytes(int64_t n, int64_t hidden, int64_t inter, int n
 size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim);
 void dy_cuda_attention_scratch_init(dy_backend *b);
 
+// What the DySCO ops need for importance vectors of up to max_ctx entries, and setting up the
+// selection's scratch once it is allocated (its counters and histograms start at zero).
+size_t dy_cuda_dysco_update_scratch_bytes(int64_t max_ctx);
+size_t dy_cuda_dysco_select_scratch_bytes(int64_t max_ctx);
+void dy_cuda_dysco_select_scratch_init(dy_backend *b);
+
 void dy_cuda_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
 void dy_cuda_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                          dy_view *out);
@@ -138,5 +146,7 @@ void dy_cuda_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, d
 void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                  int experts_per_token, bool norm_topk, dy_view *out);
 void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
+void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a);
+void dy_cuda_dysco_select(dy_backend *b, const dy_dysco_select_args *a);
 
 #endif

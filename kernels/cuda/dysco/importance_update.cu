@@ -1,0 +1,90 @@
+// DySCO's importance update on the device (runtime/dysco/README.md §2), the twin of
+// dy_dysco_update: two launches over positions, one per thread. The first takes the head mean
+// of every position (its rows summed in pair order in double, rounded to fp32: bit for bit the
+// controller's), keeps it in scratch, and leaves each block's sum of the decayed values; the
+// second adds those block sums in a fixed order (every block alike, so the total is the same
+// everywhere and run to run) and writes importance = decayed / total. The decayed value
+// a + lambda * old is rounded as the host rounds it (multiply, then add: no fused multiply-add),
+// so only the order of the total's additions differs from the controller (~1e-16 relative).
+// The KV length c is read on the device; the launch is sized by max_ctx.
+#include <cub/block/block_reduce.cuh>
+
+#include "kernels/cuda/common/ops_cuda.h"
+
+namespace {
+
+constexpr int kThreads = 256;  // positions per block
+
+using ReduceDouble = cub::BlockReduce<double, kThreads>;
+
+typedef struct {
+    const float *probs;  // (n_pairs, stride)
+    int64_t stride;
+    int n_pairs;
+    const int32_t *position;  // c = *position + 1
+    float *importance;        // (max_ctx)
+    double decay;
+    float *mean;      // (max_ctx) scratch: the head mean a[j]
+    double *partial;  // (gridDim.x) scratch: each block's sum of decayed values
+} update_params;
+
+// new[j] before normalisation, in double; old importance is read only below c - 1.
+__device__ double decayed(const update_params &p, float a, int j, int c) {
+    return j < c - 1 ? __dadd_rn((double)a, __dmul_rn(p.decay, (double)p.importance[j])) : (double)a;
+}
+
+__global__ void __launch_bounds__(kThreads) mean_kernel(update_params p) {
+    dy_cuda_wait_previous();
+    __shared__ ReduceDouble::TempStorage reduce;
+    const int c = *p.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
+    double term = 0.0;
+    if (j < c) {
+        double acc = 0.0;
+#pragma unroll 8
+        for (int i = 0; i < p.n_pairs; i++) acc += p.probs[(int64_t)i * p.stride + j];
+        const float a = (float)(acc / p.n_pairs);
+        p.mean[j] = a;
+        term = decayed(p, a, j, c);
+    }
+    const double sum = ReduceDouble(reduce).Sum(term);  // valid in thread 0
+    if (threadIdx.x == 0) p.partial[blockIdx.x] = sum;
+}
+
+__global__ void __launch_bounds__(kThreads) normalise_kernel(update_params p) {
+    dy_cuda_wait_previous();
+    __shared__ ReduceDouble::TempStorage reduce;
+    __shared__ double total;
+    double part = 0.0;
+    for (unsigned i = threadIdx.x; i < gridDim.x; i += kThreads) part += p.partial[i];
+    const double sum = ReduceDouble(reduce).Sum(part);
+    if (threadIdx.x == 0) total = sum;
+    __syncthreads();
+    const int c = *p.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
+    // Position j reads only its own old value, which only this thread overwrites.
+    if (j < c) p.importance[j] = (float)(decayed(p, p.mean[j], j, c) / total);
+}
+
+}  // namespace
+
+// The block sums first (8-byte aligned at the start), then the head mean.
+size_t dy_cuda_dysco_update_scratch_bytes(int64_t max_ctx) {
+    return max_ctx > 0 ? dy_cuda_blocks(max_ctx, kThreads) * sizeof(double) + (size_t)max_ctx * sizeof(float) : 0;
+}
+
+void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a) {
+    dy_cuda_impl *impl = dy_cuda_impl_of(b);
+    assert(a->n_pairs >= 1 && a->max_ctx >= 1 && a->probs_stride >= 1);
+    assert(dy_cuda_dysco_update_scratch_bytes(a->max_ctx) <= impl->dysco_update_scratch_bytes);  // prepare() sized it
+    const unsigned blocks = dy_cuda_blocks(a->max_ctx, kThreads);
+    update_params p;
+    p.probs = a->probs;
+    p.stride = a->probs_stride;
+    p.n_pairs = a->n_pairs;
+    p.position = a->position;
+    p.importance = a->importance;
+    p.decay = a->decay;
+    p.partial = (double *)impl->dysco_update_scratch;
+    p.mean = (float *)(p.partial + blocks);
+    dy_cuda_launch(mean_kernel, blocks, kThreads, impl->stream, p);
+    dy_cuda_launch(normalise_kernel, blocks, kThreads, impl->stream, p);
+}

@@ -1,0 +1,155 @@
+// DySCO's decoding loop (runtime/dysco/README.md §1-§7), in two forms with one timeline. On a
+// backend with the device DySCO ops every step stays on the device: the speculative pass, the
+// importance update, the selection and bias and the real pass are recorded once as a graph per
+// kind of step and relaunched at each position (only the token comes back, and the trace when
+// asked). Elsewhere (the CPU) the host controller runs between the passes, on downloaded rows.
+#include <stdlib.h>
+
+#include "generate_run.h"
+#include "kernels/base/timing.h"
+#include "runtime/dysco/dysco_controller.h"
+#include "runtime/dysco/dysco_device.h"
+
+// A DySCO config's head list is what its passes capture.
+_Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO head list must fit one capture");
+
+// The timeline (dysco/README §1): the last T = Wc + Wi prompt tokens are held back and fed one at
+// a time; context warmup steps only update the importance, intervention steps run the
+// speculative pass (dynamic), select, and run the real pass with the bias. The speculative pass
+// writes its K/V at the fed position like any pass; the real pass that follows overwrites them,
+// so the cache ends as if the speculative K/V had never been kept (dysco/README §1).
+
+// The host form: the controller between passes whose capture rows come back to the host.
+static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const int *head, dy_error *err) {
+    const dy_dysco_config *cfg = g->o->dysco;
+    const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
+    int top[DY_TRACE_TOP_POSITIONS];
+    float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
+    int rc = probs && bias ? 0 : dy_fail(err, "dysco: out of memory");
+    // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.
+    for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
+        const int c = p + 1;
+        const dy_forward_opts capture = {.n_capture = pairs, .capture_layer = layer, .capture_head = head, .capture_out = probs};
+        if (dy_dysco_phase_at(c, N, Wi) == DY_DYSCO_WARMUP) {
+            rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
+            if (rc) break;
+            dy_dysco_update(st, probs, pairs, c);
+            dy_run_trace(g, p, "context_warmup", -1, top, dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS), false);
+            continue;
+        }
+        if (cfg->dynamic) {
+            dy_forward_opts speculative = capture;
+            speculative.n_layers = dy_dysco_max_layer(cfg) + 1;
+            rc = dy_model_forward(g->m, g->seq + p, 1, p, &speculative, err);
+            if (rc) break;
+            dy_dysco_update(st, probs, pairs, c);
+        }
+        dy_dysco_select_and_bias(st, c, bias);
+        const bool produces = dy_dysco_step_produces(c, N);
+        const dy_forward_opts real = {.bias = bias, .pick = produces ? dy_run_next_pick(g) : NULL, .picked = &g->picked};
+        rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
+        if (rc) break;
+        if (produces) dy_run_produce(g);
+        dy_run_trace(g, p, "intervention", dy_dysco_last_n_selected(st), top,
+                     dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS), produces);
+    }
+    free(probs);
+    free(bias);
+    return rc;
+}
+
+// ---- the device form ---------------------------------------------------------------------------
+
+typedef struct {
+    dy_run *g;
+    dy_dysco_device dev;
+    void *graph[2];   // [warmup], the recorded step of each kind; NULL: run its ops directly
+    bool tried[2];    // whether recording it was attempted
+} device_loop;
+
+// The ops of one step at the position dy_model_step_inputs gave, none of them a host transfer.
+static void enqueue_step(device_loop *d, bool warmup) {
+    dy_model *m = d->g->m;
+    const dy_dysco_config *cfg = d->g->o->dysco;
+    const dy_forward_opts capture = {.n_capture = cfg->n_heads};
+    if (warmup || cfg->dynamic) {
+        dy_forward_opts pass = capture;
+        if (!warmup) pass.n_layers = dy_dysco_max_layer(cfg) + 1;  // the speculative pass: no LM head
+        dy_model_step_ops(m, &pass, false);
+        dy_dysco_device_update(&d->dev);
+    }
+    if (warmup) return;
+    dy_dysco_device_select(&d->dev);
+    const dy_forward_opts real = {.bias_on_device = true};
+    dy_model_step_ops(m, &real, true);
+}
+
+static void run_step(device_loop *d, bool warmup) {
+    dy_backend *be = d->g->m->be;
+    if (!d->tried[warmup] && be->graph_begin) {
+        be->graph_begin(be);
+        enqueue_step(d, warmup);
+        d->graph[warmup] = be->graph_end(be);
+    }
+    d->tried[warmup] = true;
+    if (d->graph[warmup]) be->graph_launch(be, d->graph[warmup]);
+    else enqueue_step(d, warmup);
+}
+
+static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
+    const dy_dysco_config *cfg = g->o->dysco;
+    dy_model *m = g->m;
+    const int N = g->n_prompt, Wi = g->o->interv_warmup;
+    device_loop d = {.g = g};
+    if (dy_dysco_device_init(&d.dev, m->be, st, m->positions, m->capture, cfg->n_heads, m->bias, err)) return -1;
+    int top[DY_TRACE_TOP_POSITIONS], rc = 0;
+    const bool tracing = g->o->trace != NULL;
+    for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
+        const int c = p + 1;
+        const bool warmup = dy_dysco_phase_at(c, N, Wi) == DY_DYSCO_WARMUP, produces = !warmup && dy_dysco_step_produces(c, N);
+        if ((rc = dy_model_step_inputs(m, g->seq[p], p, err))) break;
+        run_step(&d, warmup);
+        if (produces) {
+            dy_model_pick(m, dy_run_next_pick(g), &g->picked);
+            dy_run_produce(g);
+        }
+        if (!tracing) continue;
+        dy_dysco_device_read(&d.dev, st, c, true);
+        const int n_top = dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS);
+        if (warmup) dy_run_trace(g, p, "context_warmup", -1, top, n_top, false);
+        else dy_run_trace(g, p, "intervention", dy_dysco_last_n_selected(st), top, n_top, produces);
+    }
+    m->be->finish(m->be);
+    dy_dysco_device_read(&d.dev, st, st->len, false);  // the logging sums
+    for (int k = 0; k < 2; k++)
+        if (d.graph[k]) m->be->graph_free(m->be, d.graph[k]);
+    dy_dysco_device_free(&d.dev);
+    return rc;
+}
+
+int dy_run_dysco(dy_run *g, dy_error *err) {
+    const dy_dysco_config *cfg = g->o->dysco;
+    dy_model *m = g->m;
+    const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads;
+    dy_dysco_state st;
+    if (dy_dysco_init(&st, cfg, g->seq, N, Wi, m->kv.max_ctx, err)) return -1;
+    int layer[DY_DYSCO_MAX_HEADS], head[DY_DYSCO_MAX_HEADS];
+    for (int i = 0; i < pairs; i++) {
+        layer[i] = cfg->heads[i].layer;
+        head[i] = cfg->heads[i].head;
+    }
+    const bool on_device = m->be->dysco_update && m->be->dysco_select;
+    const dy_forward_opts plain = {0};
+    double t0 = dy_now();
+    int rc = dy_model_set_capture(m, pairs, layer, head, err);
+    if (rc == 0) rc = dy_run_prefill(g, dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi), &plain, false, err);
+    m->be->finish(m->be);  // no token comes back from this prefill to wait for
+    g->r->prefill_seconds = dy_now() - t0;
+    t0 = dy_now();
+    if (rc == 0) rc = on_device ? decode_on_device(g, &st, err) : decode_on_host(g, &st, layer, head, err);
+    g->r->decode_seconds = dy_now() - t0;
+    g->r->has_logging = true;
+    dy_dysco_logging(&st, g->r->logging);
+    dy_dysco_free(&st);
+    return rc;
+}
