@@ -18,7 +18,6 @@ int dy_method_parse(const char *name, dy_method *m) {
     return -1;
 }
 
-
 const dy_pick_params *dy_run_next_pick(dy_run *g) {
     g->params = dy_sampler_next(&g->sampler, g->o->forced ? g->o->forced[g->r->output.n] : -1);
     return &g->params;
@@ -68,7 +67,6 @@ int dy_run_prefill(dy_run *g, int n, const dy_forward_opts *base, bool pick, dy_
     }
     return 0;
 }
-
 
 // vanilla and attnsharp: the whole prompt, then one token per step.
 static int run_plain(dy_run *g, dy_error *err) {

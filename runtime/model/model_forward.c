@@ -85,12 +85,15 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
 
     // This layer's capture rows (dy_model_set_capture grouped them), at stride n_keys.
     const int first = o->n_capture ? m->capture_first[l] : 0, n_here = o->n_capture ? m->capture_first[l + 1] - first : 0;
+    // (No offset into the capture buffers before a capture allocated them.)
+    int32_t *capture_heads = n_here ? m->capture_heads + first : NULL;
+    float *capture_out = n_here ? m->capture + (size_t)first * (size_t)n_keys : NULL;
     dy_attention_args a = {
         .q = &q, .k = k_cache, .v = v_cache, .max_ctx = max_ctx, .n_q = n, .positions = m->positions,
         .n_keys = n_keys, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
         .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o),
         .bias = o->bias || o->bias_on_device ? m->bias : NULL, .n_capture = n_here,
-        .capture_heads = m->capture_heads + first, .capture_out = m->capture + (size_t)first * (size_t)n_keys, .out = &att,
+        .capture_heads = capture_heads, .capture_out = capture_out, .out = &att,
     };
     be->attention(be, &a);
     be->matmul(be, &att, &w->o, &proj);
