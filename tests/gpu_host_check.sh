@@ -9,7 +9,7 @@
 # as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
 # ONLY="step names" runs just those steps (deps, configure and build always run), e.g. the GPU
 # acceptance in one call (about 6 minutes): ONLY="ctest_gpu make_tiny demo_cuda make_8b
-# generate_8b_vanilla generate_8b_dysco hf_prefill_compare sanitizer".
+# generate_8b_vanilla generate_8b_dysco hf_prefill_compare hf_dysco_compare sanitizer".
 #
 # usage: [ONLY="..."] tests/gpu_host_check.sh DEPS_DIR
 set -uo pipefail
@@ -58,6 +58,11 @@ done
 # documents it for 128k. dysco prints each context when done, so a timeout still leaves 32k.
 step hf_prefill_compare python3 tests/hf_prefill_compare.py --dysco build-gpu/dysco --preset qwen3-8b --ctx 8192,32768,131072 \
   --work /tmp/dysco-cmp --repeats 2 --decode-steps 48 --dysco-timeout 300 \
+  --make-model-args="--rope-scaling '{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}' --max-pos 131072"
+# The DySCO step against the reference pattern (transformers eager attention with attention
+# output) on the same shape, and bench --method dysco beside vanilla (issue 12's figures).
+step hf_dysco_compare python3 tests/hf_dysco_compare.py --dysco build-gpu/dysco --preset qwen3-8b \
+  --dysco-config configs/dysco/qwen3_8b.yaml --ctx 8192,32768,131072 --work /tmp/dysco-dcmp --steps 32 --dysco-timeout 400 \
   --make-model-args="--rope-scaling '{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}' --max-pos 131072"
 # The GPU suite (ctest -L gpu, and the dysco processes its tests start) once under memcheck.
 step sanitizer compute-sanitizer --tool memcheck --error-exitcode 1 --target-processes all \

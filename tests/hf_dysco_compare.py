@@ -33,42 +33,22 @@ import argparse
 import gc
 import json
 import math
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import yaml
 
-
-def fail(msg):
-    sys.exit(f"hf_dysco_compare.py: {msg}")
-
-
-def parse_ctx(text):
-    try:
-        ctx = [int(v) for v in text.split(",")]
-    except ValueError:
-        ctx = []
-    if not ctx or min(ctx) < 64:
-        raise argparse.ArgumentTypeError(f"expected comma-separated lengths >= 64, got '{text}'")
-    return ctx
+from hf_bench_common import (Failure, add_common_args, hf_guarded, load_hf_model, make_config_model, run_bench,
+                             run_main)
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dysco", required=True, help="the dysco binary (built with CUDA)")
-    ap.add_argument("--preset", required=True, help="dysco make-model preset, e.g. qwen3-8b")
+    add_common_args(ap, min_ctx=64, timeout_s=900)
     ap.add_argument("--dysco-config", required=True, help="DySCO YAML (selected heads, top_k, top_p, strength, decay)")
-    ap.add_argument("--ctx", required=True, type=parse_ctx, help="comma-separated context lengths")
-    ap.add_argument("--work", default="/tmp/dysco-cmp", help="where the config-only model goes (default /tmp/dysco-cmp)")
     ap.add_argument("--steps", type=int, default=8, help="timed DySCO steps per context on each side (default 8)")
-    ap.add_argument("--make-model-args", default="", help="more make-model arguments, one shell-quoted string")
-    ap.add_argument("--dysco-args", default="", help="more dysco bench arguments, one shell-quoted string")
-    ap.add_argument("--dysco-timeout", type=float, default=900, help="seconds before dysco bench is stopped (default 900)")
     args = ap.parse_args(argv)
     if args.steps < 2:
         ap.error("--steps must be >= 2")
@@ -145,30 +125,15 @@ def hf_steps(torch, model, cfg, ids, steps, dysco):
 
 def run_hf(args, model_dir, dysco):
     import torch
-    import transformers
-    from transformers import AutoConfig, AutoModelForCausalLM
-    if not torch.cuda.is_available():
-        fail("torch sees no CUDA device")
-    torch.set_grad_enabled(False)
-    cfg = AutoConfig.from_pretrained(model_dir)
-    with torch.device("cuda"):
-        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="sdpa")
-    model = model.to("cuda").eval()
-    versions = {"torch": torch.__version__, "transformers": transformers.__version__,
-                "python": platform.python_version(), "cuda": torch.version.cuda}
+    model, cfg, versions = load_hf_model(torch, model_dir)
     results = {}
     g = torch.Generator(device="cuda").manual_seed(0)
     with torch.inference_mode():
         for ctx in args.ctx:
-            try:
+            def one():
                 ids = torch.randint(0, cfg.vocab_size, (1, ctx), device="cuda", generator=g)
-                results[ctx] = {"step_ms": hf_steps(torch, model, cfg, ids, args.steps, dysco)}
-            except torch.cuda.OutOfMemoryError as e:
-                results[ctx] = {"error": "out of memory: " + str(e).split("\n")[0]}
-            except Exception as e:
-                results[ctx] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
-            gc.collect()
-            torch.cuda.empty_cache()
+                return {"step_ms": hf_steps(torch, model, cfg, ids, args.steps, dysco)}
+            results[ctx] = hf_guarded(torch, one)
             print(f"transformers ctx {ctx}: {json.dumps(results[ctx])}", file=sys.stderr, flush=True)
     device = torch.cuda.get_device_name(0)
     del model
@@ -184,32 +149,14 @@ def run_dysco(args, model_dir):
     cmd = [args.dysco, "bench", "--model", str(model_dir), "--random-weights", "--ctx", ",".join(map(str, args.ctx)),
            "--method", "dysco", "--dysco-config", args.dysco_config, "--decode-steps", str(args.steps),
            "--device", "cuda", *shlex.split(args.dysco_args)]
-    print("dysco: " + shlex.join(cmd), file=sys.stderr, flush=True)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=args.dysco_timeout)
-        problem = None if proc.returncode == 0 else \
-            f"dysco bench failed (exit {proc.returncode}): {(err.strip().splitlines() or ['no message'])[-1]}"
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        problem = f"dysco bench did not finish within --dysco-timeout {args.dysco_timeout:g} s"
-    contexts = {}
-    for line in out.splitlines():
-        rec = json.loads(line) if line.strip() else {}
-        if rec.get("kind") == "context":
-            contexts[rec["ctx"]] = rec
+    _, contexts, problem = run_bench(cmd, args.dysco_timeout, args.ctx)
     return contexts, problem
 
 
 def main(argv=None):
     args = parse_args(argv)
     dysco = load_dysco_config(args.dysco_config)
-    model_dir = Path(args.work) / args.preset
-    r = subprocess.run([args.dysco, "make-model", str(model_dir), "--preset", args.preset, "--config-only", "--force",
-                        *shlex.split(args.make_model_args)], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail(f"dysco make-model failed (exit {r.returncode}): {(r.stderr.strip().splitlines() or ['no message'])[-1]}")
+    model_dir = make_config_model(args)
     hf, versions, device = run_hf(args, model_dir, dysco)
     contexts, problem = run_dysco(args, model_dir)
     print(f"{'ctx':>8} {'HF eager ms':>12} {'dysco ms':>9} {'speedup':>8} {'roofline ms':>12} {'of roofline':>12}",
@@ -229,8 +176,8 @@ def main(argv=None):
                               (line["dysco_fraction_of_roofline"], 12))]
         print(f"{ctx:>8} " + " ".join(cells) + f"  {h.get('error') or ''}", file=sys.stderr)
     if problem:
-        fail(problem)
+        raise Failure(problem)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -35,44 +35,23 @@ bench fails (the JSON lines are still printed, with null for what dysco did not 
 import argparse
 import gc
 import json
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+
+from hf_bench_common import (Failure, add_common_args, hf_guarded, load_hf_model, make_config_model, run_bench,
+                             run_main)
 
 GIB = float(1 << 30)
 
 
-def fail(msg):
-    sys.exit(f"hf_prefill_compare.py: {msg}")
-
-
-def parse_ctx(text):
-    try:
-        ctx = [int(v) for v in text.split(",")]
-    except ValueError:
-        ctx = []
-    if not ctx or min(ctx) < 16:
-        raise argparse.ArgumentTypeError(f"expected comma-separated lengths >= 16, got '{text}'")
-    return ctx
-
-
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dysco", required=True, help="the dysco binary (built with CUDA)")
-    ap.add_argument("--preset", required=True, help="dysco make-model preset, e.g. qwen3-8b")
-    ap.add_argument("--ctx", required=True, type=parse_ctx, help="comma-separated prompt lengths")
-    ap.add_argument("--work", default="/tmp/dysco-cmp", help="where the config-only model goes (default /tmp/dysco-cmp)")
+    add_common_args(ap, min_ctx=16, timeout_s=1800)
     ap.add_argument("--repeats", type=int, default=3, help="timed prefills per context (default 3)")
     ap.add_argument("--decode-steps", type=int, default=16, help="timed one-token steps per context (default 16)")
     ap.add_argument("--warmup-ctx", type=int, default=1024, help="length of the untimed warm-up prefill (default 1024)")
-    ap.add_argument("--make-model-args", default="", help="more make-model arguments, one shell-quoted string "
-                    "(e.g. YaRN for 128k: --rope-scaling '{...}' --max-pos 131072)")
-    ap.add_argument("--dysco-args", default="", help="more dysco bench arguments, one shell-quoted string")
-    ap.add_argument("--dysco-timeout", type=float, default=1800, help="seconds before dysco bench is stopped (default 1800)")
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.decode_steps < 1 or args.warmup_ctx < 1:
         ap.error("--repeats, --decode-steps and --warmup-ctx must be >= 1")
@@ -120,37 +99,13 @@ def hf_one_ctx(torch, model, vocab, ctx, repeats, decode_steps, seed):
 def run_hf(args, model_dir):
     """{ctx: result or {"error": ...}}, versions, device name, device memory in use after freeing."""
     import torch
-    import transformers
-    from transformers import AutoConfig, AutoModelForCausalLM
-    if not torch.cuda.is_available():
-        fail("torch sees no CUDA device")
-    torch.set_grad_enabled(False)
-    cfg = AutoConfig.from_pretrained(model_dir)
-    t0 = time.perf_counter()
-    with torch.device("cuda"):
-        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="sdpa")
-    model = model.to("cuda").eval()  # a no-op where the device context placed it already
-    dtype = next(model.parameters()).dtype
-    if dtype != torch.bfloat16:
-        fail(f"{model_dir}/config.json: transformers built the model in {dtype}, not bfloat16")
-    versions = {"torch": torch.__version__, "transformers": transformers.__version__,
-                "python": platform.python_version(), "cuda": torch.version.cuda,
-                "attn_implementation": getattr(model.config, "_attn_implementation", None)}
-    print(f"transformers: {type(model).__name__}, {model.num_parameters() / 1e9:.2f} B parameters, built in "
-          f"{time.perf_counter() - t0:.1f} s, {json.dumps(versions)}", file=sys.stderr, flush=True)
+    model, cfg, versions = load_hf_model(torch, model_dir)
     results = {}
     with torch.inference_mode():
-        # index 0 is the warm-up; a failure anywhere is reported for its context and dysco still runs
-        # (a GPU-host call is precious), out of memory first of all.
+        # index 0 is the warm-up; a failure anywhere is reported for its context
         for i, ctx in enumerate([args.warmup_ctx, *args.ctx]):
-            try:
-                res = hf_one_ctx(torch, model, cfg.vocab_size, ctx, args.repeats if i else 1, args.decode_steps, i)
-            except torch.cuda.OutOfMemoryError as e:
-                res = {"error": "out of memory: " + str(e).split("\n")[0]}
-            except Exception as e:
-                res = {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
-            gc.collect()
-            torch.cuda.empty_cache()
+            res = hf_guarded(torch, lambda: hf_one_ctx(torch, model, cfg.vocab_size, ctx, args.repeats if i else 1,
+                                                       args.decode_steps, i))
             print(f"transformers {'ctx' if i else 'warm-up'} {ctx}: {json.dumps(res)}", file=sys.stderr, flush=True)
             if i:
                 results[ctx] = res
@@ -170,40 +125,9 @@ def dysco_cmd(args, model_dir):
             "--device", "cuda", *shlex.split(args.dysco_args)]
 
 
-def parse_bench(stdout):
-    """dysco bench's JSON lines: (the machine line or None, {ctx: context line})."""
-    machine, contexts = None, {}
-    for line in stdout.splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        if rec.get("kind") == "machine":
-            machine = rec
-        elif rec.get("kind") == "context":
-            contexts[rec["ctx"]] = rec
-    return machine, contexts
-
-
 def run_dysco(args, model_dir):
     """(machine, {ctx: line}, None) or (..., error line) when dysco bench failed or timed out."""
-    cmd = dysco_cmd(args, model_dir)
-    print("dysco: " + shlex.join(cmd), file=sys.stderr, flush=True)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=args.dysco_timeout)
-        problem = None if proc.returncode == 0 else \
-            f"dysco bench failed (exit {proc.returncode}): {(err.strip().splitlines() or ['no message'])[-1]}"
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()  # what it printed before the timeout
-        problem = f"dysco bench did not finish within --dysco-timeout {args.dysco_timeout:g} s"
-    try:
-        machine, contexts = parse_bench(out)
-    except (json.JSONDecodeError, KeyError) as e:
-        return None, {}, f"dysco bench printed a line that is not its JSON ({e}): {out[:200]!r}"
-    if problem is None and set(contexts) != set(args.ctx):
-        problem = f"dysco bench reported contexts {sorted(contexts)}, asked for {args.ctx}"
-    return machine, contexts, problem
+    return run_bench(dysco_cmd(args, model_dir), args.dysco_timeout, args.ctx)
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -247,11 +171,7 @@ def table(lines, machine):
 
 def main(argv=None):
     args = parse_args(argv)
-    model_dir = Path(args.work) / args.preset
-    r = subprocess.run([args.dysco, "make-model", str(model_dir), "--preset", args.preset, "--config-only", "--force",
-                        *shlex.split(args.make_model_args)], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail(f"dysco make-model failed (exit {r.returncode}): {(r.stderr.strip().splitlines() or ['no message'])[-1]}")
+    model_dir = make_config_model(args)
     hf, versions, device, in_use = run_hf(args, model_dir)
     meta = {"versions": versions, "device": device, "in_use_before_dysco_gib": in_use}
     machine, dysco_ctx, problem = run_dysco(args, model_dir)
@@ -260,8 +180,8 @@ def main(argv=None):
         print(json.dumps(line), flush=True)
     print(table(lines, machine), file=sys.stderr, flush=True)
     if problem:
-        fail(problem)
+        raise Failure(problem)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -110,6 +110,42 @@ static void test_methods_end_to_end(void **state) {
     }
 }
 
+// --trace-selected: every intervention line lists its selected positions, ascending, as many as
+// n_selected, each at most pos; other lines list none.
+static void test_trace_selected(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], trace[PATH_MAX];
+    snprintf(trace, sizeof trace, "%s/trace_selected.jsonl", dir);
+    snprintf(args, sizeof args,
+             "score --model '%s/ids' --input-ids '%s/prompt.json' --method dysco --dysco-config '%s/dysco.yaml' "
+             "--continuation-ids '%s/prompt.json' --trace '%s' --trace-selected",
+             dir, dir, dir, dir, trace);
+    expect(args, 0, NULL);
+    dy_error err;
+    char *text = dy_read_file(trace, NULL, &err);
+    assert_non_null(text);
+    int interventions = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        const cJSON *sel = cJSON_GetObjectItem(j, "selected");
+        const bool intervention = strcmp(cJSON_GetObjectItem(j, "phase")->valuestring, "intervention") == 0;
+        assert_true(intervention == (sel != NULL));
+        if (sel) {
+            interventions++;
+            assert_int_equal(cJSON_GetArraySize(sel), cJSON_GetObjectItem(j, "n_selected")->valueint);
+            int last = -1;
+            for (const cJSON *e = sel->child; e; e = e->next) {
+                assert_true(e->valueint > last && e->valueint <= cJSON_GetObjectItem(j, "pos")->valueint);
+                last = e->valueint;
+            }
+        }
+        cJSON_Delete(j);
+    }
+    assert_int_equal(interventions, 3 + 59);  // x[N-3..N-1], then 59 of the 60 forced tokens fed
+    free(text);
+}
+
 // score with the greedy continuation must agree with generate: every argmax matches and the
 // log-probabilities are the ones generate reported.
 static void test_score_matches_generate(void **state) {
@@ -261,6 +297,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
         {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu or cuda, got 'tpu'"},
         {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
+        {"generate %s --method dysco --trace-selected", 2, "generate: --trace-selected needs --trace F.jsonl and --method dysco"},
         {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
         {"score %s --method vanilla", 2, "score: needs --continuation-ids F.json"},
         {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: '1,x' is not a list of token ids"},
@@ -303,6 +340,7 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
+        cmocka_unit_test(test_trace_selected),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors),
     };

@@ -31,7 +31,7 @@ static const char USAGE_SCORE[] =
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
         *interv_warmup, *stop_ids, *device, *output, *trace, *continuation;
-    bool no_chat, think, dysco_static, rescale_template, stop_on_newline;
+    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected;
     bool has_select_top_k, has_select_top_p, has_strength, has_decay, has_ctx_warmup;
     int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed;
     double select_top_p, strength, decay, attn_temperature, temperature, sample_top_p;
@@ -129,6 +129,8 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
         {"--output", "F.json", "input_ids, output_ids, output_text, generation_logging, timing", .string = &o->output},
         {"--trace", "F.jsonl", "one line per fed token after the prefill: pos, phase, n_selected,\n"
                                "top_positions, and token + logprob where a token is produced", .string = &o->trace},
+        {"--trace-selected", NULL, "DySCO: --trace's intervention lines also list every selected position\n"
+                                   "(\"selected\", before template masking)", .flag = &o->trace_selected},
     };
     // score's own option comes first, under its usage line.
     dy_option table[1 + DY_COUNT_OF(rows)];
@@ -159,6 +161,8 @@ static int check_options(const options *o, bool score, dy_error *err) {
         return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
     if (o->input_ids && (o->system || o->think))
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
+    if (o->trace_selected && (!o->trace || method != DY_METHOD_DYSCO))
+        return dy_fail(err, "%s: --trace-selected needs --trace F.jsonl and --method dysco", verb);
     return 0;
 }
 
@@ -336,6 +340,7 @@ static int run(const options *o, bool score, dy_error *err) {
             .sample_top_p = (float)o->sample_top_p, .sample_top_k = (int)o->sample_top_k, .seed = (uint64_t)o->seed, .stop_ids = s.stops.ids,
             .n_stop = s.stops.n, .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
             .on_token = score ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace,
+            .trace_selected = o->trace_selected,
         };
         rc = dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err);
         if (!score) putchar('\n');

@@ -50,10 +50,15 @@ void dy_dysco_device_update(dy_dysco_device *d) { d->be->dysco_update(d->be, &d-
 
 void dy_dysco_device_select(dy_dysco_device *d) { d->be->dysco_select(d->be, &d->select); }
 
-void dy_dysco_device_read(const dy_dysco_device *d, dy_dysco_state *s, int c, bool with_importance) {
+// The device's selection is one byte per position, 0 or 1, as a bool is here.
+_Static_assert(sizeof(bool) == sizeof(uint8_t), "bool and uint8_t differ in size");
+
+void dy_dysco_device_read(const dy_dysco_device *d, dy_dysco_state *s, int c, bool with_importance,
+                          bool with_selected) {
     dy_dysco_device_state st;
     d->be->download(d->be, &st, d->state, sizeof st);
     if (with_importance) d->be->download(d->be, s->importance, d->importance, (size_t)c * sizeof(float));
+    if (with_selected) d->be->download(d->be, s->selected, d->selected, (size_t)c);
     s->len = c;
     s->n_selected = st.n_selected;
     s->frozen = st.frozen != 0;

@@ -33,8 +33,9 @@ void dy_dysco_device_select(dy_dysco_device *d);
 
 // Waits for the device and copies its state into s as dy_dysco_update / dy_dysco_select_and_bias
 // would have left it at KV length c: importance[0, c) (when with_importance), n_selected, frozen,
-// the logging sums; so dy_dysco_top_positions, dy_dysco_last_n_selected and dy_dysco_logging
-// read it unchanged.
-void dy_dysco_device_read(const dy_dysco_device *d, dy_dysco_state *s, int c, bool with_importance);
+// the logging sums, and selected[0, c) when with_selected; so dy_dysco_top_positions,
+// dy_dysco_last_n_selected and dy_dysco_logging read it unchanged.
+void dy_dysco_device_read(const dy_dysco_device *d, dy_dysco_state *s, int c, bool with_importance,
+                          bool with_selected);
 
 #endif

@@ -40,14 +40,22 @@ int32_t dy_run_produce(dy_run *g) {
     return t;
 }
 
-void dy_run_trace(dy_run *g, int pos, const char *phase, int n_selected, const int *top, int n_top, bool produced) {
+void dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *st, bool selection, bool produced) {
     FILE *f = g->o->trace;
     if (!f) return;
     fprintf(f, "{\"pos\": %d, \"phase\": \"%s\"", pos, phase);
-    if (n_selected >= 0) fprintf(f, ", \"n_selected\": %d", n_selected);
-    if (top) {
+    if (st && selection) fprintf(f, ", \"n_selected\": %d", dy_dysco_last_n_selected(st));
+    if (st) {
+        int top[DY_TRACE_TOP_POSITIONS];
+        const int n_top = dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS);
         fputs(", \"top_positions\": [", f);
         for (int i = 0; i < n_top; i++) fprintf(f, i ? ", %d" : "%d", top[i]);
+        fputc(']', f);
+    }
+    if (st && selection && g->o->trace_selected) {
+        fputs(", \"selected\": [", f);
+        for (int j = 0, n = 0; j <= pos; j++)
+            if (st->selected[j]) fprintf(f, n++ ? ", %d" : "%d", j);
         fputc(']', f);
     }
     if (produced) {
@@ -78,7 +86,7 @@ static int run_plain(dy_run *g, dy_error *err) {
     t0 = dy_now();
     for (;;) {
         dy_run_produce(g);
-        dy_run_trace(g, g->len - 2, "decode", -1, NULL, 0, true);
+        dy_run_trace(g, g->len - 2, "decode", NULL, false, true);
         if (g->done) break;
         f.pick = dy_run_next_pick(g);
         if (dy_model_forward(g->m, g->seq + g->len - 1, 1, g->len - 1, &f, err)) return -1;

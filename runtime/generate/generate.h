@@ -37,6 +37,7 @@ typedef struct {
     void (*on_token)(int32_t token, void *ctx);  // streaming, called per produced token
     void *on_token_ctx;
     FILE *trace;                    // JSONL per fed token after the prefill, or NULL
+    bool trace_selected;            // DySCO: trace lines of intervention steps list the selected positions
 } dy_generate_opts;
 
 typedef struct {

@@ -23,7 +23,6 @@ _Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO he
 static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const int *head, dy_error *err) {
     const dy_dysco_config *cfg = g->o->dysco;
     const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
-    int top[DY_TRACE_TOP_POSITIONS];
     float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
     int rc = probs && bias ? 0 : dy_fail(err, "dysco: out of memory");
     // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.
@@ -34,7 +33,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
             rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
             if (rc) break;
             dy_dysco_update(st, probs, pairs, c);
-            dy_run_trace(g, p, "context_warmup", -1, top, dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS), false);
+            dy_run_trace(g, p, "context_warmup", st, false, false);
             continue;
         }
         if (cfg->dynamic) {
@@ -50,8 +49,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
         rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
         if (rc) break;
         if (produces) dy_run_produce(g);
-        dy_run_trace(g, p, "intervention", dy_dysco_last_n_selected(st), top,
-                     dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS), produces);
+        dy_run_trace(g, p, "intervention", st, true, produces);
     }
     free(probs);
     free(bias);
@@ -102,7 +100,7 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
     const int N = g->n_prompt, Wi = g->o->interv_warmup;
     device_loop d = {.g = g};
     if (dy_dysco_device_init(&d.dev, m->be, st, m->positions, m->capture, cfg->n_heads, m->bias, err)) return -1;
-    int top[DY_TRACE_TOP_POSITIONS], rc = 0;
+    int rc = 0;
     const bool tracing = g->o->trace != NULL;
     for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
         const int c = p + 1;
@@ -114,13 +112,11 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
             dy_run_produce(g);
         }
         if (!tracing) continue;
-        dy_dysco_device_read(&d.dev, st, c, true);
-        const int n_top = dy_dysco_top_positions(st, top, DY_TRACE_TOP_POSITIONS);
-        if (warmup) dy_run_trace(g, p, "context_warmup", -1, top, n_top, false);
-        else dy_run_trace(g, p, "intervention", dy_dysco_last_n_selected(st), top, n_top, produces);
+        dy_dysco_device_read(&d.dev, st, c, true, !warmup && g->o->trace_selected);
+        dy_run_trace(g, p, warmup ? "context_warmup" : "intervention", st, !warmup, produces);
     }
     m->be->finish(m->be);
-    dy_dysco_device_read(&d.dev, st, st->len, false);  // the logging sums
+    dy_dysco_device_read(&d.dev, st, st->len, false, false);  // the logging sums
     for (int k = 0; k < 2; k++)
         if (d.graph[k]) m->be->graph_free(m->be, d.graph[k]);
     dy_dysco_device_free(&d.dev);

@@ -222,7 +222,7 @@ static __global__ void __launch_bounds__(kThreads, 2) attention_prefill_kernel(c
             }
         }
 
-        // Logits in the log2 domain, bias and causal mask.
+        // Logits in the log2 domain, bias and causal mask (needs_mask is the same for the whole warp).
 #pragma unroll
         for (int m = 0; m < kMmaRows; ++m)
 #pragma unroll
@@ -231,20 +231,13 @@ static __global__ void __launch_bounds__(kThreads, 2) attention_prefill_kernel(c
                 for (int e = 0; e < 4; ++e) {
                     float logit = s[m][n][e] * scale_log2;
                     if constexpr (kHasBias) logit += bias_log2[n][e & 1];
-                    s[m][n][e] = logit;
-                }
-        if (needs_mask) {
-#pragma unroll
-            for (int m = 0; m < kMmaRows; ++m)
-#pragma unroll
-                for (int n = 0; n < kStepTiles8; ++n)
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
+                    if (needs_mask) {
                         const int key = first_key + n * 8 + 2 * quad_col + (e & 1);
                         const int position = warp_first_position + m * 16 + quad_row + (e >> 1) * 8;
-                        if (key > position || key >= n_keys) s[m][n][e] = -INFINITY;
+                        if (key > position || key >= n_keys) logit = -INFINITY;
                     }
-        }
+                    s[m][n][e] = logit;
+                }
 
         // Online softmax: new row max (across the quad sharing a row), rescale what came before.
         // Past the first few tiles a row's max rarely grows, so at head_dim 128 O is rescaled only

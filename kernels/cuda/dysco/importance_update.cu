@@ -18,31 +18,26 @@ constexpr int kThreads = 256;  // positions per block
 using ReduceDouble = cub::BlockReduce<double, kThreads>;
 
 typedef struct {
-    const float *probs;  // (n_pairs, stride)
-    int64_t stride;
-    int n_pairs;
-    const int32_t *position;  // c = *position + 1
-    float *importance;        // (max_ctx)
-    double decay;
+    dy_dysco_update_args a;
     float *mean;      // (max_ctx) scratch: the head mean a[j]
     double *partial;  // (gridDim.x) scratch: each block's sum of decayed values
 } update_params;
 
 // new[j] before normalisation, in double; old importance is read only below c - 1.
 __device__ double decayed(const update_params &p, float a, int j, int c) {
-    return j < c - 1 ? __dadd_rn((double)a, __dmul_rn(p.decay, (double)p.importance[j])) : (double)a;
+    return j < c - 1 ? __dadd_rn((double)a, __dmul_rn(p.a.decay, (double)p.a.importance[j])) : (double)a;
 }
 
 __global__ void __launch_bounds__(kThreads) mean_kernel(update_params p) {
     dy_cuda_wait_previous();
     __shared__ ReduceDouble::TempStorage reduce;
-    const int c = *p.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
+    const int c = *p.a.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
     double term = 0.0;
     if (j < c) {
         double acc = 0.0;
 #pragma unroll 8
-        for (int i = 0; i < p.n_pairs; i++) acc += p.probs[(int64_t)i * p.stride + j];
-        const float a = (float)(acc / p.n_pairs);
+        for (int i = 0; i < p.a.n_pairs; i++) acc += p.a.probs[(int64_t)i * p.a.probs_stride + j];
+        const float a = (float)(acc / p.a.n_pairs);
         p.mean[j] = a;
         term = decayed(p, a, j, c);
     }
@@ -59,9 +54,9 @@ __global__ void __launch_bounds__(kThreads) normalise_kernel(update_params p) {
     const double sum = ReduceDouble(reduce).Sum(part);
     if (threadIdx.x == 0) total = sum;
     __syncthreads();
-    const int c = *p.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
+    const int c = *p.a.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
     // Position j reads only its own old value, which only this thread overwrites.
-    if (j < c) p.importance[j] = (float)(decayed(p, p.mean[j], j, c) / total);
+    if (j < c) p.a.importance[j] = (float)(decayed(p, p.mean[j], j, c) / total);
 }
 
 }  // namespace
@@ -77,12 +72,7 @@ void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a) {
     assert(dy_cuda_dysco_update_scratch_bytes(a->max_ctx) <= impl->dysco_update_scratch_bytes);  // prepare() sized it
     const unsigned blocks = dy_cuda_blocks(a->max_ctx, kThreads);
     update_params p;
-    p.probs = a->probs;
-    p.stride = a->probs_stride;
-    p.n_pairs = a->n_pairs;
-    p.position = a->position;
-    p.importance = a->importance;
-    p.decay = a->decay;
+    p.a = *a;
     p.partial = (double *)impl->dysco_update_scratch;
     p.mean = (float *)(p.partial + blocks);
     dy_cuda_launch(mean_kernel, blocks, kThreads, impl->stream, p);

@@ -76,19 +76,9 @@ typedef struct {
 } select_head;
 
 typedef struct {
-    const int32_t *position;
-    const float *importance;
-    int max_ctx;
-    bool dynamic, has_top_k, has_top_p;
-    int top_k;
-    double top_p;
+    dy_dysco_select_args a;  // top_k INT_MAX without top-k, prompt_len 0 without a template mask
     float on, off;  // the bias on selected / other positions (host-computed, as the controller's)
     bool hard;      // strength >= 99: no template masking
-    const uint8_t *template_mask;
-    int prompt_len;
-    uint8_t *selected;
-    dy_dysco_device_state *state;
-    float *bias;
     select_head *head;
     unsigned *ties_k, *ties_p;  // (blocks) ties at T per block of positions
 } select_params;
@@ -110,11 +100,11 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) hist_kernel(se
     bool run_k, run_p;
     uint32_t prefix_k = 0, prefix_p = 0;
     if (kLevel == 0) {  // decide_kernel has not run yet this call: the mode from the state
-        const int c = *p.position + 1;
-        const bool skip = !p.dynamic && p.state->frozen;
-        n = skip ? 0 : p.dynamic ? c : c - 1;
-        run_k = p.has_top_k;
-        run_p = p.has_top_p;
+        const int c = *p.a.position + 1;
+        const bool skip = !p.a.dynamic && p.a.state->frozen;
+        n = skip ? 0 : p.a.dynamic ? c : c - 1;
+        run_k = p.a.has_top_k;
+        run_p = p.a.has_top_p;
     } else {
         const select_ctl &ctl = p.head->ctl;
         n = ctl.skip ? 0 : ctl.n;
@@ -127,7 +117,7 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) hist_kernel(se
     if (n > 0 && (run_k || run_p)) {
         const int shift = 24 - 8 * kLevel, above = kLevel == 0 ? 0 : shift + 8;  // the prefix's bits: key >> above
         for (int j = blockIdx.x * kChunk + threadIdx.x; j < min(n, (int)(blockIdx.x + 1) * kChunk); j += kThreads) {
-            const float v = p.importance[j];
+            const float v = p.a.importance[j];
             const uint32_t key = key_of(v);
             const unsigned d = (key >> shift) & 255u;
             const bool in_k = run_k && (kLevel == 0 || (key >> above) == prefix_k);
@@ -176,16 +166,16 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) decide_kernel(
     if (threadIdx.x != 0) return;
     select_ctl ctl = p.head->ctl;
     if (kLevel == 0) {
-        const int c = *p.position + 1;
-        ctl.skip = !p.dynamic && p.state->frozen;
-        ctl.n = ctl.skip ? 0 : p.dynamic ? c : c - 1;
+        const int c = *p.a.position + 1;
+        ctl.skip = !p.a.dynamic && p.a.state->frozen;
+        ctl.n = ctl.skip ? 0 : p.a.dynamic ? c : c - 1;
         const bool any = !ctl.skip && ctl.n > 0;
-        ctl.count_k = p.top_k < ctl.n ? p.top_k : ctl.n;
-        ctl.run_k = any && p.has_top_k;
+        ctl.count_k = p.a.top_k < ctl.n ? p.a.top_k : ctl.n;
+        ctl.run_k = any && p.a.has_top_k;
         ctl.prefix_k = 0;
         ctl.need_k = ctl.count_k;
         ctl.above_mass_k = ctl.mass_k = 0;
-        ctl.run_p = any && p.has_top_p;
+        ctl.run_p = any && p.a.has_top_p;
         ctl.prefix_p = 0;
         ctl.above_p = 0;
         ctl.need_p = 0;
@@ -216,7 +206,7 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) decide_kernel(
         for (int b = kBins - 1; b >= 0 && !found; b--) {
             const int cnt = (int)h.count_p[b];
             if (cnt == 0) continue;
-            if (fits(ctl.above_mass_p + h.mass_p[b], ctl.total_p, p.top_p)) {
+            if (fits(ctl.above_mass_p + h.mass_p[b], ctl.total_p, p.a.top_p)) {
                 ctl.above_p += cnt;
                 ctl.above_mass_p += h.mass_p[b];
                 continue;
@@ -226,11 +216,11 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) decide_kernel(
             if (kLevel == kLevels - 1) {
                 // Ties of equal mass f (> 0: a bin of zero mass would have fit): the most that fit.
                 const unsigned long long f = h.mass_p[b] / (unsigned)cnt;
-                const double room = p.top_p * (double)ctl.total_p - (double)ctl.above_mass_p;
+                const double room = p.a.top_p * (double)ctl.total_p - (double)ctl.above_mass_p;
                 long long j = room > 0 ? (long long)(room / (double)f) : 0;
                 if (j > cnt - 1) j = cnt - 1;
-                while (j + 1 < cnt && fits(ctl.above_mass_p + (unsigned long long)(j + 1) * f, ctl.total_p, p.top_p)) j++;
-                while (j > 0 && !fits(ctl.above_mass_p + (unsigned long long)j * f, ctl.total_p, p.top_p)) j--;
+                while (j + 1 < cnt && fits(ctl.above_mass_p + (unsigned long long)(j + 1) * f, ctl.total_p, p.a.top_p)) j++;
+                while (j > 0 && !fits(ctl.above_mass_p + (unsigned long long)j * f, ctl.total_p, p.a.top_p)) j--;
                 ctl.need_p = (int)j;
                 if (ctl.above_p + ctl.need_p == 0) ctl.need_p = 1;  // at least the first position
                 ctl.run_p = 0;
@@ -255,9 +245,9 @@ struct Cut {
 
 __device__ Cut cut_of(const select_params &p, const select_ctl &ctl) {
     bool by_token = true;
-    if (p.has_top_p) {
+    if (p.a.has_top_p) {
         const long long count_p = ctl.need_p == INT_MAX ? ctl.n : (long long)ctl.above_p + ctl.need_p;
-        by_token = p.has_top_k && count_p > p.top_k;
+        by_token = p.a.has_top_k && count_p > p.a.top_k;
     }
     if (by_token) return {true, ctl.prefix_k, ctl.need_k};
     return {false, ctl.prefix_p, ctl.need_p};
@@ -271,7 +261,7 @@ __global__ void __launch_bounds__(kThreads) ties_kernel(select_params p) {
     const int n = ctl.skip ? 0 : ctl.n;
     int mine_k = 0, mine_p = 0;
     for (int j = blockIdx.x * kChunk + threadIdx.x; j < min(n, (int)(blockIdx.x + 1) * kChunk); j += kThreads) {
-        const uint32_t key = key_of(p.importance[j]);
+        const uint32_t key = key_of(p.a.importance[j]);
         mine_k += key == ctl.prefix_k;
         mine_p += key == ctl.prefix_p;
     }
@@ -294,7 +284,7 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(select_params p) {
     const select_ctl ctl = p.head->ctl;
     const bool select = !ctl.skip;
     const int n = select ? ctl.n : 0;
-    const int c = *p.position + 1;
+    const int c = *p.a.position + 1;
     const Cut cut = cut_of(p, ctl);
     // Ties at T in the blocks before this one (position order).
     const unsigned *ties = cut.by_token ? p.ties_k : p.ties_p;
@@ -309,17 +299,17 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(select_params p) {
 #pragma unroll
     for (int i = 0; i < kItems; i++) {
         const int j = j0 + i;
-        keys[i] = j < n ? key_of(p.importance[j]) : 0u;
+        keys[i] = j < n ? key_of(p.a.importance[j]) : 0u;
         tied += j < n && keys[i] == cut.key;
     }
     int rank;
     Scan(tmp.scan).ExclusiveSum(tied, rank);
     rank += before_shared;
-    const int masked = p.hard || !p.template_mask ? 0 : p.prompt_len;
+    const int masked = p.hard || !p.a.template_mask ? 0 : p.a.prompt_len;
 #pragma unroll
     for (int i = 0; i < kItems; i++) {
         const int j = j0 + i;
-        if (j >= p.max_ctx) break;
+        if (j >= p.a.max_ctx) break;
         bool sel;
         if (select) {
             sel = false;
@@ -327,15 +317,15 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(select_params p) {
                 if (keys[i] > cut.key) sel = true;
                 else if (keys[i] == cut.key) sel = rank++ < cut.need;
             }
-            p.selected[j] = sel;  // beyond n: unselected (static: what later positions extend it with)
+            p.a.selected[j] = sel;  // beyond n: unselected (static: what later positions extend it with)
         } else {
-            sel = p.selected[j] != 0;
+            sel = p.a.selected[j] != 0;
         }
-        if (j < c) p.bias[j] = j == c - 1 || (sel && !(j < masked && p.template_mask[j])) ? p.on : p.off;
+        if (j < c) p.a.bias[j] = j == c - 1 || (sel && !(j < masked && p.a.template_mask[j])) ? p.on : p.off;
     }
     if (blockIdx.x == 0 && threadIdx.x == 0 && select) {
-        dy_dysco_device_state *s = p.state;
-        if (!p.dynamic) s->frozen = 1;
+        dy_dysco_device_state *s = p.a.state;
+        if (!p.a.dynamic) s->frozen = 1;
         if (n == 0) return;  // nothing to select (outside the controller's domain): no log
         int count;
         if (cut.by_token) {
@@ -344,7 +334,7 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(select_params p) {
             s->log[2] += 1;                                 // scale_by_token
         } else {
             count = ctl.need_p == INT_MAX ? n : ctl.above_p + ctl.need_p;
-            s->log[1] += p.top_p;  // the parameter, not the realised mass
+            s->log[1] += p.a.top_p;  // the parameter, not the realised mass
             s->log[3] += 1;        // scale_by_nucleus
         }
         s->log[0] += count;  // avg_num_token
@@ -375,22 +365,12 @@ void dy_cuda_dysco_select(dy_backend *b, const dy_dysco_select_args *a) {
     assert(dy_cuda_dysco_select_scratch_bytes(a->max_ctx) <= impl->dysco_select_scratch_bytes);  // prepare() sized it
     const unsigned blocks = position_blocks(a->max_ctx);
     select_params p;
-    p.position = a->position;
-    p.importance = a->importance;
-    p.max_ctx = a->max_ctx;
-    p.dynamic = a->dynamic;
-    p.has_top_k = a->has_top_k;
-    p.has_top_p = a->has_top_p;
-    p.top_k = a->has_top_k ? a->top_k : INT_MAX;
-    p.top_p = a->top_p;
+    p.a = *a;
+    if (!a->has_top_k) p.a.top_k = INT_MAX;
+    if (!a->template_mask) p.a.prompt_len = 0;
     p.hard = a->strength >= 99;
     p.on = p.hard ? 0.0f : (float)log(a->strength);  // as the controller: log in double, rounded to fp32
     p.off = p.hard ? -INFINITY : 0.0f;
-    p.template_mask = a->template_mask;
-    p.prompt_len = a->template_mask ? a->prompt_len : 0;
-    p.selected = a->selected;
-    p.state = a->state;
-    p.bias = a->bias;
     p.head = (select_head *)impl->dysco_select_scratch;
     p.ties_k = (unsigned *)(p.head + 1);
     p.ties_p = p.ties_k + blocks;
