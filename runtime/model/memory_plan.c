@@ -23,6 +23,7 @@ int dy_memory_plan_make(const dy_model_config *cfg, int64_t ctx, int64_t chunk, 
         plan->weight_bytes += (uint64_t)(r.rows * r.cols) * elem;
     }
     free(specs);
+    if (tp > 1) plan->weight_bytes += (uint64_t)cfg->hidden_size * elem;  // the embedding's zero row (model_load.c)
     const int kv_heads = dy_tp_kv_heads_per_rank(cfg, tp);
     const int64_t hd = cfg->head_dim, q_cols = (int64_t)cfg->n_heads / tp * hd, kv_cols = (int64_t)kv_heads * hd,
                   inter = (cfg->intermediate_size > cfg->moe_intermediate_size ? cfg->intermediate_size

@@ -9,6 +9,7 @@
 
 #include "kernels/backend.h"
 #include "kv_cache.h"
+#include "parallel/comm.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/weight_init.h"
 
@@ -34,8 +35,22 @@ typedef struct {
     dy_mlp_weights *experts;  // (n_experts), MoE layers
 } dy_layer_weights;
 
+// This process's part of a tensor-parallel model (runtime/model/tp_shard.h has the splits): its
+// query and KV heads, a slice of the MLP width, and of the vocabulary for the embedding and LM
+// head. The attention output projection, the MLP and the embedding each leave a partial sum that
+// an all-reduce over comm completes. tp 1 (comm NULL): the whole model.
+typedef struct {
+    dy_comm *comm;
+    int tp, rank;
+    int n_heads, n_kv_heads;   // this rank's, consecutive from n_heads * rank (KV: replicated past n_kv_heads ranks)
+    int64_t vocab0, vocab;     // this rank's vocabulary rows [vocab0, vocab0 + vocab)
+} dy_model_shard;
+
+dy_model_shard dy_model_shard_of(const dy_model_config *cfg, dy_comm *comm);
+
 typedef struct {
     dy_model_config cfg;
+    dy_model_shard shard;
     dy_backend *be;
     dy_view embed, final_norm, lm_head;  // lm_head shares embed's memory when tied
     dy_layer_weights *layers;
@@ -72,6 +87,10 @@ typedef struct {
 // Before allocating anything it checks the memory plan of all three against the backend's free
 // memory, and fails with one line naming the sizes when it does not fit.
 int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err);
+// The same, this rank's shard of it for a job of comm->size ranks (every rank calls it); the
+// memory plan is per rank, and a size that does not divide the model fails naming the dimension.
+int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy_comm *comm, int max_ctx,
+                        int max_chunk, dy_error *err);
 // The same shape with make-model's deterministic random weights, from the config alone.
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err);
@@ -87,7 +106,7 @@ typedef struct {
     const int *capture_layer, *capture_head;
     float *capture_out;  // host, (n_capture, pos0 + n); NULL: the rows stay in m->capture (n_keys = kv.max_ctx)
     // The LM head runs for the last token when logits or pick is set.
-    float *logits;               // host, (vocab) its logits, or NULL
+    float *logits;               // host, (shard.vocab) its logits (this rank's vocabulary slice), or NULL
     const dy_pick_params *pick;  // host, or NULL: the next token is chosen on the backend (pick op)
     dy_pick *picked;             // host: when pick is set, the chosen token (12 bytes come back, not the logits)
 } dy_forward_opts;

@@ -22,6 +22,9 @@ static int reserve_capture(dy_model *m, int rows, dy_error *err) {
 
 int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, dy_error *err) {
     const dy_model_config *c = &m->cfg;
+    if (n && m->shard.tp > 1)
+        return dy_fail(err, "model: attention capture (DySCO) under tensor parallelism is not built yet (tp %d)",
+                       m->shard.tp);
     if (n < 0 || n > DY_MODEL_MAX_CAPTURE)
         return dy_fail(err, "model: %d capture pairs in one pass (0..%d)", n, DY_MODEL_MAX_CAPTURE);
     for (int i = 0; i < n; i++)
@@ -46,6 +49,13 @@ int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, 
     return 0;
 }
 
+// A partial sum of the ranks' shards (rows of a contiguous view) becomes the whole on every rank.
+static void all_reduce(dy_model *m, dy_view *v) {
+    if (m->shard.tp == 1) return;
+    assert(v->dtype == DY_F32 && v->stride == v->cols);  // the CPU backend's host memory (dy_model_load_shard)
+    m->shard.comm->all_reduce_sum(m->shard.comm, v->data, (size_t)(v->rows * v->cols));
+}
+
 // Columns [c0, c0 + cols) of v's rows.
 static dy_view columns(const dy_view *v, int64_t c0, int64_t cols) {
     dy_view c = *v;
@@ -68,7 +78,8 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     const dy_layer_weights *w = &m->layers[l];
     void *k_cache = dy_kv_cache_k(&m->kv, l), *v_cache = dy_kv_cache_v(&m->kv, l);
     const int max_ctx = m->kv.max_ctx;
-    const int64_t q_cols = (int64_t)c->n_heads * c->head_dim, kv_cols = (int64_t)c->n_kv_heads * c->head_dim;
+    const int n_heads = m->shard.n_heads, n_kv_heads = m->shard.n_kv_heads;  // this rank's
+    const int64_t q_cols = (int64_t)n_heads * c->head_dim, kv_cols = (int64_t)n_kv_heads * c->head_dim;
     dy_view xn = dy_view_rows(&m->xn, 0, n), qkv = dy_view_rows(&m->qkv, 0, n), att = dy_view_rows(&m->att, 0, n),
             proj = dy_view_rows(&m->proj, 0, n);
     be->matmul(be, &xn, &w->qkv, &qkv);
@@ -77,7 +88,7 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     const bool qk_norm = c->arch != DY_ARCH_LLAMA;
     const dy_attention_inputs inputs = {
         .q = &q, .k = &k, .v = &v, .q_norm = qk_norm ? &w->q_norm : NULL, .k_norm = qk_norm ? &w->k_norm : NULL,
-        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim, .eps = (float)c->rms_norm_eps,
+        .n_heads = n_heads, .n_kv_heads = n_kv_heads, .head_dim = c->head_dim, .eps = (float)c->rms_norm_eps,
         .normalise = qk_norm, .positions = m->positions, .inv_freq = m->inv_freq, .attn_factor = m->attn_factor,
         .k_cache = k_cache, .v_cache = v_cache, .max_ctx = max_ctx,
     };
@@ -90,13 +101,14 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
     float *capture_out = n_here ? m->capture + (size_t)first * (size_t)n_keys : NULL;
     dy_attention_args a = {
         .q = &q, .k = k_cache, .v = v_cache, .max_ctx = max_ctx, .n_q = n, .positions = m->positions,
-        .n_keys = n_keys, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads, .head_dim = c->head_dim,
+        .n_keys = n_keys, .n_heads = n_heads, .n_kv_heads = n_kv_heads, .head_dim = c->head_dim,
         .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o),
         .bias = o->bias || o->bias_on_device ? m->bias : NULL, .n_capture = n_here,
         .capture_heads = capture_heads, .capture_out = capture_out, .out = &att,
     };
     be->attention(be, &a);
     be->matmul(be, &att, &w->o, &proj);
+    all_reduce(m, &proj);
 }
 
 static void mlp_block(dy_model *m, int l, int n) {
@@ -106,6 +118,7 @@ static void mlp_block(dy_model *m, int l, int n) {
     if (w->moe) {
         be->moe(be, &xn, &w->router, w->experts, m->cfg.n_experts, m->cfg.n_experts_per_tok, m->cfg.norm_topk_prob,
                 &proj);
+        all_reduce(m, &proj);
         return;
     }
     const int64_t inter = w->gate_up.rows / 2;
@@ -114,6 +127,7 @@ static void mlp_block(dy_model *m, int l, int n) {
     be->gate_up_swiglu(be, &xn, &w->gate_up, &gate_up);
     const dy_view act = columns(&gate_up, 0, inter);
     be->matmul(be, &act, &w->mlp.down, &proj);
+    all_reduce(m, &proj);
 }
 
 // Every op of one pass over tokens already uploaded (ids, positions, bias): the layers, then
@@ -123,6 +137,7 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
     dy_backend *be = m->be;
     dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
     be->embedding(be, &m->embed, m->ids, &x);
+    all_reduce(m, &x);
     for (int l = 0, layers = layers_of(m, o); l < layers; l++) {
         // The previous layer's MLP output joins the residual stream here, fused with the norm.
         be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
@@ -132,8 +147,9 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
     }
     if (logits) {
         be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
-        dy_view last = dy_view_rows(&xn, n - 1, 1);
-        be->matmul(be, &last, &m->lm_head, &m->logits);
+        dy_view last = dy_view_rows(&xn, n - 1, 1), logits_here = m->logits;
+        logits_here.cols = logits_here.stride = m->shard.vocab;  // this rank's slice of the vocabulary
+        be->matmul(be, &last, &m->lm_head, &logits_here);
     }
 }
 
@@ -161,6 +177,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
 
 // Not part of a recorded step: its parameters change every call.
 void dy_model_pick(dy_model *m, const dy_pick_params *p, dy_pick *out) {
+    assert(m->shard.tp == 1);  // a vocabulary-parallel pick is the next step of tensor parallelism
     m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, p, m->picked);
     m->be->download(m->be, out, m->picked, sizeof *m->picked);
 }
@@ -180,9 +197,25 @@ static int check_positions(const dy_model *m, int n, int pos0, dy_error *err) {
     return 0;
 }
 
+// The ids of a pass as this rank's embedding rows: under tensor parallelism an id another rank
+// owns reads the zero row after this rank's (model_load.c), so the all-reduce of the lookups is
+// the embedding.
+static void upload_ids(dy_model *m, const int32_t *tokens, int n) {
+    const dy_model_shard *s = &m->shard;
+    if (s->tp == 1) {
+        m->be->upload(m->be, m->ids, tokens, (size_t)n * sizeof(int32_t));
+        return;
+    }
+    int32_t local[n];  // n <= max_chunk, a prefill chunk
+    for (int i = 0; i < n; i++)
+        local[i] = tokens[i] >= s->vocab0 && tokens[i] < s->vocab0 + s->vocab ? (int32_t)(tokens[i] - s->vocab0)
+                                                                             : (int32_t)s->vocab;
+    m->be->upload(m->be, m->ids, local, (size_t)n * sizeof(int32_t));
+}
+
 int dy_model_step_inputs(dy_model *m, int32_t token, int pos, dy_error *err) {
     if (check_positions(m, 1, pos, err) || check_token(m, token, err)) return -1;
-    m->be->upload(m->be, m->ids, &token, sizeof token);
+    upload_ids(m, &token, 1);
     m->be->upload(m->be, m->positions, &pos, sizeof pos);
     return 0;
 }
@@ -193,7 +226,6 @@ void dy_model_step_ops(dy_model *m, const dy_forward_opts *o, bool logits) {
 }
 
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
-    const dy_model_config *c = &m->cfg;
     dy_backend *be = m->be;
     if (check_positions(m, n, pos0, err)) return -1;
     const int ctx = pos0 + n;
@@ -207,7 +239,7 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
 
     int32_t positions[n];  // n <= max_chunk, a prefill chunk
     for (int i = 0; i < n; i++) positions[i] = pos0 + i;
-    be->upload(be, m->ids, tokens, (size_t)n * sizeof(int32_t));
+    upload_ids(m, tokens, n);
     be->upload(be, m->positions, positions, (size_t)n * sizeof(int32_t));
     if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
 
@@ -219,7 +251,7 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     for (int r = 0; o->capture_out && r < o->n_capture; r++)
         be->download(be, o->capture_out + (size_t)m->capture_order[r] * (size_t)ctx, m->capture + (size_t)r * (size_t)ctx,
                      (size_t)ctx * sizeof(float));
-    if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)c->vocab_size * sizeof(float));
+    if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)m->shard.vocab * sizeof(float));
     if (o->pick) dy_model_pick(m, o->pick, o->picked);
     return 0;
 }

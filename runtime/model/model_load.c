@@ -8,6 +8,7 @@
 #include "memory_plan.h"
 #include "model_alloc.h"
 #include "rope.h"
+#include "tp_shard.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/checkpoint/weight_init.h"
 #include "runtime/util/hash_map.h"
@@ -36,39 +37,39 @@ static int workspace(dy_model *m, dy_view *v, int64_t rows, int64_t cols, dy_dty
                                 (long long)rows, (long long)cols);
 }
 
-// Where weights come from: a checkpoint, or make-model's deterministic random initialisation
-// (benchmarks at real shape without writing the checkpoint).
+// Where weights come from: a checkpoint (validated against the architecture's tensors when it
+// was opened), or make-model's deterministic random initialisation (benchmarks at real shape
+// without writing the checkpoint).
 typedef struct {
     const dy_checkpoint *ck;     // NULL: random
     const dy_init_params *init;  // random
-    dy_tensor_spec *specs;       // random: the architecture's tensors
+    dy_tensor_spec *specs;       // the architecture's tensors: shapes and tensor-parallel splits
     int n_specs;
-    dy_str_map by_name;          // random: spec index by tensor name
+    dy_str_map by_name;          // spec index by tensor name
 } weight_source;
 
-// The shape of a tensor as a matrix (a vector is one row).
-static int weight_shape(const weight_source *src, const char *name, int64_t *rows, int64_t *cols, dy_error *err) {
-    if (src->ck) {
-        const dy_tensor *t = dy_checkpoint_find(src->ck, name);
-        if (!t) return dy_fail(err, "%s: tensor %s: missing", src->ck->listing, name);
-        *rows = t->ndim == 2 ? t->shape[0] : 1;
-        *cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
-        return 0;
-    }
+// This rank's slice of a tensor (all of it in a one-process model).
+static int weight_slice(const dy_model *m, const weight_source *src, const char *name, const dy_tensor_spec **spec,
+                        dy_shard_range *r, dy_error *err) {
     const int32_t i = dy_str_map_get(&src->by_name, name, strlen(name));
     if (i < 0) return dy_fail(err, "model: tensor %s: not part of the architecture", name);
-    const dy_tensor_spec *spec = &src->specs[i];
-    *rows = spec->ndim == 2 ? spec->shape[0] : 1;
-    *cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
+    *spec = &src->specs[i];
+    *r = dy_tp_shard(&m->cfg, *spec, m->shard.tp, m->shard.rank);
     return 0;
 }
 
-// One tensor (shape known to match dst) into dst, through host scratch of the largest tensor.
+// This rank's slice of a tensor (shape known to match dst) into dst, through host scratch of the
+// largest tensor.
 static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_view *dst, float *host) {
-    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), 0, dst->rows, 0, dst->cols, host);
-    else {
-        const dy_tensor_spec *spec = &src->specs[dy_str_map_get(&src->by_name, name, strlen(name))];
-        dy_init_fill(spec, src->init, 0, (uint64_t)(dst->rows * dst->cols), host);
+    const dy_tensor_spec *spec;
+    dy_shard_range r;
+    weight_slice(m, src, name, &spec, &r, NULL);  // found by load_stacked already
+    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), r.row0, r.rows, r.col0, r.cols, host);
+    else {  // element i of the tensor is a function of i alone: fill the slice row by row
+        const int64_t full_cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
+        for (int64_t row = 0; row < r.rows; row++)
+            dy_init_fill(spec, src->init, (uint64_t)((r.row0 + row) * full_cols + r.col0), (uint64_t)r.cols,
+                         host + row * r.cols);
     }
     m->be->upload_weight(m->be, dst, host);
 }
@@ -80,14 +81,27 @@ static int load_stacked(dy_model *m, const weight_source *src, const char *const
     assert(n <= MAX_STACKED);
     int64_t rows[MAX_STACKED], cols[MAX_STACKED], total = 0;
     for (int i = 0; i < n; i++) {
-        if (weight_shape(src, names[i], &rows[i], &cols[i], err)) return -1;
+        const dy_tensor_spec *spec;
+        dy_shard_range r;
+        if (weight_slice(m, src, names[i], &spec, &r, err)) return -1;
+        rows[i] = r.rows;
+        cols[i] = r.cols;
         if (cols[i] != cols[0])
             return dy_fail(err, "model: tensor %s: %lld columns, %s has %lld", names[i], (long long)cols[i], names[0],
                            (long long)cols[0]);
         total += rows[i];
     }
     dy_view stacked;
-    if (workspace(m, &stacked, total, cols[0], m->be->act_dtype, err)) return -1;
+    // A vocabulary-parallel embedding gets a zero row after its own: ids other ranks own map to
+    // it (upload_ids), so each rank's lookup is its share of the all-reduced embedding.
+    const bool zero_row = m->shard.tp > 1 && n == 1 && strcmp(names[0], "model.embed_tokens.weight") == 0;
+    if (workspace(m, &stacked, total + zero_row, cols[0], m->be->act_dtype, err)) return -1;
+    if (zero_row) {
+        memset(host, 0, (size_t)cols[0] * sizeof(float));
+        const dy_view last = dy_view_rows(&stacked, total, 1);
+        m->be->upload_weight(m->be, &last, host);
+        stacked.rows = total;
+    }
     if (whole) *whole = stacked;
     for (int i = 0, r0 = 0; i < n; r0 += (int)rows[i], i++) {
         *parts[i] = dy_view_rows(&stacked, r0, rows[i]);
@@ -157,10 +171,6 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
 
 static int64_t largest_tensor(const weight_source *src) {
     int64_t most = 0;
-    for (int i = 0; src->ck && i < src->ck->tensors.n; i++) {
-        int64_t n = dy_tensor_numel(&src->ck->tensors.items[i]);
-        if (n > most) most = n;
-    }
     for (int i = 0; i < src->n_specs; i++) {
         int64_t n = dy_tensor_spec_numel(&src->specs[i]);
         if (n > most) most = n;
@@ -184,8 +194,9 @@ static int allocate_state(dy_model *m, const dy_memory_plan *p, dy_error *err) {
         plan_view(m, p, DY_BUF_PROJ, a, &m->proj, err) || plan_view(m, p, DY_BUF_GATE_UP, a, &m->gate_up, err) ||
         plan_view(m, p, DY_BUF_LOGITS, DY_F32, &m->logits, err))
         return -1;
-    assert(dy_kv_cache_bytes(c->n_layers, c->n_kv_heads, p->ctx, c->head_dim, a) == p->kv_bytes);
-    if (dy_kv_cache_init(&m->kv, m->be, c->n_layers, c->n_kv_heads, (int)p->ctx, c->head_dim, err)) return -1;
+    const int kv_heads = m->shard.n_kv_heads;  // this rank's
+    assert(dy_kv_cache_bytes(c->n_layers, kv_heads, p->ctx, c->head_dim, a) == p->kv_bytes);
+    if (dy_kv_cache_init(&m->kv, m->be, c->n_layers, kv_heads, (int)p->ctx, c->head_dim, err)) return -1;
     m->ids = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_IDS]));
     m->positions = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_POSITIONS]));
     m->inv_freq = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_INV_FREQ]));
@@ -202,17 +213,22 @@ static int allocate_state(dy_model *m, const dy_memory_plan *p, dy_error *err) {
     return 0;
 }
 
-static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const weight_source *src, int max_ctx,
-                int max_chunk, dy_error *err) {
+static int load(dy_model *m, dy_backend *be, dy_comm *comm, const dy_model_config *cfg, const weight_source *src,
+                int max_ctx, int max_chunk, dy_error *err) {
     memset(m, 0, sizeof *m);
+    const int tp = comm ? comm->size : 1;
+    // The collectives run on host memory over MPI; device memory needs the NCCL communicator.
+    if (tp > 1 && strcmp(be->name, "cpu") != 0)
+        return dy_fail(err, "model: tensor parallelism on the %s backend needs NCCL, which is not built yet", be->name);
     // Nothing is allocated before the plan says it fits.
     dy_memory_plan plan;
-    if (dy_memory_plan_make(cfg, max_ctx, max_chunk, 1, be->act_dtype, &plan, err)) return -1;
+    if (dy_memory_plan_make(cfg, max_ctx, max_chunk, tp, be->act_dtype, &plan, err)) return -1;
     plan.scratch_bytes = be->scratch_bytes ? be->scratch_bytes(be, &plan.limits) : 0;
     if (dy_memory_plan_check(&plan, be, err)) return -1;
     m->cfg = *cfg;
     m->be = be;
     m->max_chunk = max_chunk;
+    m->shard = dy_model_shard_of(cfg, comm);
     float *host = malloc((size_t)largest_tensor(src) * sizeof(float));
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     int rc = host && m->layers ? 0 : dy_fail(err, "model: out of memory");
@@ -222,6 +238,7 @@ static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const w
     if (rc == 0) {
         if (m->cfg.tie_word_embeddings) m->lm_head = m->embed;
         else rc = load_weight(m, src, "lm_head.weight", &m->lm_head, host, err);
+        if (m->shard.tp > 1) m->embed.rows++;  // the zero row load_stacked put after this rank's
     }
     free(host);
     if (rc == 0) rc = allocate_state(m, &plan, err);
@@ -229,25 +246,35 @@ static int load(dy_model *m, dy_backend *be, const dy_model_config *cfg, const w
     return rc;
 }
 
+// The architecture's tensors of cfg, by name (MoE models have tens of thousands: a hash, not a scan).
+static int load_from(dy_model *m, dy_backend *be, dy_comm *comm, const dy_model_config *cfg, weight_source *src,
+                     int max_ctx, int max_chunk, dy_error *err) {
+    src->n_specs = dy_model_tensor_specs(cfg, &src->specs, err);
+    if (src->n_specs < 0) return -1;
+    int rc = dy_str_map_init(&src->by_name, (uint32_t)src->n_specs) ? dy_fail(err, "model: out of memory") : 0;
+    for (int i = 0; i < src->n_specs && rc == 0; i++)
+        if (dy_str_map_put(&src->by_name, src->specs[i].name, strlen(src->specs[i].name), i))
+            rc = dy_fail(err, "model: out of memory");
+    if (rc == 0) rc = load(m, be, comm, cfg, src, max_ctx, max_chunk, err);
+    dy_str_map_free(&src->by_name);
+    free(src->specs);
+    return rc;
+}
+
 int dy_model_load(dy_model *m, dy_backend *be, const dy_checkpoint *ck, int max_ctx, int max_chunk, dy_error *err) {
-    const weight_source src = {.ck = ck};
-    return load(m, be, &ck->config, &src, max_ctx, max_chunk, err);
+    return dy_model_load_shard(m, be, ck, NULL, max_ctx, max_chunk, err);
+}
+
+int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy_comm *comm, int max_ctx,
+                        int max_chunk, dy_error *err) {
+    weight_source src = {.ck = ck};
+    return load_from(m, be, comm, &ck->config, &src, max_ctx, max_chunk, err);
 }
 
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err) {
     weight_source src = {.init = init};
-    src.n_specs = dy_model_tensor_specs(cfg, &src.specs, err);
-    if (src.n_specs < 0) return -1;
-    // MoE models have tens of thousands of tensors: look them up by hash, not by scanning.
-    int rc = dy_str_map_init(&src.by_name, (uint32_t)src.n_specs) ? dy_fail(err, "model: out of memory") : 0;
-    for (int i = 0; i < src.n_specs && rc == 0; i++)
-        if (dy_str_map_put(&src.by_name, src.specs[i].name, strlen(src.specs[i].name), i))
-            rc = dy_fail(err, "model: out of memory");
-    if (rc == 0) rc = load(m, be, cfg, &src, max_ctx, max_chunk, err);
-    dy_str_map_free(&src.by_name);
-    free(src.specs);
-    return rc;
+    return load_from(m, be, NULL, cfg, &src, max_ctx, max_chunk, err);
 }
 
 void dy_model_free(dy_model *m) {

@@ -1,5 +1,7 @@
 #include "tp_shard.h"
 
+#include "model.h"
+
 static int check_divides(int n, int tp, const char *what, dy_error *err) {
     if (n % tp != 0) return dy_fail(err, "--tp %d: %s (%d) is not divisible by %d", tp, what, n, tp);
     return 0;
@@ -40,12 +42,20 @@ dy_shard_range dy_tp_shard(const dy_model_config *c, const dy_tensor_spec *s, in
         r.cols = cols / tp;
         r.col0 = rank * r.cols;
         break;
-    case DY_SPLIT_VOCAB: {
-        int64_t per = (rows + tp - 1) / tp;
-        r.row0 = rank * per < rows ? rank * per : rows;
-        r.rows = rows - r.row0 < per ? rows - r.row0 : per;
-        break;
-    }
+    case DY_SPLIT_VOCAB: dy_tp_vocab_range(c, tp, rank, &r.row0, &r.rows); break;
     }
     return r;
+}
+
+void dy_tp_vocab_range(const dy_model_config *c, int tp, int rank, int64_t *first, int64_t *n) {
+    const int64_t vocab = c->vocab_size, per = (vocab + tp - 1) / tp;
+    *first = rank * per < vocab ? rank * per : vocab;
+    *n = vocab - *first < per ? vocab - *first : per;
+}
+
+dy_model_shard dy_model_shard_of(const dy_model_config *c, dy_comm *comm) {
+    const int tp = comm ? comm->size : 1, rank = comm ? comm->rank : 0;
+    dy_model_shard s = {comm, tp, rank, c->n_heads / tp, dy_tp_kv_heads_per_rank(c, tp), 0, 0};
+    dy_tp_vocab_range(c, tp, rank, &s.vocab0, &s.vocab);
+    return s;
 }

@@ -18,5 +18,7 @@ typedef struct {
 int dy_tp_check(const dy_model_config *cfg, int tp, dy_error *err);
 int dy_tp_kv_heads_per_rank(const dy_model_config *cfg, int tp);
 dy_shard_range dy_tp_shard(const dy_model_config *cfg, const dy_tensor_spec *s, int tp, int rank);
+// The vocabulary rows [*first, *first + *n) of rank: ceil(vocab / tp) each, fewer on the last.
+void dy_tp_vocab_range(const dy_model_config *cfg, int tp, int rank, int64_t *first, int64_t *n);
 
 #endif
