@@ -5,8 +5,9 @@
 // byte is read once for the whole group. A block walks its range in tiles of kTile keys with an
 // online softmax and leaves unnormalised partial results (output sum, max, exp-sum); the last
 // block of a KV head to finish combines that group's splits by their log-sum-exp into the
-// output, and turns the logits that captured heads wrote into probabilities with the global max
-// and sum.
+// output and keeps each head's global max and exp-sum; a second launch, only when heads are
+// captured, turns the logits they wrote into probabilities with those, spread over the GPU (in
+// the last block alone, 4 warps took about a millisecond per 128k-key row).
 //
 // The query's position is read on the device (positions[row]), and each block derives its range
 // from it, so one launch configuration (sized by the bound a->n_keys) serves every position: a
@@ -25,8 +26,9 @@ static constexpr int kMaxGroup = 8;     // query heads per KV head
 
 static constexpr int kMaxKvHeads = 256;  // finished-split counters at the start of the scratch
 
+// The split counters, the partial results at the most splits, then each head's (max, exp-sum).
 size_t dy_cuda_attention_scratch_bytes(int n_heads, int head_dim) {
-    return kMaxKvHeads * sizeof(int) + (size_t)n_heads * kMaxSplits * (size_t)(head_dim + 2) * sizeof(float);
+    return kMaxKvHeads * sizeof(int) + (size_t)n_heads * (kMaxSplits * (size_t)(head_dim + 2) + 2) * sizeof(float);
 }
 
 void dy_cuda_attention_scratch_init(dy_backend *b) {
@@ -47,6 +49,7 @@ typedef struct {
     int64_t capture_stride;
     float *part_out;                 // (n_heads, n_splits, head_dim) unnormalised outputs
     float *part_max_sum;             // (n_heads, n_splits, 2) running max and exp-sum
+    float *head_stats;               // (n_heads, 2) each head's global max and exp-sum
     int *done;                       // (n_kv_heads) splits finished; the last one combines and resets it
 } decode_params;
 
@@ -79,8 +82,8 @@ static __device__ float warp_max(float v) {
 }
 
 // Query head h's splits, thread s holding split s's weight exp(max_s - max), summed into the
-// output; then the captured rows of head h from logits to probabilities. The partial results
-// come from other blocks of the same launch: read past L1 (__ldcg), which is not coherent.
+// output, and its global max and sum for capture_normalise_kernel. The partial results come
+// from other blocks of the same launch: read past L1 (__ldcg), which is not coherent.
 static __device__ void combine_head(const decode_params &p, int h, int head_dim, float *weight, float *scratch) {
     static_assert(kMaxSplits <= kThreads, "one thread per split");
     const int tid = threadIdx.x;
@@ -99,11 +102,9 @@ static __device__ void combine_head(const decode_params &p, int h, int head_dim,
         for (int s = 0; s < p.n_splits; s++) o = fmaf(__ldcg(part + (int64_t)s * head_dim + d), weight[s], o);
         p.out[(int64_t)h * head_dim + d] = __float2bfloat16(masked ? 0.0f : o / sum);
     }
-    const int n_keys = *p.position + 1;
-    for (int c = 0; c < p.n_capture; c++) {
-        if (p.capture_heads[c] != h) continue;
-        float *row = p.capture_out + c * p.capture_stride;
-        for (int j = tid; j < n_keys; j += kThreads) row[j] = masked ? 0.0f : expf(__ldcg(row + j) - max) / sum;
+    if (tid == 0) {
+        p.head_stats[2 * h] = max;
+        p.head_stats[2 * h + 1] = sum;
     }
     __syncthreads();  // weight is rewritten by the next head
 }
@@ -250,6 +251,18 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
     if (tid == 0) p.done[kv] = 0;
 }
 
+// Block (x, c): a share of captured row c's keys, from logits to probabilities (zeros where every
+// key was masked).
+static constexpr int kNormThreads = 256, kNormBlocksPerRow = 64;
+static __global__ void __launch_bounds__(kNormThreads) capture_normalise_kernel(decode_params p) {
+    dy_cuda_wait_previous();
+    const int c = blockIdx.y, n_keys = *p.position + 1, h = p.capture_heads[c];
+    const float max = p.head_stats[2 * h], sum = p.head_stats[2 * h + 1];
+    float *row = p.capture_out + c * p.capture_stride;
+    for (int j = blockIdx.x * kNormThreads + threadIdx.x; j < n_keys; j += kNormBlocksPerRow * kNormThreads)
+        row[j] = max == -INFINITY ? 0.0f : expf(row[j] - max) / sum;
+}
+
 // The split kernel's instance for (D, group): the template group rounded up to a power of two.
 template <int D>
 static void (*split_instance(int group))(decode_params) {
@@ -305,6 +318,10 @@ void dy_cuda_attention_decode(dy_backend *b, const dy_attention_args *a, int row
     p.done = (int *)impl->splits;
     p.part_out = impl->splits + kMaxKvHeads;
     p.part_max_sum = p.part_out + (size_t)a->n_heads * p.n_splits * a->head_dim;
+    p.head_stats = p.part_out + (size_t)a->n_heads * kMaxSplits * (a->head_dim + 2);
     const dim3 grid((unsigned)p.n_splits, (unsigned)a->n_kv_heads);
     dy_cuda_launch(split_instance(a->head_dim, group), grid, kThreads, impl->stream, p);
+    if (a->n_capture)
+        dy_cuda_launch(capture_normalise_kernel, dim3(kNormBlocksPerRow, (unsigned)a->n_capture), kNormThreads,
+                       impl->stream, p);
 }
