@@ -136,9 +136,10 @@ static void test_memory_plan(void **state) {
     assert_int_equal(plan.kv_bytes / 131072, 147456);  // 36 layers x K,V x 8 heads x 128 x 2 bytes
     assert_int_equal(dy_memory_plan_make(&c, 131072, 2048, 4, DY_BF16, &plan, &err), 0);
     assert_int_equal(plan.kv_bytes / 131072, 147456 / 4);
-    // Norms are replicated, everything else is split four ways (vocab 151936 divides by 4).
-    const uint64_t replicated = 2ULL * (36 * (2 * 4096 + 2 * 128) + 4096);
-    assert_int_equal(plan.weight_bytes, (2 * 8190735360ULL - replicated) / 4 + replicated);
+    // Norms are replicated, everything else is split four ways (vocab 151936 divides by 4); each
+    // rank's embedding has a zero row more (the lookup of ids another rank owns).
+    const uint64_t replicated = 2ULL * (36 * (2 * 4096 + 2 * 128) + 4096), zero_row = 2ULL * 4096;
+    assert_int_equal(plan.weight_bytes, (2 * 8190735360ULL - replicated) / 4 + replicated + zero_row);
     assert_int_equal(dy_memory_plan_make(&c, 0, 2048, 1, DY_BF16, &plan, &err), -1);
     assert_non_null(strstr(err.msg, "--ctx 0"));
 }
