@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(sizeof(bool) == 1, "the host's template mask is uploaded as the device's bytes");
+// The host's bool masks are the device's uint8_t ones byte for byte (0 or 1): the template mask
+// goes up as it is, the selection comes back the same way.
+_Static_assert(sizeof(bool) == sizeof(uint8_t), "bool and uint8_t differ in size");
 _Static_assert((int)DY_DYSCO_DEVICE_LOGS == (int)DY_DYSCO_LOG_N, "the device's logging sums are the controller's");
 
 int dy_dysco_device_init(dy_dysco_device *d, dy_backend *be, const dy_dysco_state *s, const int32_t *position,
@@ -49,9 +51,6 @@ void dy_dysco_device_free(dy_dysco_device *d) {
 void dy_dysco_device_update(dy_dysco_device *d) { d->be->dysco_update(d->be, &d->update); }
 
 void dy_dysco_device_select(dy_dysco_device *d) { d->be->dysco_select(d->be, &d->select); }
-
-// The device's selection is one byte per position, 0 or 1, as a bool is here.
-_Static_assert(sizeof(bool) == sizeof(uint8_t), "bool and uint8_t differ in size");
 
 void dy_dysco_device_read(const dy_dysco_device *d, dy_dysco_state *s, int c, bool with_importance,
                           bool with_selected) {

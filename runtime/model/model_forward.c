@@ -70,6 +70,8 @@ static int layers_of(const dy_model *m, const dy_forward_opts *o) {
 }
 
 static float temperature_of(const dy_forward_opts *o) { return o->temperature > 0 ? o->temperature : 1.0f; }
+// Whether the pass adds m->bias to the logits (uploaded from the host, or left by a backend op).
+static bool has_bias(const dy_forward_opts *o) { return o->bias != NULL || o->bias_on_device; }
 
 // n_keys: the keys of the newest query, or (a recorded step) the bound max_ctx.
 static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forward_opts *o) {
@@ -103,7 +105,7 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
         .q = &q, .k = k_cache, .v = v_cache, .max_ctx = max_ctx, .n_q = n, .positions = m->positions,
         .n_keys = n_keys, .n_heads = n_heads, .n_kv_heads = n_kv_heads, .head_dim = c->head_dim,
         .scale = 1.0f / sqrtf((float)c->head_dim) / temperature_of(o),
-        .bias = o->bias || o->bias_on_device ? m->bias : NULL, .n_capture = n_here,
+        .bias = has_bias(o) ? m->bias : NULL, .n_capture = n_here,
         .capture_heads = capture_heads, .capture_out = capture_out, .out = &att,
     };
     be->attention(be, &a);
@@ -162,7 +164,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     const float temperature = temperature_of(o);
     for (int i = 0; i < m->n_graphs; i++) {
         const struct dy_step_graph *g = &m->graphs[i];
-        if (g->n_layers == layers && g->temperature == temperature && g->bias == (o->bias != NULL || o->bias_on_device) &&
+        if (g->n_layers == layers && g->temperature == temperature && g->bias == has_bias(o) &&
             g->logits == logits)
             return g->graph;
     }
@@ -171,7 +173,7 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     run_ops(m, 1, m->kv.max_ctx, o, logits);
     void *graph = m->be->graph_end(m->be);
     if (graph)
-        m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, o->bias != NULL || o->bias_on_device, logits, graph};
+        m->graphs[m->n_graphs++] = (struct dy_step_graph){layers, temperature, has_bias(o), logits, graph};
     return graph;
 }
 

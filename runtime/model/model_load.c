@@ -58,54 +58,46 @@ static int weight_slice(const dy_model *m, const weight_source *src, const char 
     return 0;
 }
 
-// This rank's slice of a tensor (shape known to match dst) into dst, through host scratch of the
-// largest tensor.
-static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_view *dst, float *host) {
-    const dy_tensor_spec *spec;
-    dy_shard_range r;
-    weight_slice(m, src, name, &spec, &r, NULL);  // found by load_stacked already
-    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), r.row0, r.rows, r.col0, r.cols, host);
+// Slice r of tensor name (spec) into dst, its shape, through host scratch of the largest tensor.
+static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_tensor_spec *spec,
+                         const dy_shard_range *r, const dy_view *dst, float *host) {
+    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), r->row0, r->rows, r->col0, r->cols, host);
     else {  // element i of the tensor is a function of i alone: fill the slice row by row
         const int64_t full_cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
-        for (int64_t row = 0; row < r.rows; row++)
-            dy_init_fill(spec, src->init, (uint64_t)((r.row0 + row) * full_cols + r.col0), (uint64_t)r.cols,
-                         host + row * r.cols);
+        for (int64_t row = 0; row < r->rows; row++)
+            dy_init_fill(spec, src->init, (uint64_t)((r->row0 + row) * full_cols + r->col0), (uint64_t)r->cols,
+                         host + row * r->cols);
     }
     m->be->upload_weight(m->be, dst, host);
 }
 
-// Tensors names[0..n), of equal width, stacked by rows into one backend matrix *whole; parts[i]
-// is the rows of names[i] (whole may be NULL when n is 1).
-static int load_stacked(dy_model *m, const weight_source *src, const char *const *names, int n, dy_view *whole,
-                        dy_view *const *parts, float *host, dy_error *err) {
+// This rank's slices of tensors names[0..n), of equal width, stacked by rows into one backend
+// matrix *whole, followed by zero_rows rows of zeros; parts[i] is the rows of names[i] (whole may
+// be NULL when n is 1 and there are no zero rows).
+static int load_stacked(dy_model *m, const weight_source *src, const char *const *names, int n, int zero_rows,
+                        dy_view *whole, dy_view *const *parts, float *host, dy_error *err) {
     assert(n <= MAX_STACKED);
-    int64_t rows[MAX_STACKED], cols[MAX_STACKED], total = 0;
+    const dy_tensor_spec *specs[MAX_STACKED];
+    dy_shard_range r[MAX_STACKED];
+    int64_t total = 0;
     for (int i = 0; i < n; i++) {
-        const dy_tensor_spec *spec;
-        dy_shard_range r;
-        if (weight_slice(m, src, names[i], &spec, &r, err)) return -1;
-        rows[i] = r.rows;
-        cols[i] = r.cols;
-        if (cols[i] != cols[0])
-            return dy_fail(err, "model: tensor %s: %lld columns, %s has %lld", names[i], (long long)cols[i], names[0],
-                           (long long)cols[0]);
-        total += rows[i];
+        if (weight_slice(m, src, names[i], &specs[i], &r[i], err)) return -1;
+        if (r[i].cols != r[0].cols)
+            return dy_fail(err, "model: tensor %s: %lld columns, %s has %lld", names[i], (long long)r[i].cols,
+                           names[0], (long long)r[0].cols);
+        total += r[i].rows;
     }
     dy_view stacked;
-    // A vocabulary-parallel embedding gets a zero row after its own: ids other ranks own map to
-    // it (upload_ids), so each rank's lookup is its share of the all-reduced embedding.
-    const bool zero_row = m->shard.tp > 1 && n == 1 && strcmp(names[0], "model.embed_tokens.weight") == 0;
-    if (workspace(m, &stacked, total + zero_row, cols[0], m->be->act_dtype, err)) return -1;
-    if (zero_row) {
-        memset(host, 0, (size_t)cols[0] * sizeof(float));
-        const dy_view last = dy_view_rows(&stacked, total, 1);
-        m->be->upload_weight(m->be, &last, host);
-        stacked.rows = total;
+    if (workspace(m, &stacked, total + zero_rows, r[0].cols, m->be->act_dtype, err)) return -1;
+    if (zero_rows) {
+        memset(host, 0, (size_t)(zero_rows * r[0].cols) * sizeof(float));
+        const dy_view zeros = dy_view_rows(&stacked, total, zero_rows);
+        m->be->upload_weight(m->be, &zeros, host);
     }
     if (whole) *whole = stacked;
-    for (int i = 0, r0 = 0; i < n; r0 += (int)rows[i], i++) {
-        *parts[i] = dy_view_rows(&stacked, r0, rows[i]);
-        place_weight(m, src, names[i], parts[i], host);
+    for (int i = 0, r0 = 0; i < n; r0 += (int)r[i].rows, i++) {
+        *parts[i] = dy_view_rows(&stacked, r0, r[i].rows);
+        place_weight(m, src, names[i], specs[i], &r[i], parts[i], host);
     }
     return 0;
 }
@@ -114,7 +106,16 @@ static int load_weight(dy_model *m, const weight_source *src, const char *name, 
                        dy_error *err) {
     const char *names[] = {name};
     dy_view *parts[] = {dst};
-    return load_stacked(m, src, names, 1, NULL, parts, host, err);
+    return load_stacked(m, src, names, 1, 0, NULL, parts, host, err);
+}
+
+// The embedding table; a vocabulary-parallel one has a zero row after this rank's rows: ids
+// other ranks own read it (model_forward.c, upload_ids), so each rank's lookup is its share of
+// the all-reduced embedding. *vocab_rows: the rank's rows alone (a tied LM head).
+static int load_embedding(dy_model *m, const weight_source *src, dy_view *vocab_rows, float *host, dy_error *err) {
+    const char *names[] = {"model.embed_tokens.weight"};
+    dy_view *parts[] = {vocab_rows};
+    return load_stacked(m, src, names, 1, m->shard.tp > 1, &m->embed, parts, host, err);
 }
 
 static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy_mlp_weights *w, dy_view *gate_up,
@@ -125,7 +126,7 @@ static int load_mlp(dy_model *m, const weight_source *ck, const char *prefix, dy
     snprintf(down, sizeof down, "%s.down_proj.weight", prefix);
     const char *names[] = {gate, up};
     dy_view *parts[] = {&w->gate, &w->up};
-    if (load_stacked(m, ck, names, 2, gate_up, parts, host, err)) return -1;
+    if (load_stacked(m, ck, names, 2, 0, gate_up, parts, host, err)) return -1;
     return load_weight(m, ck, down, &w->down, host, err);
 }
 
@@ -145,7 +146,7 @@ static int load_layer(dy_model *m, const weight_source *ck, int l, float *host, 
     const char *qkv_names[] = {q, k, v};
     dy_view q_rows, k_rows, v_rows;  // only the stacked matrix is kept
     dy_view *qkv_parts[] = {&q_rows, &k_rows, &v_rows};
-    if (load_stacked(m, ck, qkv_names, 3, &w->qkv, qkv_parts, host, err)) return -1;
+    if (load_stacked(m, ck, qkv_names, 3, 0, &w->qkv, qkv_parts, host, err)) return -1;
     if (m->cfg.arch != DY_ARCH_LLAMA) {
         snprintf(name, sizeof name, "model.layers.%d.self_attn.q_norm.weight", l);
         if (load_weight(m, ck, name, &w->q_norm, host, err)) return -1;
@@ -232,13 +233,13 @@ static int load(dy_model *m, dy_backend *be, dy_comm *comm, const dy_model_confi
     float *host = malloc((size_t)largest_tensor(src) * sizeof(float));
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     int rc = host && m->layers ? 0 : dy_fail(err, "model: out of memory");
-    if (rc == 0) rc = load_weight(m, src, "model.embed_tokens.weight", &m->embed, host, err);
+    dy_view vocab_rows;
+    if (rc == 0) rc = load_embedding(m, src, &vocab_rows, host, err);
     for (int l = 0; l < m->cfg.n_layers && rc == 0; l++) rc = load_layer(m, src, l, host, err);
     if (rc == 0) rc = load_weight(m, src, "model.norm.weight", &m->final_norm, host, err);
     if (rc == 0) {
-        if (m->cfg.tie_word_embeddings) m->lm_head = m->embed;
+        if (m->cfg.tie_word_embeddings) m->lm_head = vocab_rows;
         else rc = load_weight(m, src, "lm_head.weight", &m->lm_head, host, err);
-        if (m->shard.tp > 1) m->embed.rows++;  // the zero row load_stacked put after this rank's
     }
     free(host);
     if (rc == 0) rc = allocate_state(m, &plan, err);
