@@ -28,7 +28,8 @@ static char *shared_checkpoint(const char *preset) {
         char *dir = make_temp_dir("model-tp");
         snprintf(path, sizeof path, "%s/%s", dir, preset);
         free(dir);
-        cmd_result r = run_cmd("'%s' make-model '%s' --preset %s --heads 8 --kv-heads 2 --vocab %d --dtype fp32 "
+        // A child of a rank: without the launcher's variables it is a process of its own.
+        cmd_result r = run_cmd("env -u OMPI_COMM_WORLD_RANK -u OMPI_COMM_WORLD_SIZE '%s' make-model '%s' --preset %s --heads 8 --kv-heads 2 --vocab %d --dtype fp32 "
                                "--qk-std 0.08 --seed 5",
                                dysco_bin, path, preset, VOCAB);
         if (r.status != 0) {

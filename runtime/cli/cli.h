@@ -24,7 +24,8 @@ extern const char *const dy_cli_methods[];
 extern const char *const dy_cli_devices[];
 #define DY_CLI_DEFAULT_DEVICE "cpu"
 
-// Prints "dysco: MESSAGE" and returns status.
+// Prints "dysco: MESSAGE" (in a job of several processes "dysco: rank R of N: MESSAGE") and
+// returns status.
 int dy_report(int status, const dy_error *err);
 
 #endif

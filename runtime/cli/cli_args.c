@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_job.h"
 
 static bool is_heading(const dy_option *o) { return !o->name; }
 
@@ -181,6 +182,9 @@ bool dy_args_parse_verb(const dy_args_spec *spec, int argc, char **argv, int *ex
 }
 
 int dy_report(int status, const dy_error *err) {
-    fprintf(stderr, "dysco: %s\n", err->msg);
+    const dy_launch_env *env = dy_cli_job_env();
+    if (env->world_size > 1) fprintf(stderr, "dysco: rank %d of %d: %s\n", env->rank, env->world_size, err->msg);
+    else fprintf(stderr, "dysco: %s\n", err->msg);
+    fflush(stderr);
     return status;
 }

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_job.h"
 #include "runtime/generate/generate.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
@@ -31,9 +32,9 @@ static const char USAGE_SCORE[] =
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
         *interv_warmup, *stop_ids, *device, *output, *trace, *continuation;
-    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected;
+    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected, tp_check_selection;
     bool has_select_top_k, has_select_top_p, has_strength, has_decay, has_ctx_warmup;
-    int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed;
+    int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed, tp;
     double select_top_p, strength, decay, attn_temperature, temperature, sample_top_p;
 } options;
 
@@ -125,6 +126,11 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
         {"--stop-on-newline", NULL, "stop after a generated \"\\n\" or \"\\n\\n\" token", .flag = &o->stop_on_newline},
         {"--device", NULL, "cpu: the fp32 reference; cuda: bf16 on GPU 0", .string = &o->device,
          .choices = dy_cli_devices},
+        {.help = "tensor parallelism (mpirun -np N or srun -n N; rank 0 prints and writes the files):"},
+        {"--tp", "N", "must equal the number of processes the launcher started", .integer = &o->tp, .min = 1,
+         .max = 4096, .default_text = "the world size"},
+        {"--tp-check-selection", NULL, "DySCO: compare a hash of every selection across the ranks (debug)",
+         .flag = &o->tp_check_selection},
         {.help = "output:"},
         {"--output", "F.json", "input_ids, output_ids, output_text, generation_logging, timing", .string = &o->output},
         {"--trace", "F.jsonl", "one line per fed token after the prefill: pos, phase, n_selected,\n"
@@ -259,7 +265,10 @@ static cJSON *ids_json(const int32_t *ids, int n) {
     return a;
 }
 
-static int write_output(const options *o, bool score, session *s, const dy_generate_result *r, dy_error *err) {
+// parallel: the tensor-parallel degree and the checkpoint bytes a rank loaded (the largest
+// rank's: vocabulary slices may differ by a few rows).
+static int write_output(const options *o, bool score, session *s, const dy_generate_result *r, int tp,
+                        int64_t weight_bytes_per_rank, dy_error *err) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddItemToObject(root, "input_ids", ids_json(s->prompt.ids, s->prompt.n));
     cJSON_AddItemToObject(root, score ? "continuation_ids" : "output_ids", ids_json(r->output.ids, r->output.n));
@@ -286,6 +295,9 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     } else {
         cJSON_AddNullToObject(root, "generation_logging");
     }
+    cJSON *par = cJSON_AddObjectToObject(root, "parallel");
+    cJSON_AddNumberToObject(par, "tp", tp);
+    cJSON_AddNumberToObject(par, "weight_bytes_per_rank", (double)weight_bytes_per_rank);
     cJSON *t = cJSON_AddObjectToObject(root, "timing");
     cJSON_AddNumberToObject(t, "prefill_seconds", r->prefill_seconds);
     cJSON_AddNumberToObject(t, "decode_seconds", r->decode_seconds);
@@ -301,14 +313,29 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     return rc;
 }
 
-static int run(const options *o, bool score, dy_error *err) {
+// The largest of the ranks' values.
+static int64_t max_over_ranks(dy_comm *comm, int64_t v) {
+    int64_t all[comm->size], most = v;
+    comm->all_gather(comm, &v, all, sizeof v);
+    for (int r = 0; r < comm->size; r++) most = all[r] > most ? all[r] : most;
+    return most;
+}
+
+// Returns the exit status. Every rank prepares alone (input, model shard) and the ranks agree on
+// success before they start working together; rank 0 alone streams the text and writes files.
+static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
     session s = {0};
     dy_checkpoint ck;
     dy_model model = {0};
     dy_generate_result r = {0};
     dy_backend *be = NULL;
-    int rc = dy_checkpoint_open(o->model, &ck, err);
-    if (rc) return -1;
+    const bool root = comm->rank == 0;
+    if (dy_checkpoint_open(o->model, &ck, err)) {
+        bool quiet;
+        dy_cli_job_agree(comm, -1, &quiet);
+        return dy_report(DY_EXIT_FAIL, err);
+    }
+    int rc = 0;
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, o->model, "tokenizer.json", err) == 0 && dy_file_exists(path))
         rc = dy_tokenizer_load(o->model, &s.tok, err);
@@ -323,7 +350,7 @@ static int run(const options *o, bool score, dy_error *err) {
     dy_method_parse(o->method, &method);  // one of dy_cli_methods
     if (rc == 0 && method == DY_METHOD_DYSCO) rc = resolve_dysco(o, &ck.config, &s, err);
     if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
-    if (rc == 0 && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
+    if (rc == 0 && root && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
     const int new_tokens = score ? s.forced.n : (int)o->max_new_tokens;
     if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
@@ -332,21 +359,30 @@ static int run(const options *o, bool score, dy_error *err) {
     // Prefill passes of up to DY_DEFAULT_PREFILL_CHUNK tokens: the GPU's GEMMs and attention want
     // long ones; a short prompt needs no more workspace than its own length.
     const int chunk = s.prompt.n < DY_DEFAULT_PREFILL_CHUNK ? s.prompt.n : DY_DEFAULT_PREFILL_CHUNK;
-    if (rc == 0) rc = dy_model_load(&model, be, &ck, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
-    if (rc == 0) {
+    if (rc == 0) rc = dy_model_load_shard(&model, be, &ck, comm, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
+    bool quiet = false;
+    int status = DY_EXIT_OK;
+    if (dy_cli_job_agree(comm, rc, &quiet)) {
+        status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
+    } else {
         dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = &s.dysco,
             .interv_warmup = s.interv_warmup, .max_new_tokens = new_tokens, .temperature = (float)o->temperature,
             .sample_top_p = (float)o->sample_top_p, .sample_top_k = (int)o->sample_top_k, .seed = (uint64_t)o->seed, .stop_ids = s.stops.ids,
             .n_stop = s.stops.n, .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
-            .on_token = score ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace,
-            .trace_selected = o->trace_selected,
+            .on_token = score || !root ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace,
+            .trace_selected = o->trace_selected, .tp_check_selection = o->tp_check_selection,
         };
-        rc = dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err);
-        if (!score) putchar('\n');
+        if (dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err)) status = dy_cli_job_fail(comm, DY_EXIT_FAIL, err);
+        if (!score && root) putchar('\n');
     }
-    if (rc == 0) rc = write_output(o, score, &s, &r, err);
-    if (s.trace && fclose(s.trace) != 0 && rc == 0) rc = dy_fail(err, "%s: write failed", o->trace);
+    const int64_t weight_bytes = status == DY_EXIT_OK ? max_over_ranks(comm, model.weight_bytes) : 0;
+    if (status == DY_EXIT_OK && root && write_output(o, score, &s, &r, comm->size, weight_bytes, err))
+        status = dy_report(DY_EXIT_FAIL, err);
+    if (s.trace && fclose(s.trace) != 0 && status == DY_EXIT_OK) {
+        dy_fail(err, "%s: write failed", o->trace);
+        status = dy_report(DY_EXIT_FAIL, err);
+    }
     dy_generate_result_free(&r);
     if (model.be) dy_model_free(&model);
     if (be) be->destroy(be);
@@ -356,7 +392,7 @@ static int run(const options *o, bool score, dy_error *err) {
     dy_tokens_free(&s.forced);
     dy_tokens_free(&s.streamed);
     dy_checkpoint_close(&ck);
-    return rc;
+    return status;
 }
 
 static int main_verb(int argc, char **argv, bool score) {
@@ -365,7 +401,11 @@ static int main_verb(int argc, char **argv, bool score) {
     int status;
     if (!parse_options(argc, argv, score, &o, &status)) return status;
     if (check_options(&o, score, &err)) return dy_report(DY_EXIT_USAGE, &err);
-    return run(&o, score, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
+    dy_comm *comm = dy_cli_job_comm(score ? "score" : "generate", o.tp, &err);
+    if (!comm) return dy_report(o.tp > 0 && o.tp != dy_cli_job_env()->world_size ? DY_EXIT_USAGE : DY_EXIT_FAIL, &err);
+    status = run(&o, score, comm, &err);
+    comm->destroy(comm);
+    return status;
 }
 
 int dy_cli_generate(int argc, char **argv) { return main_verb(argc, argv, false); }

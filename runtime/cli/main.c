@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_job.h"
 
 static const char USAGE[] =
     "usage: dysco VERB [options]     (dysco VERB --help for a verb's options)\n"
@@ -11,15 +12,24 @@ static const char USAGE[] =
     "  inspect      validate a checkpoint; print its architecture, parameters and per-GPU memory\n"
     "  make-model   write a checkpoint with deterministic random weights from a preset shape\n"
     "  tokenize     text <-> token ids with the model's tokenizer and chat template\n"
-    "  generate     decode a prompt with vanilla, attnsharp or DySCO (CPU backend)\n"
+    "  generate     decode a prompt with vanilla, attnsharp or DySCO\n"
     "  score        log-probabilities of a given continuation under a method\n"
-    "  bench        prefill and decode speed at given contexts, beside the measured roofline\n";
+    "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
+    "\n"
+    "generate, score and bench run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
+    "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks.\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? DY_EXIT_USAGE : DY_EXIT_OK;
     }
+    dy_error err;
+    if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);
+    // These verbs write files or print as one process; under mpirun each rank would repeat them.
+    static const char *const single[] = {"inspect", "make-model", "tokenize"};
+    for (size_t i = 0; i < sizeof single / sizeof *single; i++)
+        if (strcmp(argv[1], single[i]) == 0 && dy_cli_job_single(argv[1], &err)) return dy_report(DY_EXIT_USAGE, &err);
     if (strcmp(argv[1], "inspect") == 0) return dy_cli_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "make-model") == 0) return dy_cli_make_model(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return dy_cli_tokenize(argc - 1, argv + 1);

@@ -46,12 +46,13 @@ int dy_dysco_init(dy_dysco_state *s, const dy_dysco_config *cfg, const int32_t *
     const size_t n = (size_t)max_ctx;
     s->importance = calloc(n, sizeof *s->importance);  // zeros: the reference's initial importance
     s->attn = calloc(n, sizeof *s->attn);
+    s->head_sum = malloc(n * sizeof *s->head_sum);
     s->selected = calloc(n, sizeof *s->selected);  // zeros: static mode extends its mask with False
     s->keys = malloc(n * sizeof *s->keys);
     s->keys_tmp = malloc(n * sizeof *s->keys_tmp);
     s->order = malloc(n * sizeof *s->order);
     s->order_tmp = malloc(n * sizeof *s->order_tmp);
-    bool ok = s->importance && s->attn && s->selected && s->keys && s->keys_tmp && s->order && s->order_tmp;
+    bool ok = s->importance && s->attn && s->head_sum && s->selected && s->keys && s->keys_tmp && s->order && s->order_tmp;
     if (ok && !cfg->scale_template_tokens && cfg->n_templates > 0) {
         s->template_mask = calloc((size_t)prompt_len, sizeof *s->template_mask);
         ok = s->template_mask != NULL;
@@ -67,6 +68,7 @@ int dy_dysco_init(dy_dysco_state *s, const dy_dysco_config *cfg, const int32_t *
 void dy_dysco_free(dy_dysco_state *s) {
     free(s->importance);
     free(s->attn);
+    free(s->head_sum);
     free(s->selected);
     free(s->template_mask);
     free(s->keys);
@@ -81,10 +83,9 @@ static double decayed(const dy_dysco_state *s, int j, int c) {
     return j < c - 1 ? (double)s->attn[j] + s->decay * s->importance[j] : (double)s->attn[j];
 }
 
-void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c) {
-    assert(c == s->len + 1 && c <= s->max_ctx && n_pairs > 0);
-    // The head mean, summed in pair order in double; in blocks of positions so that every row is
-    // read sequentially (16 interleaved row streams ran 2.5x slower at 128k).
+void dy_dysco_head_sum(const float *probs, int n_pairs, int c, double *sum) {
+    // In blocks of positions so that every row is read sequentially (16 interleaved row streams
+    // ran 2.5x slower at 128k).
     enum { BLOCK = 512 };
     for (int j0 = 0; j0 < c; j0 += BLOCK) {
         const int n = c - j0 < BLOCK ? c - j0 : BLOCK;
@@ -93,14 +94,25 @@ void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c) 
             const float *row = probs + (size_t)i * (size_t)c + (size_t)j0;
             for (int j = 0; j < n; j++) acc[j] += row[j];
         }
-        for (int j = 0; j < n; j++) s->attn[j0 + j] = (float)(acc[j] / n_pairs);
+        memcpy(sum + j0, acc, (size_t)n * sizeof *acc);
     }
+}
+
+void dy_dysco_update_from_sum(dy_dysco_state *s, const double *sum, int n_pairs, int c) {
+    assert(c == s->len + 1 && c <= s->max_ctx && n_pairs > 0);
+    for (int j = 0; j < c; j++) s->attn[j] = (float)(sum[j] / n_pairs);
     // Divided by the actual sum (~1 + lambda), not by 1 + lambda. Position j reads only its own
     // old value, so the second pass can overwrite in place.
-    double sum = 0;
-    for (int j = 0; j < c; j++) sum += decayed(s, j, c);
-    for (int j = 0; j < c; j++) s->importance[j] = (float)(decayed(s, j, c) / sum);
+    double total = 0;
+    for (int j = 0; j < c; j++) total += decayed(s, j, c);
+    for (int j = 0; j < c; j++) s->importance[j] = (float)(decayed(s, j, c) / total);
     s->len = c;
+}
+
+void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c) {
+    assert(c == s->len + 1 && c <= s->max_ctx && n_pairs > 0);
+    dy_dysco_head_sum(probs, n_pairs, c, s->head_sum);
+    dy_dysco_update_from_sum(s, s->head_sum, n_pairs, c);
 }
 
 // Positions 0 .. c-1 by value, descending, equal values in increasing index order: the order of

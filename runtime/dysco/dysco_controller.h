@@ -49,6 +49,7 @@ typedef struct {
     int len;             // entries of importance (N - T zeros until the first update)
     float *importance;   // (max_ctx) decayed, normalised importance
     float *attn;         // (max_ctx) the last update's head mean
+    double *head_sum;    // (max_ctx) its sum over the heads, before the division
     bool *selected;      // (max_ctx) the last selection, before template masking; static: the frozen one
     int n_selected;      // its count
     bool frozen;         // static: the selection was made
@@ -70,6 +71,11 @@ void dy_dysco_free(dy_dysco_state *s);
 // (n_pairs, c) row-major, c = s->len + 1 (asserted, as are the lengths below). Averages the rows and applies the decay update
 // new[j] = a[j] + lambda old[j] (j < c-1), new[c-1] = a[c-1], divided by its sum.
 void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c);
+// The update in two halves, so that tensor-parallel ranks can add their heads' partial sums
+// between them: sum[j] = the rows of probs (n_pairs, c) added in row order in double; then the
+// mean over n_pairs heads and the decay update from a sum (c entries) over all of them.
+void dy_dysco_head_sum(const float *probs, int n_pairs, int c, double *sum);
+void dy_dysco_update_from_sum(dy_dysco_state *s, const double *sum, int n_pairs, int c);
 
 // Selection and the bias of the real pass at KV length c, written to bias[0 .. c-1]. Dynamic:
 // selects on the current importance (s->len == c) and logs. Static: the first call selects on

@@ -38,6 +38,7 @@ typedef struct {
     void *on_token_ctx;
     FILE *trace;                    // JSONL per fed token after the prefill, or NULL
     bool trace_selected;            // DySCO: trace lines of intervention steps list the selected positions
+    bool tp_check_selection;        // DySCO under tensor parallelism: compare every selection across the ranks
 } dy_generate_opts;
 
 typedef struct {

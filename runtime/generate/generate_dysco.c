@@ -3,6 +3,7 @@
 // importance update, the selection and bias and the real pass are recorded once as a graph per
 // kind of step and relaunched at each position (only the token comes back, and the trace when
 // asked). Elsewhere (the CPU) the host controller runs between the passes, on downloaded rows.
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "generate_run.h"
@@ -19,12 +20,61 @@ _Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO he
 // writes its K/V at the fed position like any pass; the real pass that follows overwrites them,
 // so the cache ends as if the speculative K/V had never been kept (dysco/README §1).
 
+// Under tensor parallelism each rank captured the selected heads it holds (zeros in the rows of
+// the others): its partial head sum over the context is all-gathered and every rank adds the
+// partials in rank order, so importance, selection and bias are the same bits on every rank.
+typedef struct {
+    dy_comm *comm;      // NULL at tp 1
+    double *gathered;   // (tp, max_ctx)
+    bool check;         // compare a hash of every selection across the ranks
+} tp_relevance;
+
+static void update_importance(tp_relevance *t, dy_dysco_state *st, const float *probs, int pairs, int c) {
+    if (!t->comm) {
+        dy_dysco_update(st, probs, pairs, c);
+        return;
+    }
+    dy_dysco_head_sum(probs, pairs, c, st->head_sum);
+    t->comm->all_gather(t->comm, st->head_sum, t->gathered, (size_t)c * sizeof(double));
+    for (int j = 0; j < c; j++) {
+        double sum = t->gathered[j];
+        for (int r = 1; r < t->comm->size; r++) sum += t->gathered[(size_t)r * (size_t)c + (size_t)j];
+        st->head_sum[j] = sum;
+    }
+    dy_dysco_update_from_sum(st, st->head_sum, pairs, c);
+}
+
+// FNV-1a over the selection and the bias of a step.
+static uint64_t selection_hash(const dy_dysco_state *st, const float *bias, int c) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *parts[2] = {(const unsigned char *)st->selected, (const unsigned char *)bias};
+    const size_t bytes[2] = {(size_t)c * sizeof *st->selected, (size_t)c * sizeof *bias};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < bytes[k]; i++) h = (h ^ parts[k][i]) * 0x100000001b3ull;
+    return h;
+}
+
+// The debug check of --tp-check-selection: every rank's hash against rank 0's; a difference is a
+// bug that would let the ranks' tokens diverge, so it ends the job naming the position.
+static void check_selection(tp_relevance *t, const dy_dysco_state *st, const float *bias, int c, int pos) {
+    if (!t->comm || !t->check) return;
+    uint64_t mine = selection_hash(st, bias, c), all[t->comm->size];
+    t->comm->all_gather(t->comm, &mine, all, sizeof mine);
+    if (mine == all[0]) return;
+    fprintf(stderr, "dysco: rank %d of %d: DySCO selection at position %d differs from rank 0's (hash %016llx, rank 0 %016llx)\n",
+            t->comm->rank, t->comm->size, pos, (unsigned long long)mine, (unsigned long long)all[0]);
+    t->comm->abort(t->comm, 1);
+}
+
 // The host form: the controller between passes whose capture rows come back to the host.
 static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const int *head, dy_error *err) {
     const dy_dysco_config *cfg = g->o->dysco;
     const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
+    const dy_model_shard *shard = &g->m->shard;
+    tp_relevance tp = {.comm = shard->tp > 1 ? shard->comm : NULL, .check = g->o->tp_check_selection};
     float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
-    int rc = probs && bias ? 0 : dy_fail(err, "dysco: out of memory");
+    if (tp.comm) tp.gathered = malloc((size_t)shard->tp * (size_t)max_ctx * sizeof(double));
+    int rc = probs && bias && (!tp.comm || tp.gathered) ? 0 : dy_fail(err, "dysco: out of memory");
     // Iteration k feeds seq[p], p = cur_len - 1, starting right after the prefill.
     for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
         const int c = p + 1;
@@ -32,7 +82,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
         if (dy_dysco_phase_at(c, N, Wi) == DY_DYSCO_WARMUP) {
             rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
             if (rc) break;
-            dy_dysco_update(st, probs, pairs, c);
+            update_importance(&tp, st, probs, pairs, c);
             dy_run_trace(g, p, "context_warmup", st, false, false);
             continue;
         }
@@ -41,9 +91,10 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
             speculative.n_layers = dy_dysco_max_layer(cfg) + 1;
             rc = dy_model_forward(g->m, g->seq + p, 1, p, &speculative, err);
             if (rc) break;
-            dy_dysco_update(st, probs, pairs, c);
+            update_importance(&tp, st, probs, pairs, c);
         }
         dy_dysco_select_and_bias(st, c, bias);
+        check_selection(&tp, st, bias, c, p);
         const bool produces = dy_dysco_step_produces(c, N);
         const dy_forward_opts real = {.bias = bias, .pick = produces ? dy_run_next_pick(g) : NULL, .picked = &g->picked};
         rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
@@ -53,6 +104,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
     }
     free(probs);
     free(bias);
+    free(tp.gathered);
     return rc;
 }
 

@@ -52,6 +52,7 @@ typedef struct {
     dy_model_config cfg;
     dy_model_shard shard;
     dy_backend *be;
+    int64_t weight_bytes;  // the checkpoint bytes of this rank's slices (random weights: at cfg.dtype)
     dy_view embed, final_norm, lm_head;  // lm_head shares embed's memory when tied
     dy_layer_weights *layers;
     float *inv_freq;  // backend (head_dim / 2)
@@ -63,11 +64,15 @@ typedef struct {
     int32_t *ids, *positions;
     float *bias;     // (max_ctx)
     dy_pick *picked;  // the pick op's result
-    // The capture of the last dy_model_set_capture: its pairs grouped by layer (in the caller's
-    // order within a layer), the rows of layer l being [capture_first[l], capture_first[l + 1]).
+    float *host_logits;  // host (shard.vocab) under tensor parallelism: the slice the ranks' pick reads
+    // The capture of the last dy_model_set_capture: the pairs of this rank's heads grouped by
+    // layer (in the caller's order within a layer), the rows of layer l being
+    // [capture_first[l], capture_first[l + 1]).
     float *capture;          // backend (capture_rows, kv.max_ctx), row i at stride n_keys of its pass
-    int32_t *capture_heads;  // backend (capture_rows) each row's query head
+    int32_t *capture_heads;  // backend (capture_rows) each row's query head among this rank's
     int capture_rows, n_capture;
+    int n_capture_owned;                      // the rows this rank computes (under tensor parallelism
+                                              // the pairs whose head it holds; all of them at tp 1)
     int *capture_first;                       // host (n_layers + 1)
     int capture_order[DY_MODEL_MAX_CAPTURE];  // the caller's index of each row
     // Recorded one-token steps (backends with graphs), one per kind of step asked for.
@@ -94,6 +99,9 @@ int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy
 // The same shape with make-model's deterministic random weights, from the config alone.
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err);
+// Its shard for a job of comm->size ranks, as dy_model_load_shard.
+int dy_model_load_random_shard(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                               dy_comm *comm, int max_ctx, int max_chunk, dy_error *err);
 void dy_model_free(dy_model *m);
 
 typedef struct {
@@ -104,7 +112,8 @@ typedef struct {
     int n_capture;       // (layer, query head) pairs whose newest-query probabilities to return,
                          // 0..DY_MODEL_MAX_CAPTURE
     const int *capture_layer, *capture_head;
-    float *capture_out;  // host, (n_capture, pos0 + n); NULL: the rows stay in m->capture (n_keys = kv.max_ctx)
+    float *capture_out;  // host, (n_capture, pos0 + n), zeros in the rows of heads other ranks hold;
+                         // NULL: the rows stay in m->capture (n_keys = kv.max_ctx)
     // The LM head runs for the last token when logits or pick is set.
     float *logits;               // host, (shard.vocab) its logits (this rank's vocabulary slice), or NULL
     const dy_pick_params *pick;  // host, or NULL: the next token is chosen on the backend (pick op)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model_alloc.h"
+#include "parallel/tp_pick.h"
 
 // Capture buffers grow to the largest request seen (a DySCO head list; allocated once in practice).
 static int reserve_capture(dy_model *m, int rows, dy_error *err) {
@@ -22,30 +23,35 @@ static int reserve_capture(dy_model *m, int rows, dy_error *err) {
 
 int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, dy_error *err) {
     const dy_model_config *c = &m->cfg;
-    if (n && m->shard.tp > 1)
-        return dy_fail(err, "model: attention capture (DySCO) under tensor parallelism is not built yet (tp %d)",
-                       m->shard.tp);
     if (n < 0 || n > DY_MODEL_MAX_CAPTURE)
         return dy_fail(err, "model: %d capture pairs in one pass (0..%d)", n, DY_MODEL_MAX_CAPTURE);
     for (int i = 0; i < n; i++)
         if (layer[i] < 0 || layer[i] >= c->n_layers || head[i] < 0 || head[i] >= c->n_heads)
             return dy_fail(err, "model: capture pair (%d, %d) out of range", layer[i], head[i]);
     if (reserve_capture(m, n, err)) return -1;
-    // Grouped by layer, a counting sort (stable: the caller's order within a layer).
+    // This rank's pairs (under tensor parallelism the heads it holds, as its local head index),
+    // grouped by layer: a counting sort, stable, so the caller's order stays within a layer.
+    const int h0 = m->shard.n_heads * m->shard.rank;
+    bool owned[DY_MODEL_MAX_CAPTURE];
     int32_t heads[DY_MODEL_MAX_CAPTURE];
     int *first = m->capture_first;
     memset(first, 0, ((size_t)c->n_layers + 1) * sizeof *first);
-    for (int i = 0; i < n; i++) first[layer[i] + 1]++;
+    for (int i = 0; i < n; i++) {
+        owned[i] = head[i] >= h0 && head[i] < h0 + m->shard.n_heads;
+        first[layer[i] + 1] += owned[i];
+    }
     for (int l = 0; l < c->n_layers; l++) first[l + 1] += first[l];
     int next[c->n_layers];
     memcpy(next, first, sizeof next);
     for (int i = 0; i < n; i++) {
+        if (!owned[i]) continue;
         const int row = next[layer[i]]++;
-        heads[row] = head[i];
+        heads[row] = head[i] - h0;
         m->capture_order[row] = i;
     }
     m->n_capture = n;
-    m->be->upload(m->be, m->capture_heads, heads, (size_t)n * sizeof(int32_t));
+    m->n_capture_owned = first[c->n_layers];
+    m->be->upload(m->be, m->capture_heads, heads, (size_t)m->n_capture_owned * sizeof(int32_t));
     return 0;
 }
 
@@ -177,9 +183,16 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
     return graph;
 }
 
-// Not part of a recorded step: its parameters change every call.
+// Not part of a recorded step: its parameters change every call. Under tensor parallelism the
+// ranks choose together from their vocabulary slices (parallel/tp_pick.h); on the CPU backend,
+// the only one sharded so far, the slice's download is a copy.
 void dy_model_pick(dy_model *m, const dy_pick_params *p, dy_pick *out) {
-    assert(m->shard.tp == 1);  // a vocabulary-parallel pick is the next step of tensor parallelism
+    const dy_model_shard *s = &m->shard;
+    if (s->tp > 1) {
+        m->be->download(m->be, m->host_logits, m->logits.data, (size_t)s->vocab * sizeof(float));
+        dy_tp_pick(s->comm, m->host_logits, s->vocab0, (int)s->vocab, p, out);
+        return;
+    }
     m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, p, m->picked);
     m->be->download(m->be, out, m->picked, sizeof *m->picked);
 }
@@ -250,7 +263,9 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     const int n_keys = o->n_capture && !o->capture_out ? m->kv.max_ctx : ctx;
     if (graph) be->graph_launch(be, graph);
     else run_ops(m, n, n_keys, o, logits);
-    for (int r = 0; o->capture_out && r < o->n_capture; r++)
+    if (o->capture_out && m->n_capture_owned < o->n_capture)  // the rows of heads other ranks hold
+        memset(o->capture_out, 0, (size_t)o->n_capture * (size_t)ctx * sizeof(float));
+    for (int r = 0; o->capture_out && r < m->n_capture_owned; r++)
         be->download(be, o->capture_out + (size_t)m->capture_order[r] * (size_t)ctx, m->capture + (size_t)r * (size_t)ctx,
                      (size_t)ctx * sizeof(float));
     if (o->logits) be->download(be, o->logits, m->logits.data, (size_t)m->shard.vocab * sizeof(float));

@@ -61,7 +61,9 @@ static int weight_slice(const dy_model *m, const weight_source *src, const char 
 // Slice r of tensor name (spec) into dst, its shape, through host scratch of the largest tensor.
 static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_tensor_spec *spec,
                          const dy_shard_range *r, const dy_view *dst, float *host) {
-    if (src->ck) dy_tensor_read_f32(dy_checkpoint_find(src->ck, name), r->row0, r->rows, r->col0, r->cols, host);
+    const dy_tensor *t = src->ck ? dy_checkpoint_find(src->ck, name) : NULL;
+    m->weight_bytes += r->rows * r->cols * (int64_t)dy_dtype_size(t ? t->dtype : m->cfg.dtype);
+    if (t) dy_tensor_read_f32(t, r->row0, r->rows, r->col0, r->cols, host);
     else {  // element i of the tensor is a function of i alone: fill the slice row by row
         const int64_t full_cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];
         for (int64_t row = 0; row < r->rows; row++)
@@ -205,6 +207,8 @@ static int allocate_state(dy_model *m, const dy_memory_plan *p, dy_error *err) {
     m->picked = dy_model_alloc(m, dy_buffer_bytes(&p->buffers[DY_BUF_PICKED]));
     if (!m->ids || !m->positions || !m->inv_freq || !m->bias || !m->picked)
         return dy_fail(err, "model: out of %s memory", m->be->name);
+    if (m->shard.tp > 1 && !(m->host_logits = malloc((size_t)m->shard.vocab * sizeof(float))))
+        return dy_fail(err, "model: out of memory");
     if (m->be->prepare(m->be, &p->limits)) return dy_fail(err, "model: out of %s memory for op scratch", m->be->name);
     float *inv_freq = malloc((size_t)(hd / 2) * sizeof(float));
     if (!inv_freq) return dy_fail(err, "model: out of memory");
@@ -274,8 +278,13 @@ int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy
 
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err) {
+    return dy_model_load_random_shard(m, be, cfg, init, NULL, max_ctx, max_chunk, err);
+}
+
+int dy_model_load_random_shard(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                               dy_comm *comm, int max_ctx, int max_chunk, dy_error *err) {
     weight_source src = {.init = init};
-    return load_from(m, be, NULL, cfg, &src, max_ctx, max_chunk, err);
+    return load_from(m, be, comm, cfg, &src, max_ctx, max_chunk, err);
 }
 
 void dy_model_free(dy_model *m) {
@@ -286,5 +295,6 @@ void dy_model_free(dy_model *m) {
     for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].experts);
     free(m->layers);
     free(m->capture_first);
+    free(m->host_logits);
     memset(m, 0, sizeof *m);
 }

@@ -1,0 +1,43 @@
+#include "cli_job.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+
+static dy_launch_env job_env = {DY_LAUNCHER_NONE, 0, 1, 0};
+
+int dy_cli_job_init(dy_error *err) { return dy_launch_env_read(&job_env, err); }
+
+const dy_launch_env *dy_cli_job_env(void) { return &job_env; }
+
+int dy_cli_job_single(const char *verb, dy_error *err) {
+    if (job_env.world_size == 1) return 0;
+    return dy_fail(err, "%s: runs as one process, but %s started %d (tensor parallelism is for generate, score and bench)",
+                   verb, dy_launcher_name(job_env.launcher), job_env.world_size);
+}
+
+dy_comm *dy_cli_job_comm(const char *verb, int64_t tp, dy_error *err) {
+    if (tp > 0 && tp != job_env.world_size) {
+        if (job_env.world_size == 1)
+            dy_fail(err, "%s: --tp %lld needs %lld processes: start it with mpirun -np %lld or srun -n %lld", verb,
+                    (long long)tp, (long long)tp, (long long)tp, (long long)tp);
+        else
+            dy_fail(err, "%s: --tp %lld differs from the %d processes %s started (the world size is the degree)", verb,
+                    (long long)tp, job_env.world_size, dy_launcher_name(job_env.launcher));
+        return NULL;
+    }
+    return dy_comm_create(&job_env, err);
+}
+
+int dy_cli_job_agree(dy_comm *c, int rc, bool *quiet) {
+    float failed = rc != 0;
+    c->all_reduce_sum(c, &failed, 1);
+    *quiet = rc == 0 && failed > 0;
+    return failed > 0 ? -1 : 0;
+}
+
+int dy_cli_job_fail(dy_comm *c, int status, const dy_error *err) {
+    dy_report(status, err);
+    if (c->size > 1) c->abort(c, status);
+    return status;
+}
