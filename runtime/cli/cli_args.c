@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_job.h"
 
 static bool is_heading(const dy_option *o) { return !o->name; }
 
@@ -179,12 +178,4 @@ bool dy_args_parse_verb(const dy_args_spec *spec, int argc, char **argv, int *ex
         *exit_status = dy_report(DY_EXIT_USAGE, &err);
     }
     return false;
-}
-
-int dy_report(int status, const dy_error *err) {
-    const dy_launch_env *env = dy_cli_job_env();
-    if (env->world_size > 1) fprintf(stderr, "dysco: rank %d of %d: %s\n", env->rank, env->world_size, err->msg);
-    else fprintf(stderr, "dysco: %s\n", err->msg);
-    fflush(stderr);
-    return status;
 }

@@ -41,3 +41,11 @@ int dy_cli_job_fail(dy_comm *c, int status, const dy_error *err) {
     if (c->size > 1) c->abort(c, status);
     return status;
 }
+
+int dy_report(int status, const dy_error *err) {
+    const dy_launch_env *env = dy_cli_job_env();
+    if (env->world_size > 1) fprintf(stderr, "dysco: rank %d of %d: %s\n", env->rank, env->world_size, err->msg);
+    else fprintf(stderr, "dysco: %s\n", err->msg);
+    fflush(stderr);
+    return status;
+}
