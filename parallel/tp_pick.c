@@ -12,8 +12,7 @@ typedef struct {
     double max, sum;     // the slice's largest logit and sum of exp(logit - max); -inf, 0 when empty
     int64_t vocab0;      // the slice's first id
     int32_t best;        // the id of its largest logit (the lowest such id), -1 when empty
-    int32_t has_forced;  // whether p->forced lies in the slice
-    float forced_logit;
+    float forced_logit;  // p->forced's, where the slice holds it
     int32_t vocab;       // the slice's length
 } rank_summary;
 
@@ -36,10 +35,7 @@ static rank_summary summarise(const float *logits, int64_t vocab0, int vocab, in
         s.best = (int32_t)(vocab0 + best);
         for (int i = 0; i < vocab; i++) s.sum += exp((double)logits[i] - s.max);
     }
-    if (forced >= vocab0 && forced < vocab0 + vocab) {
-        s.has_forced = 1;
-        s.forced_logit = logits[forced - vocab0];
-    }
+    if (forced >= vocab0 && forced < vocab0 + vocab) s.forced_logit = logits[forced - vocab0];
     return s;
 }
 
@@ -101,7 +97,7 @@ static int32_t sample_union(dy_comm *comm, dy_pick_candidate *c, int vocab, doub
         n = 0;
         while (n < vocab && mass < bound) mass += c[n++].p;
     }
-    int32_t *counts = alloc_or_abort(comm, (size_t)comm->size * sizeof *counts);
+    int32_t counts[comm->size];
     comm->all_gather(comm, &n, counts, sizeof n);
     int32_t most = 0, all = 0;
     for (int r = 0; r < comm->size; r++) {
@@ -116,7 +112,6 @@ static int32_t sample_union(dy_comm *comm, dy_pick_candidate *c, int vocab, doub
     for (int r = 0; r < comm->size; r++)
         for (int i = 0; i < counts[r]; i++) got[k++] = got[(size_t)r * (size_t)most + (size_t)i];
     const int32_t token = dy_pick_sample_candidates(got, all, q.sample_top_k > 0 ? -1 : total, &q);
-    free(counts);
     free(sent);
     free(got);
     return token;
@@ -124,7 +119,7 @@ static int32_t sample_union(dy_comm *comm, dy_pick_candidate *c, int vocab, doub
 
 void dy_tp_pick(dy_comm *comm, const float *logits, int64_t vocab0, int vocab, const dy_pick_params *p, dy_pick *out) {
     const int size = comm->size;
-    rank_summary mine = summarise(logits, vocab0, vocab, p->forced), *all = alloc_or_abort(comm, (size_t)size * sizeof *all);
+    rank_summary mine = summarise(logits, vocab0, vocab, p->forced), all[size];
     comm->all_gather(comm, &mine, all, sizeof mine);
     int best = 0;  // the first rank holding the largest logit holds the lowest such id
     for (int r = 1; r < size; r++)
@@ -142,19 +137,17 @@ void dy_tp_pick(dy_comm *comm, const float *logits, int64_t vocab0, int vocab, c
     } else if (p->temperature > 0) {
         dy_pick_candidate *c = alloc_or_abort(comm, (size_t)vocab * sizeof *c);
         tempered(logits, vocab0, vocab, max, p->temperature, c);
-        double mass = 0, *masses = alloc_or_abort(comm, (size_t)size * sizeof *masses), total = 0;
+        double mass = 0, masses[size], total = 0;
         for (int i = 0; i < vocab; i++) mass += c[i].p;
         comm->all_gather(comm, &mass, masses, sizeof mass);
         for (int r = 0; r < size; r++) total += masses[r];
         const int64_t full_vocab = all[size - 1].vocab0 + all[size - 1].vocab;
         const bool truncated = (p->sample_top_k > 0 && p->sample_top_k < full_vocab) || p->sample_top_p < 1;
         token = truncated ? sample_union(comm, c, vocab, total, full_vocab, p) : sample_walk(comm, c, vocab, masses, p);
-        free(masses);
         free(c);
         const int owner = owner_of(all, size, token);  // its logit, for the log-probability
         if (owner == comm->rank) logit = logits[token - vocab0];
         comm->broadcast(comm, &logit, sizeof logit, owner);
     }
-    free(all);
     *out = (dy_pick){.token = token, .argmax = argmax, .logprob = (float)((double)logit - max - log(sum))};
 }

@@ -7,7 +7,8 @@
 // top_positions, selected, token) with log-probabilities within 1e-5, and DySCO runs with the
 // cross-rank selection check on; teacher-forced score log-probabilities within 1e-5. Then the
 // job's errors: a world size that does not divide the heads ends every rank with one line naming
-// the dimension; --tp that differs from the world size; verbs that run as one process.
+// the dimension; --tp that differs from the world size; verbs that run as one process (bench too,
+// until it is tensor-parallel).
 // argv: PATH_TO_DYSCO PATH_TO_MPIRUN.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,6 +234,8 @@ static void test_job_errors(void **state) {
     expect_job_error(2, args, 2, "--tp 4 differs from the 2 processes mpirun started");
     snprintf(args, sizeof args, "make-model '%s/never' --preset tiny-qwen3", dir);
     expect_job_error(2, args, 2, "make-model: runs as one process, but mpirun started 2");
+    snprintf(args, sizeof args, "bench --model '%s/tiny-qwen3' --ctx 64 --method vanilla", dir);
+    expect_job_error(2, args, 2, "bench: runs as one process, but mpirun started 2");
     // Without a launcher, --tp above 1 says how to start the job.
     cmd_result r = run_cmd("'%s' generate --model '%s/tiny-qwen3' --input-ids '%s/prompt.json' --method vanilla --tp 2",
                            dysco_bin, dir, dir);

@@ -401,8 +401,9 @@ static int main_verb(int argc, char **argv, bool score) {
     int status;
     if (!parse_options(argc, argv, score, &o, &status)) return status;
     if (check_options(&o, score, &err)) return dy_report(DY_EXIT_USAGE, &err);
-    dy_comm *comm = dy_cli_job_comm(score ? "score" : "generate", o.tp, &err);
-    if (!comm) return dy_report(o.tp > 0 && o.tp != dy_cli_job_env()->world_size ? DY_EXIT_USAGE : DY_EXIT_FAIL, &err);
+    if (dy_cli_job_check_tp(score ? "score" : "generate", o.tp, &err)) return dy_report(DY_EXIT_USAGE, &err);
+    dy_comm *comm = dy_comm_create(dy_cli_job_env(), &err);
+    if (!comm) return dy_report(DY_EXIT_FAIL, &err);
     status = run(&o, score, comm, &err);
     comm->destroy(comm);
     return status;

@@ -12,21 +12,17 @@ const dy_launch_env *dy_cli_job_env(void) { return &job_env; }
 
 int dy_cli_job_single(const char *verb, dy_error *err) {
     if (job_env.world_size == 1) return 0;
-    return dy_fail(err, "%s: runs as one process, but %s started %d (tensor parallelism is for generate, score and bench)",
+    return dy_fail(err, "%s: runs as one process, but %s started %d (tensor parallelism is for generate and score)",
                    verb, dy_launcher_name(job_env.launcher), job_env.world_size);
 }
 
-dy_comm *dy_cli_job_comm(const char *verb, int64_t tp, dy_error *err) {
-    if (tp > 0 && tp != job_env.world_size) {
-        if (job_env.world_size == 1)
-            dy_fail(err, "%s: --tp %lld needs %lld processes: start it with mpirun -np %lld or srun -n %lld", verb,
-                    (long long)tp, (long long)tp, (long long)tp, (long long)tp);
-        else
-            dy_fail(err, "%s: --tp %lld differs from the %d processes %s started (the world size is the degree)", verb,
-                    (long long)tp, job_env.world_size, dy_launcher_name(job_env.launcher));
-        return NULL;
-    }
-    return dy_comm_create(&job_env, err);
+int dy_cli_job_check_tp(const char *verb, int64_t tp, dy_error *err) {
+    if (tp == 0 || tp == job_env.world_size) return 0;
+    if (job_env.world_size == 1)
+        return dy_fail(err, "%s: --tp %lld needs %lld processes: start it with mpirun -np %lld or srun -n %lld", verb,
+                       (long long)tp, (long long)tp, (long long)tp, (long long)tp);
+    return dy_fail(err, "%s: --tp %lld differs from the %d processes %s started (the world size is the degree)", verb,
+                   (long long)tp, job_env.world_size, dy_launcher_name(job_env.launcher));
 }
 
 int dy_cli_job_agree(dy_comm *c, int rc, bool *quiet) {

@@ -1,4 +1,5 @@
 // dysco: long-context LLM runtime with DySCO decoding. This file only dispatches verbs.
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,26 +17,32 @@ static const char USAGE[] =
     "  score        log-probabilities of a given continuation under a method\n"
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
     "\n"
-    "generate, score and bench run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
-    "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks.\n";
+    "generate and score run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
+    "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? DY_EXIT_USAGE : DY_EXIT_OK;
     }
+    // The verbs that are not tensor-parallel write files or print as one process: under mpirun
+    // each rank would repeat them, so they refuse to run as several.
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        bool tensor_parallel;
+    } verbs[] = {
+        {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
+        {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
+        {"score", dy_cli_score, true},        {"bench", dy_cli_bench, false},
+    };
     dy_error err;
     if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);
-    // These verbs write files or print as one process; under mpirun each rank would repeat them.
-    static const char *const single[] = {"inspect", "make-model", "tokenize"};
-    for (size_t i = 0; i < sizeof single / sizeof *single; i++)
-        if (strcmp(argv[1], single[i]) == 0 && dy_cli_job_single(argv[1], &err)) return dy_report(DY_EXIT_USAGE, &err);
-    if (strcmp(argv[1], "inspect") == 0) return dy_cli_inspect(argc - 1, argv + 1);
-    if (strcmp(argv[1], "make-model") == 0) return dy_cli_make_model(argc - 1, argv + 1);
-    if (strcmp(argv[1], "tokenize") == 0) return dy_cli_tokenize(argc - 1, argv + 1);
-    if (strcmp(argv[1], "generate") == 0) return dy_cli_generate(argc - 1, argv + 1);
-    if (strcmp(argv[1], "score") == 0) return dy_cli_score(argc - 1, argv + 1);
-    if (strcmp(argv[1], "bench") == 0) return dy_cli_bench(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++) {
+        if (strcmp(argv[1], verbs[i].name) != 0) continue;
+        if (!verbs[i].tensor_parallel && dy_cli_job_single(argv[1], &err)) return dy_report(DY_EXIT_USAGE, &err);
+        return verbs[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "dysco: unknown verb '%s'\n%s", argv[1], USAGE);
     return DY_EXIT_USAGE;
 }

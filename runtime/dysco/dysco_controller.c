@@ -83,7 +83,8 @@ static double decayed(const dy_dysco_state *s, int j, int c) {
     return j < c - 1 ? (double)s->attn[j] + s->decay * s->importance[j] : (double)s->attn[j];
 }
 
-void dy_dysco_head_sum(const float *probs, int n_pairs, int c, double *sum) {
+void dy_dysco_head_sum(dy_dysco_state *s, const float *probs, int n_pairs, int c) {
+    assert(c <= s->max_ctx);
     // In blocks of positions so that every row is read sequentially (16 interleaved row streams
     // ran 2.5x slower at 128k).
     enum { BLOCK = 512 };
@@ -94,13 +95,13 @@ void dy_dysco_head_sum(const float *probs, int n_pairs, int c, double *sum) {
             const float *row = probs + (size_t)i * (size_t)c + (size_t)j0;
             for (int j = 0; j < n; j++) acc[j] += row[j];
         }
-        memcpy(sum + j0, acc, (size_t)n * sizeof *acc);
+        memcpy(s->head_sum + j0, acc, (size_t)n * sizeof *acc);
     }
 }
 
-void dy_dysco_update_from_sum(dy_dysco_state *s, const double *sum, int n_pairs, int c) {
+void dy_dysco_update_from_sum(dy_dysco_state *s, int n_pairs, int c) {
     assert(c == s->len + 1 && c <= s->max_ctx && n_pairs > 0);
-    for (int j = 0; j < c; j++) s->attn[j] = (float)(sum[j] / n_pairs);
+    for (int j = 0; j < c; j++) s->attn[j] = (float)(s->head_sum[j] / n_pairs);
     // Divided by the actual sum (~1 + lambda), not by 1 + lambda. Position j reads only its own
     // old value, so the second pass can overwrite in place.
     double total = 0;
@@ -110,9 +111,8 @@ void dy_dysco_update_from_sum(dy_dysco_state *s, const double *sum, int n_pairs,
 }
 
 void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c) {
-    assert(c == s->len + 1 && c <= s->max_ctx && n_pairs > 0);
-    dy_dysco_head_sum(probs, n_pairs, c, s->head_sum);
-    dy_dysco_update_from_sum(s, s->head_sum, n_pairs, c);
+    dy_dysco_head_sum(s, probs, n_pairs, c);
+    dy_dysco_update_from_sum(s, n_pairs, c);
 }
 
 // Positions 0 .. c-1 by value, descending, equal values in increasing index order: the order of

@@ -72,10 +72,11 @@ void dy_dysco_free(dy_dysco_state *s);
 // new[j] = a[j] + lambda old[j] (j < c-1), new[c-1] = a[c-1], divided by its sum.
 void dy_dysco_update(dy_dysco_state *s, const float *probs, int n_pairs, int c);
 // The update in two halves, so that tensor-parallel ranks can add their heads' partial sums
-// between them: sum[j] = the rows of probs (n_pairs, c) added in row order in double; then the
-// mean over n_pairs heads and the decay update from a sum (c entries) over all of them.
-void dy_dysco_head_sum(const float *probs, int n_pairs, int c, double *sum);
-void dy_dysco_update_from_sum(dy_dysco_state *s, const double *sum, int n_pairs, int c);
+// between them: s->head_sum[j] = the rows of probs (n_pairs, c) added in row order in double;
+// then the mean over n_pairs heads and the decay update from s->head_sum (c entries), by then the
+// sum over all of them.
+void dy_dysco_head_sum(dy_dysco_state *s, const float *probs, int n_pairs, int c);
+void dy_dysco_update_from_sum(dy_dysco_state *s, int n_pairs, int c);
 
 // Selection and the bias of the real pass at KV length c, written to bias[0 .. c-1]. Dynamic:
 // selects on the current importance (s->len == c) and logs. Static: the first call selects on

@@ -34,14 +34,14 @@ static void update_importance(tp_relevance *t, dy_dysco_state *st, const float *
         dy_dysco_update(st, probs, pairs, c);
         return;
     }
-    dy_dysco_head_sum(probs, pairs, c, st->head_sum);
+    dy_dysco_head_sum(st, probs, pairs, c);
     t->comm->all_gather(t->comm, st->head_sum, t->gathered, (size_t)c * sizeof(double));
     for (int j = 0; j < c; j++) {
         double sum = t->gathered[j];
         for (int r = 1; r < t->comm->size; r++) sum += t->gathered[(size_t)r * (size_t)c + (size_t)j];
         st->head_sum[j] = sum;
     }
-    dy_dysco_update_from_sum(st, st->head_sum, pairs, c);
+    dy_dysco_update_from_sum(st, pairs, c);
 }
 
 // FNV-1a over the selection and the bias of a step.
