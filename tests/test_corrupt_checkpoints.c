@@ -160,6 +160,13 @@ static void test_header_truncated_mid_json(void **state) {
     expect_error(*state, "model.safetensors: header: length");
 }
 
+static void test_header_without_tensors(void **state) {  // once undefined behaviour (qsort of no tensors)
+    char p[PATH_MAX];
+    path_in(p, *state, "model.safetensors");
+    write_st(p, "{}", NULL, 0);
+    expect_error(*state, "model.safetensors: tensor model.embed_tokens.weight: missing");
+}
+
 // ---- tensor-entry damage -------------------------------------------------------------------
 
 static void unknown_dtype(cJSON *root) {
@@ -423,6 +430,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_header_not_json, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_not_object, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_truncated_mid_json, setup_qwen3, teardown),
+        cmocka_unit_test_setup_teardown(test_header_without_tensors, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_integer_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_missing_dtype, setup_qwen3, teardown),

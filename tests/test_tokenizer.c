@@ -311,6 +311,10 @@ static void test_load_errors(void **state) {
     expect_load_error(with("decoder", "{\"type\": \"Metaspace\"}"), "decoder: type \"Metaspace\" is not supported (ByteLevel)");
     expect_load_error(with("added_tokens", "{}"), "added_tokens: not a list");
     expect_load_error(with("added_tokens", "[{\"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
+    // Once a 30 s allocation: the id tables are sized by the largest id.
+    expect_load_error(with("added_tokens", "[{\"id\": 1000000000, \"content\": \"<x>\"}]"),
+                      "added_tokens: <x>: id 1000000000 is out of range");
+    expect_load_error(with("added_tokens", "[{\"id\": 1.5, \"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"lstrip\": true}]"), "added_tokens: <x>: lstrip is not supported");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"normalized\": true}]"), "normalized added tokens are not supported");
 }

@@ -17,6 +17,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 const dy_tensor *dy_checkpoint_find(const dy_checkpoint *ck, const char *name) {
+    if (ck->tensors.n == 0) return NULL;  // bsearch may not be given the null array of an empty header
     dy_tensor key = {.name = (char *)name};
     return bsearch(&key, ck->tensors.items, (size_t)ck->tensors.n, sizeof key, by_name);
 }
@@ -25,6 +26,7 @@ const dy_tensor *dy_checkpoint_find(const dy_checkpoint *ck, const char *name) {
 // key) would make lookups ambiguous, so it is an error.
 static int sort_unique(dy_checkpoint *ck, dy_error *err) {
     dy_tensor *t = ck->tensors.items;
+    if (ck->tensors.n < 2) return 0;  // nothing to sort (and qsort may not be given a null array)
     qsort(t, (size_t)ck->tensors.n, sizeof *t, by_name);
     for (int i = 1; i < ck->tensors.n; i++)
         if (strcmp(t[i - 1].name, t[i].name) == 0)

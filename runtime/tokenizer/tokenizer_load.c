@@ -229,17 +229,29 @@ static int parse_model(dy_tokenizer *tok, const cJSON *model, const cJSON *added
     tok->ignore_merges = flag(model, "ignore_merges");
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab"), *v;
     if (!cJSON_IsObject(vocab) || !vocab->child) return dy_fail(c->err, "%s: model.vocab: missing or empty", c->path);
+    // Ids may leave gaps, but fewer unused ids than entries: every id lies below twice the count
+    // of vocabulary entries plus added tokens (plus 1024), so the id tables they size are bounded
+    // by the file itself, never by one huge id.
+    const int n_entries = cJSON_GetArraySize(vocab) + (added ? cJSON_GetArraySize(added) : 0);
+    const int id_bound = 2 * n_entries + 1024;
     int max_id = -1;
     cJSON_ArrayForEach(v, vocab) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX - 1)
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)v->valueint)
             return dy_fail(c->err, "%s: model.vocab: token %s has no valid id", c->path, v->string);
+        if (v->valueint >= id_bound)
+            return dy_fail(c->err, "%s: model.vocab: token %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
+                           c->path, v->string, v->valueint, n_entries, id_bound - 1);
         if (v->valueint > max_id) max_id = v->valueint;
     }
     cJSON_ArrayForEach(v, added) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > INT32_MAX - 1 ||
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble != (double)id->valueint ||
             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "content")))
             return dy_fail(c->err, "%s: added_tokens: entry without a valid id and content", c->path);
+        if (id->valueint >= id_bound)
+            return dy_fail(c->err, "%s: added_tokens: %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
+                           c->path, cJSON_GetObjectItemCaseSensitive(v, "content")->valuestring, id->valueint, n_entries,
+                           id_bound - 1);
         if (id->valueint > max_id) max_id = id->valueint;
     }
     tok->n_ids = max_id + 1;
