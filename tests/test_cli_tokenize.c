@@ -84,6 +84,11 @@ static void test_batch(void **state) {
     assert_int_equal(dy_write_file(path, bad_msg, strlen(bad_msg), &err), 0);
     snprintf(want, sizeof want, "%s:1: messages[0]: content is missing or not a string", path);
     expect(args, 1, NULL, want);
+    // A lone UTF-16 surrogate is named as the problem (once "not a JSON object"); a pair is a character.
+    const char *surrogates = "{\"text\": \"ok \\ud83d\\ude00\"}\n{\"text\": \"\\ud800\"}\n";
+    assert_int_equal(dy_write_file(path, surrogates, strlen(surrogates), &err), 0);
+    snprintf(want, sizeof want, "%s:2: not valid JSON: the escape \\ud800 at byte 10 is a lone UTF-16 surrogate", path);
+    expect(args, 1, "[562,90316]\n", want);
     rm_rf(dir);
     free(dir);
 }
@@ -132,7 +137,7 @@ static void test_malformed_tokenizer_files(void **state) {
     dy_error err;
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     assert_int_equal(dy_write_file(path, "{\"model\": {\"type\": \"BPE\",", 26, &err), 0);
-    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: not a JSON object", dir);
+    snprintf(want, sizeof want, "dysco: %s/tokenizer.json: not valid JSON at byte 24", dir);  // where the parser stopped
     expect(args, 1, NULL, want);
     rm_rf(dir);
     free(dir);

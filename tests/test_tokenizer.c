@@ -283,6 +283,8 @@ static void test_load_errors(void **state) {
     dy_tokenizer *tok;
     dy_error err;
     assert_int_equal(dy_tokenizer_parse("{\"model\": ", "t/tokenizer.json", &tok, &err), -1);
+    assert_string_equal(err.msg, "t/tokenizer.json: not valid JSON at byte 9");
+    assert_int_equal(dy_tokenizer_parse("[1]", "t/tokenizer.json", &tok, &err), -1);
     assert_string_equal(err.msg, "t/tokenizer.json: not a JSON object");
     assert_int_equal(dy_tokenizer_load("/nonexistent-dysco", &tok, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent-dysco/tokenizer.json: cannot open"));

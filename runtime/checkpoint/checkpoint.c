@@ -8,6 +8,7 @@
 
 #include "model_tensors.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 static const char SINGLE_FILE[] = "model.safetensors";
 static const char INDEX_FILE[] = "model.safetensors.index.json";
@@ -49,9 +50,10 @@ static int map_and_parse(dy_checkpoint *ck, const char *file_name, dy_error *err
 static int open_shards(dy_checkpoint *ck, const char *index_path, dy_error *err) {
     char *json = dy_read_file(index_path, NULL, err);
     if (!json) return -1;
-    cJSON *root = cJSON_Parse(json);
+    char problem[160];
+    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
     free(json);
-    if (!root) return dy_fail(err, "%s: not valid JSON", index_path);
+    if (!root) return dy_fail(err, "%s: %s", index_path, problem);
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     int rc = 0;
     if (!cJSON_IsObject(map) || !map->child) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 // Every reader below names the file and the field in its error, as users see it in config.json.
 typedef struct {
@@ -234,8 +235,9 @@ static int parse_root(const cJSON *root, const char *path, dy_model_config *c, d
 
 int dy_model_config_parse(const char *json, const char *path, dy_model_config *cfg, dy_error *err) {
     memset(cfg, 0, sizeof *cfg);
-    cJSON *root = cJSON_Parse(json);
-    if (!root) return dy_fail(err, "%s: not valid JSON", path);
+    char problem[160];
+    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    if (!root) return dy_fail(err, "%s: %s", path, problem);
     int rc = cJSON_IsObject(root) ? parse_root(root, path, cfg, err) : dy_fail(err, "%s: expected a JSON object", path);
     cJSON_Delete(root);
     return rc;

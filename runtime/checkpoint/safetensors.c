@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/util/json_util.h"
+
 int dy_map_file(const char *path, dy_mapped_file *f, dy_error *err) {
     memset(f, 0, sizeof *f);
     int fd = open(path, O_RDONLY);
@@ -132,8 +134,9 @@ int dy_safetensors_parse(const dy_mapped_file *f, int file_index, dy_tensor_list
     if (header_len > f->size - 8)
         return dy_fail(err, "%s: header: length %llu runs past the end of the file (%zu bytes)", f->path,
                        (unsigned long long)header_len, f->size);
-    cJSON *root = cJSON_ParseWithLength((const char *)f->map + 8, (size_t)header_len);
-    if (!root) return dy_fail(err, "%s: header: not valid JSON", f->path);
+    char problem[160];
+    cJSON *root = dy_json_parse((const char *)f->map + 8, (size_t)header_len, problem, sizeof problem);
+    if (!root) return dy_fail(err, "%s: header: %s", f->path, problem);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return dy_fail(err, "%s: header: not a JSON object", f->path);

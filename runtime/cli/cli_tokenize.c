@@ -12,6 +12,7 @@
 #include "kernels/base/timing.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 static const char USAGE[] =
     "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
@@ -73,11 +74,14 @@ static int decode(const dy_tokenizer *tok, const char *json, const char *where, 
 
 static int batch_line(dy_tokenizer *tok, const dy_chat_template *tmpl, bool have_template, const char *line,
                       const char *where, dy_error *err) {
-    cJSON *o = cJSON_Parse(line);
+    char problem[160];
+    cJSON *o = dy_json_parse(line, strlen(line), problem, sizeof problem);
     dy_tokens ids = {0};
     int rc = 0;
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text"), *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
-    if (!cJSON_IsObject(o)) {
+    if (!o) {
+        rc = dy_fail(err, "%s: %s", where, problem);
+    } else if (!cJSON_IsObject(o)) {
         rc = dy_fail(err, "%s: not a JSON object", where);
     } else if (cJSON_IsString(text)) {
         const cJSON *special = cJSON_GetObjectItemCaseSensitive(o, "add_special_tokens");

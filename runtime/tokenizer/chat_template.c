@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 // ---- Output buffer: appends never fail on the spot; one out-of-memory check at the end --------
 
@@ -406,9 +407,10 @@ int dy_chat_template_load(const char *tokenizer_config_path, dy_chat_template *t
     if (sidecar_path(tokenizer_config_path, sidecar, sizeof sidecar, err)) return -1;
     char *json = dy_read_file(tokenizer_config_path, NULL, err);
     if (!json) return -1;
-    cJSON *root = cJSON_Parse(json);
+    char problem[160];
+    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
     free(json);
-    if (!root) return dy_fail(err, "%s: not valid JSON", tokenizer_config_path);
+    if (!root) return dy_fail(err, "%s: %s", tokenizer_config_path, problem);
     int rc = -1;
     const char *bos = NULL, *text = NULL;
     if (!cJSON_IsObject(root)) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
@@ -316,8 +317,10 @@ static int parse_decoder(const cJSON *d, const ctx *c) {
 int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, dy_tokenizer **out, dy_error *err) {
     *out = NULL;
     ctx c = {tokenizer_path, err};
-    cJSON *root = cJSON_Parse(tokenizer_json);
-    if (!root || !cJSON_IsObject(root)) {
+    char problem[160];
+    cJSON *root = dy_json_parse(tokenizer_json, strlen(tokenizer_json), problem, sizeof problem);
+    if (!root) return dy_fail(err, "%s: %s", tokenizer_path, problem);
+    if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return dy_fail(err, "%s: not a JSON object", tokenizer_path);
     }
