@@ -5,18 +5,31 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/checkpoint/model_config.h"
 #include "runtime/checkpoint/presets.h"
 
-// Parses "{fields}". Tests override a field of BASE_QWEN3 by putting it first: the reader takes
-// the first occurrence of a key.
+// Parses "{fields}". Tests override a field of BASE_QWEN3 by putting it first: the first
+// occurrence of a key is kept and later ones dropped here, before the reader (which refuses a
+// duplicate key) sees the text.
 static int parse_with(const char *fields, dy_model_config *c, dy_error *err) {
     char json[4096];
     snprintf(json, sizeof json, "{%s}", fields);
-    return dy_model_config_parse(json, "cfg/config.json", c, err);
+    cJSON *all = cJSON_Parse(json), *first = cJSON_CreateObject();
+    assert_non_null(all);
+    for (cJSON *f = all->child; f; f = f->next)
+        if (!cJSON_GetObjectItemCaseSensitive(first, f->string))
+            cJSON_AddItemToObject(first, f->string, cJSON_Duplicate(f, true));
+    char *text = cJSON_PrintUnformatted(first);
+    const int rc = dy_model_config_parse(text, "cfg/config.json", c, err);
+    free(text);
+    cJSON_Delete(first);
+    cJSON_Delete(all);
+    return rc;
 }
 
 #define BASE_QWEN3                                                                                            \
@@ -175,6 +188,13 @@ static void test_errors(void **state) {
     dy_error err;
     assert_int_equal(dy_model_config_parse("{\"model_type\": ", "cfg/config.json", &c, &err), -1);
     assert_non_null(strstr(err.msg, "cfg/config.json: not valid JSON"));
+    // One JSON rule for every reader (runtime/util/json_util.h): once each silently accepted.
+    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\", \"model_type\": \"llama\"}", "cfg/config.json", &c, &err), -1);
+    assert_string_equal(err.msg, "cfg/config.json: not valid JSON: key \"model_type\" appears twice in one object");
+    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\"} x", "cfg/config.json", &c, &err), -1);
+    assert_string_equal(err.msg, "cfg/config.json: not valid JSON: bytes after the JSON value (from byte 24)");
+    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\\u0000x\"}", "cfg/config.json", &c, &err), -1);
+    assert_string_equal(err.msg, "cfg/config.json: not valid JSON: the escape \\u0000 at byte 21 is a NUL character (not allowed in names or values)");
     assert_int_equal(dy_model_config_parse("[1, 2]", "cfg/config.json", &c, &err), -1);
     assert_non_null(strstr(err.msg, "expected a JSON object"));
     assert_int_equal(dy_model_config_load("/nonexistent/config.json", &c, &err), -1);

@@ -3,8 +3,10 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-// The 16-bit value of the escape "\uXXXX" at s (6 bytes available), or -1.
+// The 16-bit value of the escape "\uXXXX" at s (avail bytes there), or -1.
 static long escape_at(const char *s, size_t avail) {
     if (avail < 6 || s[0] != '\\' || s[1] != 'u') return -1;
     long v = 0;
@@ -15,25 +17,27 @@ static long escape_at(const char *s, size_t avail) {
     return v;
 }
 
-// The first escape in [0, end) that is a surrogate without its partner, or -1. Escaped
-// backslashes ("\\\\u...") are skipped, as the parser skips them.
-static long lone_surrogate(const char *text, size_t len, size_t end, long *value) {
+// The byte offset of the first escape in [0, end) that is not a character a C string can hold:
+// a UTF-16 surrogate without its partner (cJSON refuses those without saying why) or U+0000
+// (which cJSON stores as the end of the string, so "name\u0000junk" would read as "name").
+// -1 when there is none. Escaped backslashes are skipped as the parser skips them.
+static long bad_escape(const char *text, size_t len, size_t end, long *value) {
     for (size_t i = 0; i < end && i < len; i++) {
         if (text[i] != '\\') continue;
         const long v = escape_at(text + i, len - i);
         if (v < 0) {
-            i++;  // "\\x": the escaped character is not the start of another escape
+            i++;  // "\x": the escaped character does not start another escape
             continue;
         }
         const bool high = v >= 0xD800 && v <= 0xDBFF, low = v >= 0xDC00 && v <= 0xDFFF;
         if (high) {
-            const long next = escape_at(text + i + 6, len - i - 6);  // i + 6 <= len: the escape at i is whole;
+            const long next = escape_at(text + i + 6, len - i - 6);  // i + 6 <= len: the escape at i is whole
             if (next >= 0xDC00 && next <= 0xDFFF) {
                 i += 11;
                 continue;
             }
         }
-        if (high || low) {
+        if (high || low || v == 0) {
             *value = v;
             return (long)i;
         }
@@ -42,17 +46,66 @@ static long lone_surrogate(const char *text, size_t len, size_t end, long *value
     return -1;
 }
 
+static int by_string(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+// The first key found twice in one object of the tree (cJSON keeps both and lookups see the
+// first: the second would be silently ignored), or NULL. Out of memory counts as none found.
+static const char *duplicate_key(const cJSON *item) {
+    for (; item; item = item->next) {
+        if (cJSON_IsObject(item) && item->child && item->child->next) {
+            size_t n = 0;
+            for (const cJSON *c = item->child; c; c = c->next) n++;
+            const char **keys = malloc(n * sizeof *keys);
+            if (keys) {
+                size_t k = 0;
+                for (const cJSON *c = item->child; c; c = c->next) keys[k++] = c->string;
+                qsort(keys, n, sizeof *keys, by_string);
+                const char *dup = NULL;
+                for (size_t i = 1; i < n && !dup; i++)
+                    if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+                free(keys);
+                if (dup) return dup;
+            }
+        }
+        if (item->child) {
+            const char *dup = duplicate_key(item->child);
+            if (dup) return dup;
+        }
+    }
+    return NULL;
+}
+
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-    if (root) return root;
     const size_t at = end && end >= text ? (size_t)(end - text) : len;
     long value;
-    const long s = lone_surrogate(text, len, at + 1, &value);
-    if (s >= 0)
-        snprintf(problem, n, "not valid JSON: the escape \\u%04lx at byte %ld is a lone UTF-16 surrogate (not a character)",
-                 value, s);
-    else
+    const long bad = bad_escape(text, len, root ? len : at + 1, &value);
+    if (bad >= 0) {
+        snprintf(problem, n, "not valid JSON: the escape \\u%04lx at byte %ld is %s", value, bad,
+                 value == 0 ? "a NUL character (not allowed in names or values)"
+                            : "a lone UTF-16 surrogate (not a character)");
+        cJSON_Delete(root);
+        return NULL;
+    }
+    if (!root) {
         snprintf(problem, n, "not valid JSON at byte %zu", at);
-    return NULL;
+        return NULL;
+    }
+    size_t rest = at;
+    while (rest < len && (text[rest] == ' ' || text[rest] == '\t' || text[rest] == '\n' || text[rest] == '\r')) rest++;
+    if (rest < len) {
+        snprintf(problem, n, "not valid JSON: bytes after the JSON value (from byte %zu)", rest);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    const char *dup = duplicate_key(root);
+    if (dup) {
+        snprintf(problem, n, "not valid JSON: key \"%.60s\" appears twice in one object", dup);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
 }
