@@ -196,6 +196,16 @@ static void test_errors(void **state) {
     assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\\u0000x\"}", "cfg/config.json", &c, &err), -1);
     assert_string_equal(err.msg, "cfg/config.json: not valid JSON: the escape \\u0000 at byte 21 is a NUL character (not allowed in names or values)");
     assert_int_equal(dy_model_config_parse("[1, 2]", "cfg/config.json", &c, &err), -1);
+    // Wrong types and ids outside the vocabulary, once accepted (ids of 1e300 or 2^63 were cast to int).
+    assert_parse_error("\"hidden_act\":1," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
+    assert_parse_error("\"hidden_act\":[]," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
+    assert_parse_error("\"torch_dtype\":true," BASE_QWEN3, "cfg/config.json: torch_dtype: expected a string");
+    assert_parse_error("\"tie_word_embeddings\":\"yes\"," BASE_QWEN3, "tie_word_embeddings: expected true or false");
+    assert_parse_error("\"eos_token_id\":1e300," BASE_QWEN3, "cfg/config.json: eos_token_id: 1.0000000000000001e+300 is outside the vocabulary (vocab_size 1000)");
+    assert_parse_error("\"eos_token_id\":9223372036854775808," BASE_QWEN3, "eos_token_id: 9.2233720368547758e+18 is outside the vocabulary");
+    assert_parse_error("\"bos_token_id\":1000," BASE_QWEN3, "bos_token_id: 1000 is outside the vocabulary (vocab_size 1000)");
+    assert_parse_error("\"eos_token_id\":[1,null]," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
+    assert_parse_error("\"eos_token_id\":\"2\"," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
     assert_non_null(strstr(err.msg, "expected a JSON object"));
     assert_int_equal(dy_model_config_load("/nonexistent/config.json", &c, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/config.json: cannot open"));
@@ -231,7 +241,7 @@ static void test_errors(void **state) {
                                   "\"high_freq_factor\":1,\"original_max_position_embeddings\":8192}",
                        "high_freq_factor: must exceed low_freq_factor");
     assert_parse_error(BASE_QWEN3 ",\"rope_theta\":\"big\"", "rope_theta: expected a number");
-    assert_parse_error(BASE_QWEN3 ",\"eos_token_id\":[1,\"x\"]", "eos_token_id: list holds something other than a token id");
+    assert_parse_error(BASE_QWEN3 ",\"eos_token_id\":[1,\"x\"]", "eos_token_id: expected a token id (a whole number), got another JSON type");
     assert_parse_error(BASE_QWEN3 ",\"bos_token_id\":-3", "bos_token_id: expected a token id");
     assert_parse_error(BASE_QWEN3 ",\"torch_dtype\":\"int8\"", "torch_dtype: \"int8\" is not supported");
     assert_parse_error(BASE_QWEN3 ",\"dtype\":\"float8\"", "dtype: \"float8\" is not supported");

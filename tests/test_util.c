@@ -107,6 +107,7 @@ char *preset_json(const char *name, int vocab) {
     if (!p) setup_die(name);
     cJSON *j = cJSON_Parse(p->config_json);
     if (vocab) cJSON_ReplaceItemInObjectCaseSensitive(j, "vocab_size", cJSON_CreateNumber(vocab));
+    dy_preset_fit_token_ids(j);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;

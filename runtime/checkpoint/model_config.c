@@ -63,9 +63,13 @@ static int read_bool(const reader *r, const char *key, bool fallback, bool *out)
     return 0;
 }
 
-static const char *read_string(const reader *r, const char *key) {
+// An optional string: NULL when absent or null; anything else but a string is an error.
+static int read_string(const reader *r, const char *key, const char **out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    *out = cJSON_IsString(v) ? v->valuestring : NULL;
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+        return dy_fail(r->err, "%s: %s%s: expected a string", r->path, r->prefix, key);
+    return 0;
 }
 
 // A feature these models never enable: accept its "off" value, reject anything else.
@@ -76,24 +80,32 @@ static int require_off(const reader *r, const char *key) {
     return 0;
 }
 
+// One token id of key: a whole number inside the vocabulary.
+static int token_id(const reader *r, const char *key, const cJSON *v, int vocab, int *id) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
+        return dy_fail(r->err, "%s: %s: expected a token id (a whole number), got %s", r->path, key,
+                       cJSON_IsNumber(v) ? "a fraction or a negative number" : "another JSON type");
+    if (v->valuedouble >= vocab)
+        return dy_fail(r->err, "%s: %s: %.17g is outside the vocabulary (vocab_size %d)", r->path, key, v->valuedouble, vocab);
+    *id = (int)v->valuedouble;
+    return 0;
+}
+
 // Token ids given as an int, a list of ints, or null.
-static int read_token_ids(const reader *r, const char *key, int *ids, int max, int *n) {
+static int read_token_ids(const reader *r, const char *key, int vocab, int *ids, int max, int *n) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
     *n = 0;
     if (!v || cJSON_IsNull(v)) return 0;
-    if (cJSON_IsNumber(v)) {
-        if (v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
-            return dy_fail(r->err, "%s: %s: expected a token id, got %g", r->path, key, v->valuedouble);
-        ids[(*n)++] = (int)v->valuedouble;
+    if (!cJSON_IsArray(v)) {
+        if (token_id(r, key, v, vocab, &ids[0])) return -1;
+        *n = 1;
         return 0;
     }
-    if (!cJSON_IsArray(v)) return dy_fail(r->err, "%s: %s: expected a token id or a list of them", r->path, key);
     const cJSON *item;
     cJSON_ArrayForEach(item, v) {
-        if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble != floor(item->valuedouble))
-            return dy_fail(r->err, "%s: %s: list holds something other than a token id", r->path, key);
         if (*n == max) return dy_fail(r->err, "%s: %s: more than %d ids", r->path, key, max);
-        ids[(*n)++] = (int)item->valuedouble;
+        if (token_id(r, key, item, vocab, &ids[*n])) return -1;
+        (*n)++;
     }
     return 0;
 }
@@ -123,8 +135,8 @@ static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_
     if (cJSON_GetObjectItemCaseSensitive(params, "rope_theta") &&
         read_positive(&sub, "rope_theta", true, 0, &rope->theta))
         return -1;
-    const char *type = read_string(&sub, "rope_type");
-    if (!type) type = read_string(&sub, "type");
+    const char *type;
+    if (read_string(&sub, "rope_type", &type) || (!type && read_string(&sub, "type", &type))) return -1;
     if (!type) return dy_fail(err, "%s: %srope_type: missing", path, prefix);
     if (strcmp(type, "default") == 0) {
         rope->type = DY_ROPE_DEFAULT;
@@ -183,7 +195,8 @@ static int parse_moe(const reader *r, dy_model_config *c) {
 
 static int parse_root(const cJSON *root, const char *path, dy_model_config *c, dy_error *err) {
     const reader r = {root, path, "", err};
-    const char *type = read_string(&r, "model_type");
+    const char *type;
+    if (read_string(&r, "model_type", &type)) return -1;
     if (!type) return dy_fail(err, "%s: model_type: missing", path);
     if (strcmp(type, "qwen3") == 0) c->arch = DY_ARCH_QWEN3;
     else if (strcmp(type, "qwen3_moe") == 0) c->arch = DY_ARCH_QWEN3_MOE;
@@ -211,7 +224,8 @@ static int parse_root(const cJSON *root, const char *path, dy_model_config *c, d
     if (read_int(&r, "head_dim", false, c->hidden_size / c->n_heads, 2, &c->head_dim)) return -1;
     if (c->head_dim % 2 != 0) return dy_fail(err, "%s: head_dim: %d is odd (RoPE needs pairs)", path, c->head_dim);
 
-    const char *act = read_string(&r, "hidden_act");
+    const char *act;
+    if (read_string(&r, "hidden_act", &act)) return -1;
     if (act && strcmp(act, "silu") != 0)
         return dy_fail(err, "%s: hidden_act: \"%s\" is not supported (silu)", path, act);
     if (require_off(&r, "attention_bias") || require_off(&r, "mlp_bias") || require_off(&r, "use_sliding_window"))
@@ -220,13 +234,14 @@ static int parse_root(const cJSON *root, const char *path, dy_model_config *c, d
     if (parse_rope(root, path, c->max_position_embeddings, &c->rope, err)) return -1;
 
     int n_bos = 0;
-    if (read_token_ids(&r, "bos_token_id", &c->bos_id, 1, &n_bos) ||
-        read_token_ids(&r, "eos_token_id", c->eos_ids, DY_MAX_EOS, &c->n_eos))
+    if (read_token_ids(&r, "bos_token_id", c->vocab_size, &c->bos_id, 1, &n_bos) ||
+        read_token_ids(&r, "eos_token_id", c->vocab_size, c->eos_ids, DY_MAX_EOS, &c->n_eos))
         return -1;
     if (n_bos == 0) c->bos_id = -1;
 
     const char *dtype_key = cJSON_GetObjectItemCaseSensitive(root, "dtype") ? "dtype" : "torch_dtype";
-    const char *dtype = read_string(&r, dtype_key);
+    const char *dtype;
+    if (read_string(&r, dtype_key, &dtype)) return -1;
     int t = dtype ? dy_dtype_from_torch(dtype) : DY_F32;
     if (t < 0) return dy_fail(err, "%s: %s: \"%s\" is not supported (bfloat16, float16, float32)", path, dtype_key, dtype);
     c->dtype = (dy_dtype)t;

@@ -14,4 +14,10 @@ extern const int dy_n_presets;
 // NULL when there is no preset of that name.
 const dy_preset *dy_preset_find(const char *name);
 
+// After a preset's vocab_size is overridden (test models with small vocabularies): drops the
+// bos_token_id / eos_token_id values the smaller vocabulary no longer holds (a config.json
+// naming ids outside its vocabulary is refused when read; such ids could never be produced).
+typedef struct cJSON cJSON;
+void dy_preset_fit_token_ids(cJSON *config_json);
+
 #endif

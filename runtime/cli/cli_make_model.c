@@ -156,6 +156,7 @@ static int apply_overrides(const options *o, cJSON *cfg_json, dy_error *err) {
             cJSON_GetObjectItem(cfg_json, "max_window_layers"))
             set_field(cfg_json, "max_window_layers", cJSON_CreateNumber((double)o->int_values[k]));
     }
+    dy_preset_fit_token_ids(cfg_json);
     if (o->theta_given) set_field(cfg_json, "rope_theta", cJSON_CreateNumber(o->theta));
     if (o->tie_given) set_field(cfg_json, "tie_word_embeddings", cJSON_CreateBool(o->tie));
     if (o->rope_scaling) {
