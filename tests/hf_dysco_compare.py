@@ -25,7 +25,8 @@ Runs on the GPU host (torch + CUDA + transformers, no network), in one process:
 
 Prints one JSON line per context to stdout:
   {"ctx", "hf_eager_step_ms", "dysco_step_ms", "speedup" (hf / dysco), "dysco_roofline_ms",
-   "dysco_fraction_of_roofline", "dysco_vanilla_decode_ms", "dysco_prefill_s", "hf_error",
+   "dysco_fraction_of_roofline", "dysco_vanilla_decode_ms", "dysco_prefill_s", "dysco_vanilla_prefill_s",
+   "dysco_phases_ms" (where the step's time goes), "hf_error",
    "preset", "device", "versions"}
 and a table to stderr. Exit status 1 with one line naming the problem when a dysco command fails.
 """
@@ -169,6 +170,7 @@ def main(argv=None):
                 "dysco_roofline_ms": d.get("dysco_roofline_ms"),
                 "dysco_fraction_of_roofline": d.get("dysco_fraction_of_roofline"),
                 "dysco_vanilla_decode_ms": d.get("vanilla_decode_ms"), "dysco_prefill_s": d.get("prefill_seconds"),
+                "dysco_vanilla_prefill_s": d.get("vanilla_prefill_seconds"), "dysco_phases_ms": d.get("dysco_phases_ms"),
                 "hf_error": h.get("error"), "preset": args.preset, "device": device, "versions": versions}
         print(json.dumps(line), flush=True)
         cells = [f"{v:>{w}.2f}" if isinstance(v, float) else f"{'-':>{w}}"

@@ -218,6 +218,8 @@ static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_la
 typedef struct {
     double prefill_seconds, step_ms;  // step_ms: the median interval between produced tokens
     int steps;
+    bool has_phases;
+    double phase_ms[DY_DYSCO_PHASE_N];  // DySCO on the device: where a step's time goes
 } timed_run;
 
 static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate_opts g, timed_run *out,
@@ -234,6 +236,8 @@ static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate
         for (int i = 0; i < out->steps; i++) times[i] = times[i + 1] - times[i];
         out->step_ms = 1e3 * dy_median(times, out->steps);
         out->prefill_seconds = r.prefill_seconds;
+        out->has_phases = r.has_phases;
+        memcpy(out->phase_ms, r.phase_ms, sizeof out->phase_ms);
     }
     dy_generate_result_free(&r);
     free(times);
@@ -310,6 +314,7 @@ static int bench(const options *o, dy_error *err) {
         dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL,
             .interv_warmup = interv, .max_new_tokens = (int)o->decode_steps, .sample_top_p = 1.0f, .prefill_chunk = chunk,
+            .dysco_phases = is_dysco,
         };
         timed_run run = {0}, vanilla = {0};
         if (rc == 0) rc = timed_generate(&m, prompt, ctx[c], g, &run, err);
@@ -337,6 +342,12 @@ static int bench(const options *o, dy_error *err) {
                        "\"vanilla_decode_ms\": %.3f, \"vanilla_prefill_seconds\": %.4f, ",
                        run.step_ms, dysco_roofline_ms, dysco_roofline_ms / run.step_ms, vanilla.step_ms,
                        vanilla.prefill_seconds);
+                if (run.has_phases) {
+                    printf("\"dysco_phases_ms\": {");
+                    for (int k = 0; k < DY_DYSCO_PHASE_N; k++)
+                        printf("%s\"%s\": %.3f", k ? ", " : "", dy_dysco_phase_names[k], run.phase_ms[k]);
+                    printf("}, ");
+                }
             } else {
                 printf("\"decode_fraction_of_roofline\": %.3f, ", roofline_ms / run.step_ms);
             }

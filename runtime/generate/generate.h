@@ -39,7 +39,22 @@ typedef struct {
     FILE *trace;                    // JSONL per fed token after the prefill, or NULL
     bool trace_selected;            // DySCO: trace lines of intervention steps list the selected positions
     bool tp_check_selection;        // DySCO under tensor parallelism: compare every selection across the ranks
+    bool dysco_phases;              // DySCO on the device: time each part of a step once decoding ends (bench)
 } dy_generate_opts;
+
+// Where a DySCO step's time goes (dysco_phases; backends with the device DySCO ops): each part
+// recorded alone and relaunched at the last decoded position, ms per launch.
+enum {
+    DY_DYSCO_PHASE_STEP,             // the whole step as decoding runs it
+    DY_DYSCO_PHASE_SPECULATIVE,      // layers 0..Lmax with the capture, no LM head
+    DY_DYSCO_PHASE_SPEC_NO_CAPTURE,  // the same layers without it: the capture's cost is the difference
+    DY_DYSCO_PHASE_UPDATE,           // the importance update
+    DY_DYSCO_PHASE_SELECT,           // selection and bias
+    DY_DYSCO_PHASE_REAL,             // every layer with the bias, the LM head
+    DY_DYSCO_PHASE_PLAIN,            // the same pass without the bias (a vanilla step's ops)
+    DY_DYSCO_PHASE_N
+};
+extern const char *const dy_dysco_phase_names[DY_DYSCO_PHASE_N];
 
 typedef struct {
     dy_tokens output;
@@ -48,6 +63,8 @@ typedef struct {
     bool has_logging;  // DySCO: generation_logging below
     double logging[DY_DYSCO_LOG_N];  // generation_logging, named by dy_dysco_log_names
     double prefill_seconds, decode_seconds;
+    bool has_phases;   // dysco_phases was asked and the backend runs DySCO on the device
+    double phase_ms[DY_DYSCO_PHASE_N];
 } dy_generate_result;
 
 int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_generate_opts *o, dy_generate_result *r,

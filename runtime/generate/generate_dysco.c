@@ -146,6 +146,57 @@ static void run_step(device_loop *d, bool warmup) {
     else enqueue_step(d, warmup);
 }
 
+const char *const dy_dysco_phase_names[DY_DYSCO_PHASE_N] = {
+    [DY_DYSCO_PHASE_STEP] = "step", [DY_DYSCO_PHASE_SPECULATIVE] = "speculative",
+    [DY_DYSCO_PHASE_SPEC_NO_CAPTURE] = "speculative_without_capture", [DY_DYSCO_PHASE_UPDATE] = "update",
+    [DY_DYSCO_PHASE_SELECT] = "select", [DY_DYSCO_PHASE_REAL] = "real", [DY_DYSCO_PHASE_PLAIN] = "plain",
+};
+
+// The ops of one phase (dysco_phases), enqueued at the position the last step left.
+static void enqueue_phase(device_loop *d, int phase) {
+    dy_model *m = d->g->m;
+    const dy_dysco_config *cfg = d->g->o->dysco;
+    const int spec_layers = dy_dysco_max_layer(cfg) + 1;
+    switch (phase) {
+    case DY_DYSCO_PHASE_STEP: enqueue_step(d, false); break;
+    case DY_DYSCO_PHASE_SPECULATIVE:
+        dy_model_step_ops(m, &(dy_forward_opts){.n_capture = cfg->n_heads, .n_layers = spec_layers}, false);
+        break;
+    case DY_DYSCO_PHASE_SPEC_NO_CAPTURE: dy_model_step_ops(m, &(dy_forward_opts){.n_layers = spec_layers}, false); break;
+    case DY_DYSCO_PHASE_UPDATE: dy_dysco_device_update(&d->dev); break;
+    case DY_DYSCO_PHASE_SELECT: dy_dysco_device_select(&d->dev); break;
+    case DY_DYSCO_PHASE_REAL: dy_model_step_ops(m, &(dy_forward_opts){.bias_on_device = true}, true); break;
+    case DY_DYSCO_PHASE_PLAIN: dy_model_step_ops(m, &(dy_forward_opts){0}, true); break;
+    }
+}
+
+// Each phase recorded alone (as the step is) and launched back to back: the mean interval is
+// what the phase adds to a step. Run after the last token: the repeated updates change the
+// importance, which nothing reads any more.
+static void time_phases(device_loop *d, double *ms) {
+    enum { kReps = 10 };
+    dy_backend *be = d->g->m->be;
+    for (int phase = 0; phase < DY_DYSCO_PHASE_N; phase++) {
+        void *graph = NULL;
+        if (be->graph_begin) {
+            be->graph_begin(be);
+            enqueue_phase(d, phase);
+            graph = be->graph_end(be);
+        }
+        for (int warm = 0; warm < 2; warm++) {  // the first round pays the first launch's setup
+            be->finish(be);
+            const double t0 = dy_now();
+            for (int r = 0; r < kReps; r++) {
+                if (graph) be->graph_launch(be, graph);
+                else enqueue_phase(d, phase);
+            }
+            be->finish(be);
+            ms[phase] = 1e3 * (dy_now() - t0) / kReps;
+        }
+        if (graph) be->graph_free(be, graph);
+    }
+}
+
 static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
     const dy_dysco_config *cfg = g->o->dysco;
     dy_model *m = g->m;
@@ -169,6 +220,10 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
     }
     m->be->finish(m->be);
     dy_dysco_device_read(&d.dev, st, st->len, false, false);  // the logging sums
+    if (rc == 0 && g->o->dysco_phases) {
+        time_phases(&d, g->r->phase_ms);
+        g->r->has_phases = true;
+    }
     for (int k = 0; k < 2; k++)
         if (d.graph[k]) m->be->graph_free(m->be, d.graph[k]);
     dy_dysco_device_free(&d.dev);
