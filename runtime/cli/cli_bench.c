@@ -27,7 +27,10 @@ static const char USAGE[] =
     "decode ms/token median, GPU memory in use (the device's, so other processes count too), and\n"
     "the roofline: bytes / measured copy bandwidth for decode, FLOPs / measured GEMM rate for\n"
     "prefill), after one line with those measurements and, on a GPU, one line per decode\n"
-    "projection shape timing the GEMV against cuBLASLt.\n";
+    "projection shape timing the GEMV against cuBLASLt. --method dysco adds dysco_step_ms, its\n"
+    "roofline (the speculative layers' weights and KV, then all that vanilla reads) and the ratio,\n"
+    "vanilla's decode ms and prefill seconds on the same prompt, and, where DySCO runs on the\n"
+    "device, dysco_phases_ms: each part of a step timed alone.\n";
 
 // Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
 static double copy_bandwidth(dy_backend *be) {
