@@ -161,6 +161,10 @@ static void test_usage_and_input_errors(void **state) {
     expect(args, 1, NULL, "--text: [1]: token id 999999 is not in the vocabulary");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, \"x\"]'", toks);
     expect(args, 1, NULL, "--text: [1] is not a token id");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 1.5]'", toks);  // once read as 1
+    expect(args, 1, NULL, "--text: [1] is not a token id");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1] [2]'", toks);
+    expect(args, 1, NULL, "--text: not valid JSON: bytes after the JSON value (from byte 4)");
 }
 
 int main(int argc, char **argv) {

@@ -13,6 +13,7 @@
 #include "runtime/generate/generate.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 const char *const dy_cli_methods[] = {"vanilla", "dysco", "attnsharp", NULL};
 const char *const dy_cli_devices[] = {"cpu", "cuda", NULL};
@@ -68,13 +69,21 @@ static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err)
     if (!dy_file_exists(path)) return 0;
     char *text = dy_read_file(path, NULL, err);
     if (!text) return -1;
-    cJSON *root = cJSON_Parse(text);
+    char problem[160];
+    cJSON *root = dy_json_parse(text, strlen(text), problem, sizeof problem);
     free(text);
+    if (!root) return dy_fail(err, "%s: %s", path, problem);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
-    if (cJSON_IsNumber(eos)) dy_tokens_push(out, eos->valueint);
-    if (cJSON_IsArray(eos)) cJSON_ArrayForEach(v, eos) if (cJSON_IsNumber(v)) dy_tokens_push(out, v->valueint);
+    int rc = 0;
+    if (cJSON_IsNumber(eos)) {
+        rc = dy_prompt_token_id(eos, path, "eos_token_id", out, err);
+    } else if (cJSON_IsArray(eos)) {
+        cJSON_ArrayForEach(v, eos) if ((rc = dy_prompt_token_id(v, path, "eos_token_id", out, err))) break;
+    } else if (eos && !cJSON_IsNull(eos)) {
+        rc = dy_fail(err, "%s: eos_token_id: expected a token id or a list of them", path);
+    }
     cJSON_Delete(root);
-    return 0;
+    return rc;
 }
 
 static bool parse_options(int argc, char **argv, bool score, options *o, int *exit_status) {

@@ -1,7 +1,11 @@
 #include "prompt.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "runtime/util/json_util.h"
 
 int dy_prompt_encode_chat(dy_tokenizer *tok, const dy_chat_template *tmpl, const dy_chat_message *msgs, int n,
                           bool add_generation_prompt, int enable_thinking, dy_tokens *out, dy_error *err) {
@@ -55,7 +59,9 @@ int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_m
 }
 
 int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err) {
-    cJSON *root = cJSON_Parse(json);
+    char problem[160];
+    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    if (!root) return dy_fail(err, "%s: %s", where, problem);
     const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "input_ids") : root, *v;
     int rc = cJSON_IsArray(list) && (allow_empty || cJSON_GetArraySize(list) > 0)
                  ? 0
@@ -63,13 +69,16 @@ int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empt
                            allow_empty ? "" : "non-empty ");
     int i = 0;
     if (rc == 0) cJSON_ArrayForEach(v, list) {
-            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX) {
-                rc = dy_fail(err, "%s: [%d] is not a token id", where, i);
-                break;
-            }
-            if (dy_tokens_push(out, (int32_t)v->valuedouble)) rc = dy_fail(err, "%s: out of memory", where);
-            i++;
+            char field[24];
+            snprintf(field, sizeof field, "[%d]", i++);
+            if ((rc = dy_prompt_token_id(v, where, field, out, err))) break;
         }
     cJSON_Delete(root);
     return rc;
+}
+
+int dy_prompt_token_id(const cJSON *v, const char *where, const char *field, dy_tokens *out, dy_error *err) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX || v->valuedouble != floor(v->valuedouble))
+        return dy_fail(err, "%s: %s is not a token id", where, field);
+    return dy_tokens_push(out, (int32_t)v->valuedouble) ? dy_fail(err, "%s: out of memory", where) : 0;
 }
