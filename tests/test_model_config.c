@@ -196,16 +196,6 @@ static void test_errors(void **state) {
     assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\\u0000x\"}", "cfg/config.json", &c, &err), -1);
     assert_string_equal(err.msg, "cfg/config.json: not valid JSON: the escape \\u0000 at byte 21 is a NUL character (not allowed in names or values)");
     assert_int_equal(dy_model_config_parse("[1, 2]", "cfg/config.json", &c, &err), -1);
-    // Wrong types and ids outside the vocabulary, once accepted (ids of 1e300 or 2^63 were cast to int).
-    assert_parse_error("\"hidden_act\":1," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
-    assert_parse_error("\"hidden_act\":[]," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
-    assert_parse_error("\"torch_dtype\":true," BASE_QWEN3, "cfg/config.json: torch_dtype: expected a string");
-    assert_parse_error("\"tie_word_embeddings\":\"yes\"," BASE_QWEN3, "tie_word_embeddings: expected true or false");
-    assert_parse_error("\"eos_token_id\":1e300," BASE_QWEN3, "cfg/config.json: eos_token_id: 1.0000000000000001e+300 is outside the vocabulary (vocab_size 1000)");
-    assert_parse_error("\"eos_token_id\":9223372036854775808," BASE_QWEN3, "eos_token_id: 9.2233720368547758e+18 is outside the vocabulary");
-    assert_parse_error("\"bos_token_id\":1000," BASE_QWEN3, "bos_token_id: 1000 is outside the vocabulary (vocab_size 1000)");
-    assert_parse_error("\"eos_token_id\":[1,null]," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
-    assert_parse_error("\"eos_token_id\":\"2\"," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
     assert_non_null(strstr(err.msg, "expected a JSON object"));
     assert_int_equal(dy_model_config_load("/nonexistent/config.json", &c, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/config.json: cannot open"));
@@ -222,6 +212,16 @@ static void test_errors(void **state) {
     assert_parse_error("\"head_dim\":15," BASE_QWEN3, "head_dim: 15 is odd");
     assert_parse_error("\"rms_norm_eps\":0," BASE_QWEN3, "rms_norm_eps: must be positive");
     assert_parse_error(BASE_QWEN3 ",\"hidden_act\":\"gelu\"", "hidden_act: \"gelu\" is not supported");
+    // Wrong types and ids outside the vocabulary, once accepted (ids of 1e300 or 2^63 were cast to int).
+    assert_parse_error("\"hidden_act\":1," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
+    assert_parse_error("\"hidden_act\":[]," BASE_QWEN3, "cfg/config.json: hidden_act: expected a string");
+    assert_parse_error("\"torch_dtype\":true," BASE_QWEN3, "cfg/config.json: torch_dtype: expected a string");
+    assert_parse_error("\"tie_word_embeddings\":\"yes\"," BASE_QWEN3, "tie_word_embeddings: expected true or false");
+    assert_parse_error("\"eos_token_id\":1e300," BASE_QWEN3, "cfg/config.json: eos_token_id: 1.0000000000000001e+300 is outside the vocabulary (vocab_size 1000)");
+    assert_parse_error("\"eos_token_id\":9223372036854775808," BASE_QWEN3, "eos_token_id: 9.2233720368547758e+18 is outside the vocabulary");
+    assert_parse_error("\"bos_token_id\":1000," BASE_QWEN3, "bos_token_id: 1000 is outside the vocabulary (vocab_size 1000)");
+    assert_parse_error("\"eos_token_id\":[1,null]," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
+    assert_parse_error("\"eos_token_id\":\"2\"," BASE_QWEN3, "eos_token_id: expected a token id (a whole number), got another JSON type");
     assert_parse_error(BASE_QWEN3 ",\"attention_bias\":true", "attention_bias: only false is supported");
     assert_parse_error(BASE_QWEN3 ",\"use_sliding_window\":true", "use_sliding_window: only false is supported");
     assert_parse_error(BASE_QWEN3 ",\"tie_word_embeddings\":1", "tie_word_embeddings: expected true or false");
