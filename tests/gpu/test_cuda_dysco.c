@@ -58,7 +58,8 @@ static void reset_device_state(void) {
 }
 
 // A controller state set up by hand (dy_dysco_init wants a config and a prompt; only these
-// fields matter to update and select). template_mask: NULL or (prompt_len), copied.
+// fields matter to update and select: every buffer dy_dysco_init allocates, head_sum included).
+// template_mask: NULL or (prompt_len), copied.
 static void state_init(dy_dysco_state *s, bool has_k, int k, bool has_p, double p, bool dynamic, double strength,
                        const bool *template_mask, int prompt_len) {
     memset(s, 0, sizeof *s);
@@ -73,6 +74,7 @@ static void state_init(dy_dysco_state *s, bool has_k, int k, bool has_p, double 
     const size_t n = MAX_CTX;
     s->importance = zalloc(n * sizeof *s->importance);
     s->attn = zalloc(n * sizeof *s->attn);
+    s->head_sum = xmalloc(n * sizeof *s->head_sum);
     s->selected = zalloc(n * sizeof *s->selected);
     s->keys = xmalloc(n * sizeof *s->keys);
     s->keys_tmp = xmalloc(n * sizeof *s->keys_tmp);
