@@ -76,6 +76,19 @@ static __device__ __forceinline__ void load_tile(const uint4 *rows, int t0, int 
     }
 }
 
+// This thread's bias values of the same keys as load_tile (zeros past end and without a bias).
+// Loaded with the tile, not when the logits need them: a load there would wait out its latency
+// once per pass and head (the compiler cannot move it above the stores into shared memory).
+template <int D>
+static __device__ __forceinline__ void load_bias(const float *bias, int t0, int end, int slot, float *b) {
+    constexpr int kSlots = kThreads / (D / 8), kPasses = kTile / kSlots;
+#pragma unroll
+    for (int ps = 0; ps < kPasses; ps++) {
+        const int j = t0 + ps * kSlots + slot;
+        b[ps] = bias && j < end ? __ldg(bias + j) : 0.0f;
+    }
+}
+
 static __device__ float warp_max(float v) {
     for (int offset = 16; offset; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
     return v;
@@ -145,7 +158,9 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
     // A tile's K is requested as soon as the previous tile's logits are computed and its V as soon
     // as the previous PV product is done, so each load has a whole phase to arrive.
     uint4 kr[kPasses], vr[kPasses];
+    float br[kPasses];
     load_tile<D>(keys, begin, end, slot, kr);
+    load_bias<D>(p.bias, begin, end, slot, br);
     load_tile<D>(values, begin, end, slot, vr);
     for (int t0 = begin; t0 < end; t0 += kTile) {
         // Logits: the kLanes threads of a key reduce their partial dot products.
@@ -161,10 +176,11 @@ static __global__ void __launch_bounds__(kThreads) split_kernel(decode_params p)
                 for (int e = 0; e < 8; e++) dot = fmaf(q[g][e], kf[e], dot);
 #pragma unroll
                 for (int offset = kLanes / 2; offset; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-                if (lane_d == 0) weights[g][jj] = j < end ? p.scale * dot + (p.bias ? p.bias[j] : 0.0f) : -INFINITY;
+                if (lane_d == 0) weights[g][jj] = j < end ? p.scale * dot + br[ps] : -INFINITY;
             }
         }
         load_tile<D>(keys, t0 + kTile, end, slot, kr);
+        load_bias<D>(p.bias, t0 + kTile, end, slot, br);
         __syncthreads();
         // Online softmax: warp w keeps heads w, w + kWarps, ...; a lane holds keys lane and lane + 32.
 #pragma unroll

@@ -89,6 +89,28 @@ __device__ __forceinline__ bool fits(unsigned long long m, unsigned long long to
     return total > 0 && (double)m / (double)total <= p;
 }
 
+// Adds a lane's (candidate, bin, mass) to a histogram, one shared atomic per bin and warp: the
+// importance values of a context mostly share their top bytes, so at the first levels most of a
+// warp's lanes fall into one bin, and lane by lane their atomics would queue on one address. Every
+// lane of the warp calls it. The fixed-point masses add exactly in any order.
+__device__ __forceinline__ void add_to_bin(unsigned *count, unsigned long long *mass, bool in, unsigned bin,
+                                           unsigned long long m) {
+    const unsigned group = __match_any_sync(0xffffffffu, in ? bin : (unsigned)kBins);
+    if (!in) return;
+    unsigned long long sum = 0;
+    if (group == 0xffffffffu) {  // the whole warp in one bin
+        sum = m;
+#pragma unroll
+        for (int offset = 16; offset; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    } else {
+        for (unsigned rest = group; rest; rest &= rest - 1) sum += __shfl_sync(group, m, __ffs(rest) - 1);
+    }
+    if ((int)(threadIdx.x % 32) == __ffs(group) - 1) {
+        atomicAdd(&count[bin], (unsigned)__popc(group));
+        atomicAdd(&mass[bin], sum);
+    }
+}
+
 template <int kLevel> __global__ void __launch_bounds__(kThreads) hist_kernel(select_params p) {
     dy_cuda_wait_previous();
     __shared__ histograms h;
@@ -114,25 +136,25 @@ template <int kLevel> __global__ void __launch_bounds__(kThreads) hist_kernel(se
         prefix_p = ctl.prefix_p;
     }
     __syncthreads();
-    if (n > 0 && (run_k || run_p)) {
+    const int lo = blockIdx.x * kChunk, hi = min(n, lo + kChunk);
+    if (lo < hi && (run_k || run_p)) {  // uniform over the block
         const int shift = 24 - 8 * kLevel, above = kLevel == 0 ? 0 : shift + 8;  // the prefix's bits: key >> above
-        for (int j = blockIdx.x * kChunk + threadIdx.x; j < min(n, (int)(blockIdx.x + 1) * kChunk); j += kThreads) {
-            const float v = p.a.importance[j];
-            const uint32_t key = key_of(v);
-            const unsigned d = (key >> shift) & 255u;
-            const bool in_k = run_k && (kLevel == 0 || (key >> above) == prefix_k);
-            const bool in_p = run_p && (kLevel == 0 || (key >> above) == prefix_p);
-            if (in_k || in_p) {
-                const unsigned long long m = fixed_of(v);
-                if (in_k) {
-                    atomicAdd(&h.count_k[d], 1u);
-                    atomicAdd(&h.mass_k[d], m);
-                }
-                if (in_p) {
-                    atomicAdd(&h.count_p[d], 1u);
-                    atomicAdd(&h.mass_p[d], m);
-                }
+        // A fixed trip count: every lane of a warp takes part in add_to_bin's votes.
+        for (int i = 0; i < kItems; i++) {
+            const int j = lo + i * kThreads + threadIdx.x;
+            bool in_k = false, in_p = false;
+            unsigned d = 0;
+            unsigned long long m = 0;
+            if (j < hi) {
+                const float v = p.a.importance[j];
+                const uint32_t key = key_of(v);
+                d = (key >> shift) & 255u;
+                in_k = run_k && (kLevel == 0 || (key >> above) == prefix_k);
+                in_p = run_p && (kLevel == 0 || (key >> above) == prefix_p);
+                m = fixed_of(v);
             }
+            add_to_bin(h.count_k, h.mass_k, in_k, d, m);
+            add_to_bin(h.count_p, h.mass_p, in_p, d, m);
         }
     }
     __syncthreads();
