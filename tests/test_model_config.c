@@ -121,6 +121,27 @@ static void test_moe_fields(void **state) {
     assert_true(!dy_layer_is_moe(&c, 0) && dy_layer_is_moe(&c, 1) && !dy_layer_is_moe(&c, 2) && dy_layer_is_moe(&c, 3));
 }
 
+#define BASE_QWEN3_MOE_WITHOUT_COUNT                                                                         \
+    "\"num_experts_per_tok\":2,\"moe_intermediate_size\":32,\"model_type\":\"qwen3_moe\",\"vocab_size\":10,"   \
+    "\"hidden_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":128,"         \
+    "\"rms_norm_eps\":1e-6,\"max_position_embeddings\":64"
+
+// transformers >= 5 saves Qwen3-MoE's expert count as num_local_experts (its attribute_map): a
+// checkpoint it wrote loads like a hub one.
+static void test_moe_expert_count_spellings(void **state) {
+    (void)state;
+    dy_model_config c;
+    dy_error err = {{0}};
+    assert_int_equal(parse_with("\"num_local_experts\":6," BASE_QWEN3_MOE_WITHOUT_COUNT, &c, &err), 0);
+    assert_int_equal(c.n_experts, 6);
+    assert_int_equal(parse_with("\"num_experts\":6,\"num_local_experts\":6," BASE_QWEN3_MOE_WITHOUT_COUNT, &c, &err), 0);
+    assert_int_equal(c.n_experts, 6);
+    assert_parse_error("\"num_experts\":6,\"num_local_experts\":8," BASE_QWEN3_MOE_WITHOUT_COUNT,
+                       "num_experts is 6 but num_local_experts is 8: they name the same field");
+    assert_parse_error("\"num_local_experts\":1.5," BASE_QWEN3_MOE_WITHOUT_COUNT, "num_local_experts: expected an integer");
+    assert_parse_error("\"num_local_experts\":1," BASE_QWEN3_MOE_WITHOUT_COUNT, "num_experts_per_tok: 2 exceeds num_experts 1");
+}
+
 static void test_rope_spellings(void **state) {
     (void)state;
     dy_model_config c;
@@ -247,7 +268,7 @@ static void test_errors(void **state) {
     assert_parse_error(BASE_QWEN3 ",\"dtype\":\"float8\"", "dtype: \"float8\" is not supported");
     assert_parse_error("\"model_type\":\"qwen3_moe\",\"vocab_size\":10,\"hidden_size\":64,\"num_hidden_layers\":2,"
                        "\"num_attention_heads\":4,\"intermediate_size\":8,\"rms_norm_eps\":1e-6,\"max_position_embeddings\":8",
-                       "num_experts: missing");
+                       "num_experts (or num_local_experts): missing");
     assert_parse_error("\"num_experts\":2,\"num_experts_per_tok\":4,\"moe_intermediate_size\":8,\"model_type\":\"qwen3_moe\","
                        "\"vocab_size\":10,\"hidden_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
                        "\"intermediate_size\":8,\"rms_norm_eps\":1e-6,\"max_position_embeddings\":8",
@@ -262,7 +283,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_presets_parse), cmocka_unit_test(test_qwen3_8b_fields),
         cmocka_unit_test(test_llama3_rope_and_eos_list), cmocka_unit_test(test_moe_fields),
-        cmocka_unit_test(test_rope_spellings), cmocka_unit_test(test_optional_fields),
+        cmocka_unit_test(test_moe_expert_count_spellings), cmocka_unit_test(test_rope_spellings), cmocka_unit_test(test_optional_fields),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,22 @@ static int read_int(const reader *r, const char *key, bool required, int fallbac
     return 0;
 }
 
+// A field transformers renamed: the hub's files write key, the files transformers >= 5 saves write
+// alias (its attribute_map). Either is read; both must agree when both are there.
+static int read_int_renamed(const reader *r, const char *key, const char *alias, int min, int *out) {
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(r->obj, key), *a = cJSON_GetObjectItemCaseSensitive(r->obj, alias);
+    const bool has_k = k && !cJSON_IsNull(k), has_a = a && !cJSON_IsNull(a);
+    if (!has_k && !has_a) return dy_fail(r->err, "%s: %s%s (or %s): missing", r->path, r->prefix, key, alias);
+    int from_alias = 0;
+    if ((has_k && read_int(r, key, true, 0, min, out)) || (has_a && read_int(r, alias, true, 0, min, &from_alias)))
+        return -1;
+    if (!has_k) *out = from_alias;
+    if (has_k && has_a && *out != from_alias)
+        return dy_fail(r->err, "%s: %s%s is %d but %s is %d: they name the same field", r->path, r->prefix, key, *out,
+                       alias, from_alias);
+    return 0;
+}
+
 static int read_double(const reader *r, const char *key, bool required, double fallback, double *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
     if (!v || cJSON_IsNull(v)) {
@@ -171,7 +187,7 @@ static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_
 }
 
 static int parse_moe(const reader *r, dy_model_config *c) {
-    if (read_int(r, "num_experts", true, 0, 1, &c->n_experts) ||
+    if (read_int_renamed(r, "num_experts", "num_local_experts", 1, &c->n_experts) ||
         read_int(r, "num_experts_per_tok", true, 0, 1, &c->n_experts_per_tok) ||
         read_int(r, "moe_intermediate_size", true, 0, 1, &c->moe_intermediate_size) ||
         read_bool(r, "norm_topk_prob", false, &c->norm_topk_prob) ||
