@@ -295,7 +295,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method attnsharp --attn-temperature -1", 2, "attnsharp needs a temperature > 0"},
         {"generate %s --method vanilla --top-p 1.5", 2, "--top-p: expected a value in (0, 1], got 1.5"},
         {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
-        {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu or cuda, got 'tpu'"},
+        {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu, cpu-bf16 or cuda, got 'tpu'"},
         {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
         {"generate %s --method dysco --trace-selected", 2, "generate: --trace-selected needs --trace F.jsonl and --method dysco"},
         {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
