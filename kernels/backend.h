@@ -1,5 +1,5 @@
 // The op interface the model forward is written against (runtime/model/), implemented by
-// kernels/cpu (fp32 reference) and kernels/cuda (bf16). Backends own their memory: the
+// kernels/cpu (fp32 reference, and its twin with bf16 storage) and kernels/cuda (bf16). Backends own their memory: the
 // data a view points to, and every int32/float array argument (ids, positions, inv_freq, bias,
 // capture_heads, capture_out, caches), is backend memory (device memory on a GPU); the views,
 // argument structs and the experts array themselves are host structs. The model moves data in
@@ -208,6 +208,10 @@ struct dy_backend {
                         dy_view *out);
     // out = x @ w^T: x (n, in), w (out_features, in), out (n, out_features)
     void (*matmul)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+    // The LM head: logits = x @ w^T as matmul computes it, logits an fp32 view (1, vocab). An op of
+    // its own because a backend whose matmul rounds what it stores (the CPU's bf16-storage twin)
+    // must still leave the logits fp32; the CPU and CUDA backends give it their matmul.
+    void (*lm_head)(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *logits);
     // Queries and keys ready for attention, and the cache written: see dy_attention_inputs.
     void (*attention_inputs)(dy_backend *b, const dy_attention_inputs *a);
     void (*attention)(dy_backend *b, const dy_attention_args *a);
@@ -232,12 +236,17 @@ struct dy_backend {
     void (*dysco_select)(dy_backend *b, const dy_dysco_select_args *a);
 };
 
-// The backend named "cpu" or "cuda" (GPU 0), or NULL with err set: unknown name, a build
-// without CUDA, no usable device, out of memory.
+// The backend named "cpu", "cpu-bf16" or "cuda" (GPU 0), or NULL with err set: unknown name, a
+// build without CUDA, no usable device, out of memory.
 dy_backend *dy_backend_create(const char *device, dy_error *err);
 
 // The CPU backend (fp32, OpenMP over rows/heads).
 dy_backend *dy_backend_cpu_create(void);
+// The CPU backend with bf16 storage, the twin of the CUDA backend's numerics: the same fp32 ops,
+// with every value the CUDA backend stores in bf16 (weights, activations between ops, the KV
+// cache) rounded to bf16 where it is stored, in fp32 memory (act_dtype DY_F32); logits, capture
+// rows and the bias stay fp32 as on the GPU. kernels/cpu/backend_cpu_bf16.c lists the places.
+dy_backend *dy_backend_cpu_bf16_create(void);
 
 #ifdef DYSCO_HAVE_CUDA
 // The CUDA backend on one device (bf16 weights, activations and KV cache; fp32 math inside the

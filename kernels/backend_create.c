@@ -11,11 +11,12 @@ dy_backend *dy_backend_create(const char *device, dy_error *err) {
         return NULL;
 #endif
     }
-    if (strcmp(device, "cpu") != 0) {
-        dy_fail(err, "--device: expected cpu or cuda, got '%s'", device);
+    const bool bf16_storage = strcmp(device, "cpu-bf16") == 0;
+    if (!bf16_storage && strcmp(device, "cpu") != 0) {
+        dy_fail(err, "--device: expected cpu, cpu-bf16 or cuda, got '%s'", device);
         return NULL;
     }
-    dy_backend *be = dy_backend_cpu_create();
-    if (!be) dy_fail(err, "cpu backend: out of memory");
+    dy_backend *be = bf16_storage ? dy_backend_cpu_bf16_create() : dy_backend_cpu_create();
+    if (!be) dy_fail(err, "%s backend: out of memory", device);
     return be;
 }

@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
-"""DySCO on the GPU against the CPU on the tiny presets, same inputs (issue 12's model-level check).
+"""DySCO on the GPU against the CPU and its bf16-storage twin on the tiny presets, same inputs (issue 12's model-level check).
 
-usage: tests/dysco_device_compare.py --dysco build-gpu/dysco [--work DIR] [--presets LIST]
-           [--prompt-len N] [--steps N] [--qk-std X] [--seed S]
+usage: tests/dysco_device_compare.py --dysco build-gpu/dysco [--skip-cuda] [--work DIR] [--presets LIST]
+           [--prompt-len N] [--steps N] [--qk-std X] [--seed S] [--tie-gap G]
 
 For each preset: `dysco make-model` (bf16 weights, --qk-std so attention is peaked and the
-importance has structure), a random prompt and continuation of ids, then the same teacher-forced
-`dysco score --method dysco --trace --trace-selected` on --device cpu (the fp32 controller path)
-and --device cuda (the device path: one recorded graph per kind of step). Both feed the same
-tokens, so every intervention step compares the selected sets of one position: the Jaccard index
-per step, its mean over all steps, how many steps are identical; the per-token argmax agreement;
-and, greedy, `dysco generate` on both: how many tokens agree before the first difference.
+importance has structure), a random prompt and continuation of ids, then on each device the same
+teacher-forced `dysco score --method dysco --trace --trace-selected` and a greedy `dysco generate`:
+--device cpu (the fp32 reference, the controller on the host), --device cpu-bf16 (the same fp32
+ops with bf16 storage where the GPU stores bf16: the GPU's twin) and --device cuda (the device
+path: one recorded graph per kind of step). It compares cuda with cpu, cuda with cpu-bf16, and
+cpu-bf16 with cpu; with --skip-cuda (a machine without a GPU) only cpu-bf16 with cpu. Per pair:
+- the selected sets: every intervention step selects on one position with the same tokens fed,
+  so the Jaccard index per step, its mean and minimum over all steps, how many steps are identical;
+- the teacher-forced argmax agreement per token;
+- the greedy tokens: how many agree before the first difference, and at that difference the
+  reference's logit gap between its own token and the other device's (its logprob of each after
+  the same prefix; the second from a `dysco score` of the other device's tokens on the reference)
+  and whether that is a near-tie, a gap below --tie-gap.
 
 Prints one JSON line per preset and a table to stderr; exit status 1 with one line naming the
-problem when a dysco command fails. Selection differences come from bf16 numerics (the GPU's
+problem when a dysco command fails. Differences from cpu come from bf16 numerics (the GPU's
 probabilities are computed from bf16 activations), not from the selection itself: the kernels
-are held to the controller bit for bit by tests/gpu/test_cuda_dysco.c.
+are held to the controller bit for bit by tests/gpu/test_cuda_dysco.c. Against cpu-bf16 only the
+arithmetic inside the ops differs (fp32 sums in the GPU's order against double sums).
 """
 import argparse
 import json
@@ -27,6 +35,9 @@ from pathlib import Path
 # Heads each preset's DySCO config uses: valid (layer, query head) pairs of its shape.
 HEADS = {"tiny-qwen3": "[(1,0),(2,1),(2,3),(3,2)]", "tiny-llama": "[(1,0),(2,1),(2,3),(3,2)]",
          "tiny-qwen3-moe": "[(1,0),(2,1),(2,3),(3,2)]"}
+# (device, reference) pairs compared, with and without the GPU.
+PAIRS = [("cuda", "cpu"), ("cuda", "cpu-bf16"), ("cpu-bf16", "cpu")]
+PAIRS_WITHOUT_CUDA = [("cpu-bf16", "cpu")]
 
 
 def fail(msg):
@@ -50,6 +61,50 @@ def trace_sets(path):
     return out
 
 
+def score(args, common, dev, cont_path, out_path, trace=None):
+    """`dysco score` of the ids in cont_path on dev; its --output JSON."""
+    cmd = [args.dysco, "score", *common, "--continuation-ids", str(cont_path), "--device", dev, "--output", str(out_path)]
+    if trace:
+        cmd += ["--trace", str(trace), "--trace-selected"]
+    run(cmd)
+    return json.loads(Path(out_path).read_text())
+
+
+def first_difference(args, common, work, dev, ref, greedy):
+    """Where dev's greedy tokens first leave ref's, and ref's logit gap there; None when they agree."""
+    a, b = greedy[dev]["output_ids"], greedy[ref]["output_ids"]
+    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+    if k is None:
+        return None
+    # Both saw the same k tokens, so ref's distribution at k is its own generate step k; its
+    # logprob of dev's token there comes from teacher-forcing dev's tokens on ref (all of them: the
+    # same lengths as the generate run, so the same cache size).
+    cont = work / f"greedy_{dev}.json"
+    cont.write_text(json.dumps(a))
+    forced = score(args, common, ref, cont, work / f"forced_{dev}_on_{ref}.json")
+    if forced["logprobs"][:k] != greedy[ref]["logprobs"][:k]:  # the same tokens up to k: the same numbers
+        fail(f"{ref}: score of {dev}'s greedy tokens disagrees with generate before their first difference")
+    gap = greedy[ref]["logprobs"][k] - forced["logprobs"][k]  # = logit[ref's token] - logit[dev's token]
+    return {"position": k, "token": a[k], "reference_token": b[k], "reference_logit_gap": gap,
+            "near_tie": gap < args.tie_gap}
+
+
+def compare_pair(args, common, work, dev, ref, sets, scores, greedy):
+    if sets[dev].keys() != sets[ref].keys():
+        fail(f"{dev} and {ref}: the traces list different intervention positions")
+    jac = []
+    for pos in sorted(sets[ref]):
+        a, b = sets[dev][pos], sets[ref][pos]
+        jac.append(len(a & b) / len(a | b) if a | b else 1.0)
+    am_dev, am_ref = scores[dev]["argmax_ids"], scores[ref]["argmax_ids"]
+    g_dev, g_ref = greedy[dev]["output_ids"], greedy[ref]["output_ids"]
+    diff = first_difference(args, common, work, dev, ref, greedy)
+    return {"device": dev, "reference": ref, "jaccard_mean": sum(jac) / len(jac), "jaccard_min": min(jac),
+            "identical_steps": sum(j == 1.0 for j in jac), "argmax_agreement": sum(x == y for x, y in zip(am_dev, am_ref)),
+            "greedy_tokens_equal_before_first_difference": diff["position"] if diff else min(len(g_dev), len(g_ref)),
+            "first_difference": diff}
+
+
 def compare(args, preset, work):
     model = work / preset
     run([args.dysco, "make-model", str(model), "--preset", preset, "--dtype", "bf16", "--qk-std", str(args.qk_std),
@@ -65,41 +120,47 @@ def compare(args, preset, work):
                    "scale_template_tokens: False\ntemplate_sequences: []\ndynamic_rescale: True\n")
     common = ["--model", str(model), "--input-ids", str(work / "prompt.json"), "--method", "dysco",
               "--dysco-config", str(cfg)]
+    pairs = PAIRS_WITHOUT_CUDA if args.skip_cuda else PAIRS
     sets, scores, greedy = {}, {}, {}
-    for dev in ("cpu", "cuda"):
-        trace, out = work / f"trace_{dev}.jsonl", work / f"score_{dev}.json"
-        run([args.dysco, "score", *common, "--continuation-ids", str(work / "cont.json"), "--device", dev,
-             "--trace", str(trace), "--trace-selected", "--output", str(out)])
-        sets[dev], scores[dev] = trace_sets(trace), json.loads(out.read_text())
+    for dev in dict.fromkeys(d for pair in pairs for d in pair):
+        trace = work / f"trace_{dev}.jsonl"
+        scores[dev] = score(args, common, dev, work / "cont.json", work / f"score_{dev}.json", trace)
+        sets[dev] = trace_sets(trace)
         gen = work / f"gen_{dev}.json"
         run([args.dysco, "generate", *common, "--max-new-tokens", str(args.steps), "--device", dev,
              "--output", str(gen)])
-        greedy[dev] = json.loads(gen.read_text())["output_ids"]
-    if sets["cpu"].keys() != sets["cuda"].keys():
-        fail(f"{preset}: the traces list different intervention positions")
-    jac = []
-    for pos in sorted(sets["cpu"]):
-        a, b = sets["cpu"][pos], sets["cuda"][pos]
-        jac.append(len(a & b) / len(a | b) if a | b else 1.0)
-    am_cpu, am_gpu = scores["cpu"]["argmax_ids"], scores["cuda"]["argmax_ids"]
-    agree = sum(x == y for x, y in zip(am_cpu, am_gpu))
-    same_prefix = next((i for i, (x, y) in enumerate(zip(greedy["cpu"], greedy["cuda"])) if x != y),
-                       min(len(greedy["cpu"]), len(greedy["cuda"])))
-    return {"preset": preset, "steps": len(jac), "jaccard_mean": sum(jac) / len(jac), "jaccard_min": min(jac),
-            "identical_steps": sum(j == 1.0 for j in jac), "argmax_agreement": agree, "argmax_positions": len(am_cpu),
-            "greedy_tokens_equal_before_first_difference": same_prefix, "greedy_tokens": len(greedy["cpu"]),
-            "prompt_len": args.prompt_len, "qk_std": args.qk_std}
+        greedy[dev] = json.loads(gen.read_text())
+    return {"preset": preset, "steps": len(sets["cpu"]), "argmax_positions": len(scores["cpu"]["argmax_ids"]),
+            "greedy_tokens": len(greedy["cpu"]["output_ids"]), "prompt_len": args.prompt_len, "qk_std": args.qk_std,
+            "tie_gap": args.tie_gap,
+            "pairs": [compare_pair(args, common, work, dev, ref, sets, scores, greedy) for dev, ref in pairs]}
+
+
+def describe(line, p):
+    diff = p["first_difference"]
+    where = (f"first difference at {diff['position']}: {p['reference']}'s logit gap {diff['reference_logit_gap']:.3g}"
+             f"{' (a near-tie)' if diff['near_tie'] else ' (NOT a near-tie)'}" if diff else "no difference")
+    return (f"{line['preset']:>15} {p['device']:>8} vs {p['reference']:<8}: Jaccard mean {p['jaccard_mean']:.4f} "
+            f"min {p['jaccard_min']:.4f}, {p['identical_steps']}/{line['steps']} steps identical, argmax "
+            f"{p['argmax_agreement']}/{line['argmax_positions']}, greedy equal for "
+            f"{p['greedy_tokens_equal_before_first_difference']}/{line['greedy_tokens']}, {where}")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dysco", required=True, help="the dysco binary (built with CUDA)")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n\n", 2)[2],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dysco", required=True, help="the dysco binary (built with CUDA unless --skip-cuda)")
+    ap.add_argument("--skip-cuda", action="store_true", help="run cpu and cpu-bf16 only (no GPU): compares cpu-bf16 with cpu")
     ap.add_argument("--work", default="/tmp/dysco-devcmp", help="scratch folder (default /tmp/dysco-devcmp)")
     ap.add_argument("--presets", default="tiny-qwen3,tiny-llama,tiny-qwen3-moe", help="comma-separated presets")
     ap.add_argument("--prompt-len", type=int, default=600, help="prompt ids (default 600)")
     ap.add_argument("--steps", type=int, default=64, help="continuation tokens (default 64)")
     ap.add_argument("--qk-std", type=float, default=0.08, help="make-model --qk-std (default 0.08)")
     ap.add_argument("--seed", type=int, default=1, help="weights and ids seed (default 1)")
+    ap.add_argument("--tie-gap", type=float, default=0.005,
+                    help="a first greedy difference is a near-tie when the reference's logits of the two tokens are "
+                         "closer than this (default 0.005: 2e-2 of the tiny models' logit rms 0.23, the tie tolerance "
+                         "of tests/gpu/test_cuda_ops.c)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -108,10 +169,8 @@ def main():
             fail(f"--presets: no DySCO heads known for '{preset}' (known: {', '.join(HEADS)})")
         line = compare(args, preset, work)
         print(json.dumps(line), flush=True)
-        print(f"{preset:>15}: Jaccard mean {line['jaccard_mean']:.4f} min {line['jaccard_min']:.4f}, "
-              f"{line['identical_steps']}/{line['steps']} steps identical, argmax {line['argmax_agreement']}/"
-              f"{line['argmax_positions']}, greedy equal for {line['greedy_tokens_equal_before_first_difference']}/"
-              f"{line['greedy_tokens']}", file=sys.stderr, flush=True)
+        for p in line["pairs"]:
+            print(describe(line, p), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

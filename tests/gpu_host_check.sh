@@ -4,7 +4,8 @@
 # GPU label, the transformers cross-check (tests/hf_check_models.py), the bf16 reference logits
 # of transformers on this GPU and the CUDA backend against them, a real-shape round trip (qwen3-8b
 # make-model + inspect), prefill/decode speed next to transformers (tests/hf_prefill_compare.py),
-# the GPU tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
+# DySCO on the GPU against the CPU and its bf16-storage twin (tests/dysco_device_compare.py), the
+# GPU tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
 # Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/
 # as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
 # ONLY="step names" runs just those steps (deps, configure and build always run), e.g. the GPU
@@ -48,6 +49,9 @@ step inspect_llama_8b bash -c "build-gpu/dysco make-model /tmp/dysco-llama3-8b -
 tiny=/tmp/dysco-tiny-qwen3
 step make_tiny build-gpu/dysco make-model $tiny --preset tiny-qwen3 --tokenizer "$deps/tokenizers/qwen3" --force
 step demo_cuda env DYSCO_DEVICE=cuda DYSCO_BIN=build-gpu/dysco launch/demo.sh $tiny
+# DySCO on the GPU against the CPU and its bf16-storage twin (--device cpu-bf16) on the tiny
+# presets: selection Jaccard, argmax and greedy agreement, near-ties at the first difference.
+step dysco_device_compare python3 tests/dysco_device_compare.py --dysco build-gpu/dysco --work /tmp/dysco-devcmp
 python3 -c "import json,random; r=random.Random(0); json.dump([r.randrange(151000) for _ in range(1024)], open('/tmp/ids1024.json','w'))"
 for m in vanilla dysco; do
   step "generate_8b_$m" bash -c "build-gpu/dysco generate --model $big --input-ids /tmp/ids1024.json --method $m \

@@ -349,6 +349,30 @@ static void check_matmul(void) {
     matmul_case(1, 4096, 1024, false, DY_F32, 0);  // decode-shaped
 }
 
+// The LM head: the last position's row against a vocabulary of rows, into fp32 logits on every
+// backend (stored in a bf16 backend's activation dtype, most of them would be bf16 values).
+static void check_lm_head(void) {
+    const int shapes[][2] = {{130, 1000}, {4096, 1024}};  // (in, vocab)
+    for (int s = 0; s < 2; s++) {
+        const int in = shapes[s][0], vocab = shapes[s][1];
+        mat x = mat_random(1, in, in, 1), w = mat_random(vocab, in, in, 1), out = mat_new(1, vocab, vocab + 3, 1, DY_F32);
+        double *ref = ref_new(vocab);
+        ref_matmul(&x, 0, &w, 1, ref);
+        be->lm_head(be, &x.v, &w.v, &out.v);
+        mat_download(&out);
+        const double e = rel_err(out.host, out.v.stride, ref, 1, vocab);
+        int not_bf16 = 0;
+        for (int j = 0; j < vocab; j++) not_bf16 += stored(DY_BF16, out.host[j]) != out.host[j];
+        check(e < tol.rel && not_bf16 > vocab / 2 && pad_intact(&out),
+              "lm_head (1, %d) @ (%d, %d)^T -> F32: relative error %.3g, %d of %d logits are no bf16 values", in, vocab,
+              in, e, not_bf16, vocab);
+        free(ref);
+        mat_free(&x);
+        mat_free(&w);
+        mat_free(&out);
+    }
+}
+
 static double ref_silu(double x) { return x / (1.0 + exp(-x)); }
 
 // The stacked gate/up product and SwiGLU; the first inter columns of out hold silu(gate) * up
@@ -986,6 +1010,7 @@ void op_conformance_run(dy_backend *backend, bool long_contexts) {
     check_embedding();
     check_add_rmsnorm();
     check_matmul();
+    check_lm_head();
     check_gate_up_swiglu();
     check_norm_rope();
     check_attention_inputs();

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,62 @@ static void test_score_matches_generate(void **state) {
     }
 }
 
+// The largest difference between the logprobs of two --output files (as many in each).
+static double max_logprob_difference(const char *path_a, const char *path_b) {
+    cJSON *ja = read_json(path_a), *jb = read_json(path_b);
+    const cJSON *a = cJSON_GetObjectItem(ja, "logprobs")->child, *b = cJSON_GetObjectItem(jb, "logprobs")->child;
+    double most = 0;
+    for (; a && b; a = a->next, b = b->next) most = fmax(most, fabs(a->valuedouble - b->valuedouble));
+    assert_true(!a && !b);  // as many on both sides
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    return most;
+}
+
+// --device cpu-bf16 (the GPU's twin) on each tiny preset with make-model's default bf16 weights:
+// DySCO generates, score teacher-forces the generated ids to the same logprobs (what
+// tests/dysco_device_compare.py reads near-ties from), and those logprobs move from --device
+// cpu's by bf16 storage, not at all or by more than 2e-2 (the logits' rms is ~0.23; their
+// relative error is checked in test_cpu_bf16).
+static void test_device_cpu_bf16(void **state) {
+    (void)state;
+    const char *presets[] = {"tiny-qwen3", "tiny-llama", "tiny-qwen3-moe"};
+    char args[4 * PATH_MAX], gen[PATH_MAX], cont[PATH_MAX], scored[2][PATH_MAX];
+    snprintf(gen, sizeof gen, "%s/bf16_gen.json", dir);
+    snprintf(cont, sizeof cont, "%s/bf16_cont.json", dir);
+    for (int p = 0; p < 3; p++) {
+        snprintf(args, sizeof args, "make-model '%s/%s' --preset %s --vocab 1024", dir, presets[p], presets[p]);
+        expect(args, 0, NULL);
+        const char *common = "--method dysco --dysco-config";
+        snprintf(args, sizeof args,
+                 "generate --model '%s/%s' --input-ids '%s/prompt.json' %s '%s/dysco.yaml' --max-new-tokens 8 "
+                 "--device cpu-bf16 --output '%s'",
+                 dir, presets[p], dir, common, dir, gen);
+        expect(args, 0, NULL);
+        cJSON *j = read_json(gen);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "output_ids")), 8);
+        assert_true(cJSON_IsObject(cJSON_GetObjectItem(j, "generation_logging")));
+        char *ids = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "output_ids"));
+        cJSON_Delete(j);
+        dy_error err;
+        assert_int_equal(dy_write_file(cont, ids, strlen(ids), &err), 0);
+        free(ids);
+        const char *devices[] = {"cpu-bf16", "cpu"};
+        for (int d = 0; d < 2; d++) {
+            snprintf(scored[d], sizeof scored[d], "%s/bf16_score_%s.json", dir, devices[d]);
+            snprintf(args, sizeof args,
+                     "score --model '%s/%s' --input-ids '%s/prompt.json' %s '%s/dysco.yaml' --continuation-ids '%s' "
+                     "--device %s --output '%s'",
+                     dir, presets[p], dir, common, dir, cont, devices[d], scored[d]);
+            expect(args, 0, NULL);
+        }
+        const double same = max_logprob_difference(gen, scored[0]), moved = max_logprob_difference(scored[0], scored[1]);
+        print_message("%s: cpu-bf16 logprobs %.3g from cpu's at most\n", presets[p], moved);
+        assert_true(same == 0);
+        assert_true(moved > 0 && moved < 2e-2);
+    }
+}
+
 // Generation ends at a stop id (after emitting it) and at max_new_tokens; sampling is seeded.
 static void test_stops_and_sampling(void **state) {
     (void)state;
@@ -295,7 +352,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method attnsharp --attn-temperature -1", 2, "attnsharp needs a temperature > 0"},
         {"generate %s --method vanilla --top-p 1.5", 2, "--top-p: expected a value in (0, 1], got 1.5"},
         {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
-        {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu or cuda, got 'tpu'"},
+        {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu, cpu-bf16 or cuda, got 'tpu'"},
         {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
         {"generate %s --method dysco --trace-selected", 2, "generate: --trace-selected needs --trace F.jsonl and --method dysco"},
         {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
@@ -340,7 +397,7 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
-        cmocka_unit_test(test_trace_selected),
+        cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors),
     };

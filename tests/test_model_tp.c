@@ -5,7 +5,8 @@
 // shorter), each rank loads its shard and the whole model, runs a 40-token prompt in two prefill
 // chunks and 24 one-token steps, and compares its slice of the logits at every position with
 // the same slice of the whole model's: relative error below 1e-5 (the ranks' partial sums are
-// added in another order than one matmul adds them), and the top id of the slice the same.
+// added in another order than one matmul adds them), and the top id of the slice the same. A
+// shard on the bf16-storage twin (cpu-bf16) is refused with one line.
 // One PASS/FAIL line per check and rank; "N passed, M failed" last.
 #include <math.h>
 #include <stdio.h>
@@ -66,6 +67,20 @@ static int run_positions(dy_model *m, const int32_t *tokens, float *logits, int6
     return 0;
 }
 
+// Tensor parallelism runs on the cpu backend alone; the bf16-storage twin stands for one GPU, and
+// a job asking for it gets one line saying so, before anything is allocated.
+static void check_twin_refused(const char *preset, const dy_checkpoint *ck) {
+    dy_backend *twin = dy_backend_cpu_bf16_create();
+    if (!twin) setup_die("cpu-bf16 backend");
+    dy_model m;
+    dy_error err;
+    const int rc = dy_model_load_shard(&m, twin, ck, comm, PROMPT + STEPS, PROMPT / 2, &err);
+    check(rc != 0 && strstr(err.msg, "tensor parallelism runs on the cpu backend only, not on cpu-bf16"),
+          "%s rank %d/%d: a cpu-bf16 shard is refused: %s", preset, comm->rank, comm->size, rc ? err.msg : "loaded");
+    if (rc == 0) dy_model_free(&m);
+    twin->destroy(twin);
+}
+
 static void test_preset(const char *preset) {
     char *dir = shared_checkpoint(preset);
     dy_checkpoint ck;
@@ -78,6 +93,7 @@ static void test_preset(const char *preset) {
     if (dy_model_load(&whole, be_whole, &ck, PROMPT + STEPS, PROMPT / 2, &err) ||
         dy_model_load_shard(&shard, be_shard, &ck, comm, PROMPT + STEPS, PROMPT / 2, &err))
         setup_die(err.msg);
+    if (comm->size > 1) check_twin_refused(preset, &ck);
     const dy_model_shard *s = &shard.shard;
     check(s->tp == comm->size && s->n_heads == 8 / comm->size &&
               s->n_kv_heads == (comm->size == 1 ? 2 : 1),

@@ -36,6 +36,9 @@ static inline uint16_t dy_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+// f as bf16 holds it, widened back to fp32: what a value stored in bf16 reads as.
+static inline float dy_bf16_round(float f) { return dy_bf16_to_f32(dy_f32_to_bf16(f)); }
+
 float dy_f16_to_f32(uint16_t h);
 
 #ifdef __cplusplus

@@ -29,7 +29,7 @@ static void cpu_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
 // Every CPU op has finished when it returns.
 static void cpu_finish(dy_backend *b) { (void)b; }
 
-static void cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
+void dy_cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
     (void)b;
     for (int64_t r = 0; r < dst->rows; r++)
         memcpy((float *)dst->data + r * dst->stride, host_src + r * dst->cols, (size_t)dst->cols * sizeof(float));
@@ -71,11 +71,12 @@ dy_backend *dy_backend_cpu_create(void) {
         .download = cpu_copy,
         .copy = cpu_copy,
         .finish = cpu_finish,
-        .upload_weight = cpu_upload_weight,
+        .upload_weight = dy_cpu_upload_weight,
         .destroy = cpu_destroy,
         .embedding = dy_cpu_embedding,
         .add_rmsnorm = dy_cpu_add_rmsnorm,
         .matmul = dy_cpu_matmul,
+        .lm_head = dy_cpu_matmul,
         .attention_inputs = dy_cpu_attention_inputs,
         .attention = dy_cpu_attention,
         .gate_up_swiglu = dy_cpu_gate_up_swiglu,

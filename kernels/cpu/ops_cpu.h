@@ -21,6 +21,8 @@ float dy_cpu_rms_scale(const float *x, int64_t n, float eps);
 void dy_cpu_matmul_rows(const float *x, int64_t x_stride, const float *w, int64_t w_stride, float *out,
                         int64_t out_stride, int64_t n, int64_t in, int64_t out_features);
 
+// Stores a host fp32 matrix (rows, cols) at dst's stride.
+void dy_cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src);
 void dy_cpu_embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out);
 void dy_cpu_add_rmsnorm(dy_backend *b, dy_view *residual, const dy_view *delta, const dy_view *w, float eps,
                         dy_view *out);
@@ -29,6 +31,9 @@ void dy_cpu_attention_inputs(dy_backend *b, const dy_attention_inputs *a);
 void dy_cpu_attention(dy_backend *b, const dy_attention_args *a);
 // out may be gate or up itself (the model runs it in place).
 void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out);
+// gate_up_swiglu's second half, in place: gate_up (n, 2 * inter) holds the gate product over the
+// up product per row; its first inter columns become silu(gate) * up, the rest is left as it is.
+void dy_cpu_swiglu_gate_up(dy_view *gate_up);
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int experts_per_token, bool norm_topk, dy_view *out);
 void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);

@@ -24,14 +24,26 @@ static void swiglu(const dy_view *gate, const dy_view *up, dy_view *out) {
     }
 }
 
+void dy_cpu_swiglu_gate_up(dy_view *gate_up) {
+    assert(gate_up->cols % 2 == 0);
+    const int64_t inter = gate_up->cols / 2;
+    dy_view gate = *gate_up, up = *gate_up;
+    gate.cols = up.cols = inter;
+    up.data = (float *)gate_up->data + inter;
+    swiglu(&gate, &up, &gate);
+}
+
 void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy_view *out) {
     assert(out->cols == w->rows && w->rows % 2 == 0);
     dy_cpu_matmul(b, x, w, out);
-    const int64_t inter = w->rows / 2;
-    dy_view gate = *out, up = *out;
-    gate.cols = up.cols = inter;
-    up.data = (float *)out->data + inter;
-    swiglu(&gate, &up, &gate);
+    dy_cpu_swiglu_gate_up(out);
+}
+
+// n values the MoE block keeps between its own steps, stored as the backend stores them: in bf16
+// on the bf16-storage twin, as the CUDA op's expert gate, up and SwiGLU buffers hold them.
+static void store_intermediate(dy_backend *b, float *values, int64_t n) {
+    if (!((dy_cpu_impl *)b->impl)->bf16_storage) return;
+    for (int64_t i = 0; i < n; i++) values[i] = dy_bf16_round(values[i]);
 }
 
 // One token: logits (n_experts) become fp32 probabilities in place (softmax in double), the
@@ -109,7 +121,10 @@ void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy
         const dy_mlp_weights *w = &experts[e];
         dy_cpu_matmul_rows(s.xs, hidden, w->gate.data, w->gate.stride, s.gate, inter, m, hidden, inter);
         dy_cpu_matmul_rows(s.xs, hidden, w->up.data, w->up.stride, s.up, inter, m, hidden, inter);
+        store_intermediate(b, s.gate, m * inter);
+        store_intermediate(b, s.up, m * inter);
         for (int64_t i = 0; i < m * inter; i++) s.gate[i] = silu(s.gate[i]) * s.up[i];
+        store_intermediate(b, s.gate, m * inter);  // the down product's input; its output stays fp32 (the GPU's too)
         dy_cpu_matmul_rows(s.gate, inter, w->down.data, w->down.stride, s.down, hidden, m, inter, hidden);
         for (int64_t i = 0; i < m; i++) {
             float *o = (float *)out->data + s.tokens[i] * out->stride;

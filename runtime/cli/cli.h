@@ -20,9 +20,14 @@ int dy_cli_bench(int argc, char **argv);
 // --method of generate, score and bench (NULL-terminated), as dy_method_parse reads them.
 extern const char *const dy_cli_methods[];
 // --device of generate, score and bench: cpu, the fp32 reference, is every verb's default, so a
-// result never depends on the machine that ran the command; cuda is bf16 on GPU 0.
+// result never depends on the machine that ran the command; cpu-bf16 is the CPU twin of the GPU's
+// bf16 storage (what the GPU's results are compared with); cuda is bf16 on GPU 0. The help line
+// is what their usages say of it.
 extern const char *const dy_cli_devices[];
 #define DY_CLI_DEFAULT_DEVICE "cpu"
+#define DY_CLI_DEVICE_HELP                                                                                \
+    "cpu: the fp32 reference; cpu-bf16: the same ops storing bf16 where the GPU does\n"                  \
+    "(its twin: weights, activations, KV cache; fp32 logits); cuda: bf16 on GPU 0"
 
 // Prints "dysco: MESSAGE" (in a job of several processes "dysco: rank R of N: MESSAGE") and
 // returns status.

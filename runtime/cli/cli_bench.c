@@ -20,7 +20,7 @@
 static const char USAGE[] =
     "usage: dysco bench --model DIR [--random-weights] [--ctx N,N,...] [--decode-steps N]\n"
     "                   [--method vanilla|dysco|attnsharp] [--attn-temperature T] [--dysco-config YAML]\n"
-    "                   [--device cpu|cuda] [--prefill-chunk N] [--seed N]\n"
+    "                   [--device cpu|cpu-bf16|cuda] [--prefill-chunk N] [--seed N]\n"
     "\n"
     "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
@@ -32,9 +32,12 @@ static const char USAGE[] =
     "vanilla's decode ms and prefill seconds on the same prompt, and, where DySCO runs on the\n"
     "device, dysco_phases_ms: each part of a step timed alone.\n";
 
+// Whether be is a CPU backend (cpu, cpu-bf16): host memory, which has no memory_info to check.
+static bool on_host(const dy_backend *be) { return !be->memory_info; }
+
 // Bytes per second of a copy within backend memory (read + write) of 1 GiB (64 MiB on the CPU).
 static double copy_bandwidth(dy_backend *be) {
-    const size_t bytes = strcmp(be->name, "cpu") == 0 ? 64u << 20 : 1u << 30;
+    const size_t bytes = on_host(be) ? 64u << 20 : 1u << 30;
     void *a = be->alloc(be, bytes), *b = be->alloc(be, bytes);
     double best = 0;
     if (a && b) {
@@ -55,7 +58,7 @@ static double copy_bandwidth(dy_backend *be) {
 
 // FLOP/s of the backend's matmul on an (n, n) x (n, n) product in its weight dtype.
 static double gemm_rate(dy_backend *be) {
-    const int64_t n = strcmp(be->name, "cpu") == 0 ? 512 : 8192;
+    const int64_t n = on_host(be) ? 512 : 8192;
     const size_t bytes = (size_t)(n * n) * dy_dtype_size(be->act_dtype);
     dy_view x = {be->alloc(be, bytes), be->act_dtype, n, n, n}, w = x, out = x;
     w.data = be->alloc(be, bytes);
@@ -157,7 +160,7 @@ static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
         {"--attn-temperature", "T", "attnsharp: attention logits divided by T > 0",
          .number = &o->attn_temperature, .default_text = "none"},
         {"--dysco-config", "YAML", "the DySCO config (--method dysco needs one)", .string = &o->dysco_config},
-        {"--device", NULL, "cpu: the fp32 reference; cuda: bf16 on GPU 0", .string = &o->device,
+        {"--device", NULL, DY_CLI_DEVICE_HELP, .string = &o->device,
          .choices = dy_cli_devices},
         {"--prefill-chunk", "N", "tokens per prefill pass", .integer = &o->prefill_chunk, .min = 1, .max = 1 << 20},
         {"--seed", "N", "seed of the random prompt and of --random-weights", .integer = &o->seed, .min = 0,

@@ -16,7 +16,7 @@
 #include "runtime/util/json_util.h"
 
 const char *const dy_cli_methods[] = {"vanilla", "dysco", "attnsharp", NULL};
-const char *const dy_cli_devices[] = {"cpu", "cuda", NULL};
+const char *const dy_cli_devices[] = {"cpu", "cpu-bf16", "cuda", NULL};
 
 static const char USAGE_GENERATE[] =
     "usage: dysco generate --model DIR (--prompt TEXT | --prompt-file F | --input-ids F.json)\n"
@@ -133,7 +133,7 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
         {"--stop-ids", "LIST", "extra stop ids, e.g. 151645,151643 (the checkpoint's EOS always stop)",
          .string = &o->stop_ids},
         {"--stop-on-newline", NULL, "stop after a generated \"\\n\" or \"\\n\\n\" token", .flag = &o->stop_on_newline},
-        {"--device", NULL, "cpu: the fp32 reference; cuda: bf16 on GPU 0", .string = &o->device,
+        {"--device", NULL, DY_CLI_DEVICE_HELP, .string = &o->device,
          .choices = dy_cli_devices},
         {.help = "tensor parallelism (mpirun -np N or srun -n N; rank 0 prints and writes the files):"},
         {"--tp", "N", "must equal the number of processes the launcher started", .integer = &o->tp, .min = 1,

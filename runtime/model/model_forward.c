@@ -157,7 +157,7 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
         be->add_rmsnorm(be, &x, &proj, &m->final_norm, (float)c->rms_norm_eps, &xn);
         dy_view last = dy_view_rows(&xn, n - 1, 1), logits_here = m->logits;
         logits_here.cols = logits_here.stride = m->shard.vocab;  // this rank's slice of the vocabulary
-        be->matmul(be, &last, &m->lm_head, &logits_here);
+        be->lm_head(be, &last, &m->lm_head, &logits_here);
     }
 }
 

@@ -222,9 +222,11 @@ static int load(dy_model *m, dy_backend *be, dy_comm *comm, const dy_model_confi
                 int max_ctx, int max_chunk, dy_error *err) {
     memset(m, 0, sizeof *m);
     const int tp = comm ? comm->size : 1;
-    // The collectives run on host memory over MPI; device memory needs the NCCL communicator.
+    // The collectives run on host memory over MPI; device memory needs the NCCL communicator. The
+    // bf16-storage twin stands for one GPU, which has no tensor parallelism to be the twin of yet.
     if (tp > 1 && strcmp(be->name, "cpu") != 0)
-        return dy_fail(err, "model: tensor parallelism on the %s backend needs NCCL, which is not built yet", be->name);
+        return dy_fail(err, "model: tensor parallelism runs on the cpu backend only, not on %s (GPUs need NCCL, "
+                            "which is not built yet)", be->name);
     // Nothing is allocated before the plan says it fits.
     dy_memory_plan plan;
     if (dy_memory_plan_make(cfg, max_ctx, max_chunk, tp, be->act_dtype, &plan, err)) return -1;

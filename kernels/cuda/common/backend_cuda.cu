@@ -226,6 +226,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->embedding = dy_cuda_embedding;
     b->add_rmsnorm = dy_cuda_add_rmsnorm;
     b->matmul = dy_cuda_matmul;
+    b->lm_head = dy_cuda_matmul;  // to an fp32 view: the logits
     b->attention_inputs = dy_cuda_attention_inputs;
     b->attention = dy_cuda_attention;
     b->gate_up_swiglu = dy_cuda_gate_up_swiglu;
