@@ -97,6 +97,33 @@ static void edit_header(const char *dir, const char *file, void (*edit)(cJSON *r
     free(bytes);
 }
 
+// Replaces the first `from` in FILE's header text by `to` (bytes cJSON would not write: raw NULs,
+// invalid UTF-8, a key twice, text after the JSON) and writes the file back with the same data.
+static void replace_in_header(const char *dir, const char *file, const char *from, const void *to, size_t to_len) {
+    char path[PATH_MAX];
+    path_in(path, dir, file);
+    size_t len;
+    dy_error err;
+    char *bytes = dy_read_file(path, &len, &err);
+    assert_non_null(bytes);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)bytes[i];
+    char *header = bytes + 8, *at = NULL;
+    for (size_t i = 0; !at && i + strlen(from) <= hl; i++)  // the header may not be NUL-terminated
+        if (memcmp(header + i, from, strlen(from)) == 0) at = header + i;
+    if (!at) fail_msg("%s: header has no %s", path, from);
+    const size_t before = (size_t)(at - header), after = hl - before - strlen(from), new_len = before + to_len + after;
+    unsigned char *out = malloc(8 + new_len + (len - 8 - hl));
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)new_len >> (8 * i));
+    memcpy(out + 8, header, before);
+    memcpy(out + 8 + before, to, to_len);
+    memcpy(out + 8 + before + to_len, at + strlen(from), after);
+    memcpy(out + 8 + new_len, header + hl, len - 8 - hl);
+    write_raw(path, out, 8 + new_len + (len - 8 - hl));
+    free(out);
+    free(bytes);
+}
+
 static cJSON *entry(cJSON *root, const char *name) {
     cJSON *e = cJSON_GetObjectItemCaseSensitive(root, name);
     assert_non_null(e);
@@ -165,6 +192,43 @@ static void test_header_without_tensors(void **state) {  // once undefined behav
     path_in(p, *state, "model.safetensors");
     write_st(p, "{}", NULL, 0);
     expect_error(*state, "model.safetensors: tensor model.embed_tokens.weight: missing");
+}
+
+// Header text that cJSON would not write, each once loaded with exit 0: bytes after the JSON
+// (inside the declared length; only the format's padding spaces may follow), a tensor named twice,
+// a NUL inside a name or dtype ("\u0000junk" read as the end of the string), a name that is not
+// UTF-8.
+static void test_header_text(void **state) {
+#define CASE(from, to, expected) {from, to, sizeof(to) - 1, expected}
+    const struct {
+        const char *from, *to;
+        size_t to_len;
+        const char *expected;
+    } cases[] = {
+        CASE("]}}", "]}} junk", "header: not valid JSON: bytes after the JSON value (from byte"),
+        CASE("{\"__metadata__\"", "{\"model.norm.weight\":{\"dtype\":\"BF16\",\"shape\":[0],\"data_offsets\":[0,0]},\"__metadata__\"",
+             "header: not valid JSON: key \"model.norm.weight\" appears twice in one object"),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\\u0000junk\"",
+             "header: not valid JSON: the escape \\u0000 at byte "),
+        CASE("\"BF16\"", "\"BF16\\u0000x\"", "header: not valid JSON: the escape \\u0000 at byte "),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\0junk\"",
+             "header: not valid JSON: a raw control character (byte 0x00) in a string at byte "),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\xff\"", "header: not valid JSON: invalid UTF-8 at byte "),
+    };
+#undef CASE
+    char p[PATH_MAX], expected[256];
+    path_in(p, *state, "model.safetensors");
+    size_t len;
+    dy_error err;
+    char *original = dy_read_file(p, &len, &err);
+    assert_non_null(original);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_raw(p, original, len);
+        replace_in_header(*state, "model.safetensors", cases[i].from, cases[i].to, cases[i].to_len);
+        snprintf(expected, sizeof expected, "model.safetensors: %s", cases[i].expected);
+        expect_error(*state, expected);
+    }
+    free(original);
 }
 
 // ---- tensor-entry damage -------------------------------------------------------------------
@@ -431,6 +495,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_header_not_object, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_truncated_mid_json, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_without_tensors, setup_qwen3, teardown),
+        cmocka_unit_test_setup_teardown(test_header_text, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_integer_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_missing_dtype, setup_qwen3, teardown),

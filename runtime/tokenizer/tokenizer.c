@@ -4,6 +4,7 @@
 #include <utf8proc.h>
 
 #include "nfc_unicode9.h"
+#include "runtime/util/utf8.h"
 #include "tokenizer_state.h"
 
 int dy_tokenizer_n_ids(const dy_tokenizer *tok) { return tok->n_ids; }
@@ -14,34 +15,6 @@ int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text) {
     for (int i = 0; i < tok->n_added; i++)
         if (strcmp(tok->added[i].content, text) == 0) return tok->added[i].id;
     return dy_str_map_get(&tok->model_vocab, text, strlen(text));
-}
-
-// Length of the well-formed UTF-8 sequence at s (Unicode table 3-7), or 0 when it is not one;
-// *prefix gets how many bytes form the longest valid prefix (a "maximal subpart").
-static int utf8_sequence(const unsigned char *s, size_t avail, int *prefix) {
-    unsigned char b = s[0];
-    int need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    *prefix = 1;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2;
-        if (b == 0xE0) lo = 0xA0;
-        if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3;
-        if (b == 0xF0) lo = 0x90;
-        if (b == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    for (int k = 1; k <= need; k++) {
-        if ((size_t)k >= avail || s[k] < lo || s[k] > hi) return 0;
-        lo = 0x80;
-        hi = 0xBF;
-        *prefix = k + 1;
-    }
-    return need + 1;
 }
 
 // Text pieces between added tokens: normalised, split by each pre-tokenizer regex in turn, BPE.
@@ -57,7 +30,7 @@ static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int lev
         if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
         if (end == start && start < len) {  // an empty match: step over one character
             int prefix;
-            end = start + (size_t)utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
+            end = start + (size_t)dy_utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
             if (split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
         }
         pos = end;
@@ -84,7 +57,7 @@ static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, dy_token
 int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                         dy_error *err) {
     for (size_t i = 0; i < len;) {
-        int prefix, n = utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
+        int prefix, n = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
         if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);
         i += (size_t)n;
     }
@@ -159,7 +132,7 @@ char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bo
     if (put(&text, "", 0)) goto oom;
     // Lossy UTF-8, as Rust's from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
     for (size_t i = 0; i < bytes.n;) {
-        int prefix, k = utf8_sequence((const unsigned char *)bytes.s + i, bytes.n - i, &prefix);
+        int prefix, k = dy_utf8_sequence((const unsigned char *)bytes.s + i, bytes.n - i, &prefix);
         if (k > 0 ? put(&text, bytes.s + i, (size_t)k) : put(&text, "\xEF\xBF\xBD", 3)) goto oom;
         i += (size_t)(k > 0 ? k : prefix);
     }
