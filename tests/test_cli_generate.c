@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/util/file_util.h"
 #include "test_util.h"
@@ -336,13 +337,41 @@ static void test_validation_errors(void **state) {
     expect(args, 1, "--system needs the chat template (drop --no-chat)");
 }
 
+// generation_config.json's EOS ids follow config.json's rule (ids inside the vocabulary); a file
+// that is not an object once went unread.
+static void test_generation_config_errors(void **state) {
+    (void)state;
+    char path[PATH_MAX], args[4 * PATH_MAX], want[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/ids/generation_config.json", dir);
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 1",
+             dir, dir);
+    const struct {
+        const char *text, *problem;
+    } cases[] = {
+        {"{\"eos_token_id\": 1.5}", "eos_token_id: expected a token id (a whole number >= 0), got 1.5"},
+        {"{\"eos_token_id\": [2, 1024]}", "eos_token_id: 1024 is not below vocab_size 1024"},
+        {"{\"eos_token_id\": \"2\"}", "eos_token_id: expected a token id (a whole number >= 0), got a string"},
+        {"[2]", "expected a JSON object"},
+    };
+    dy_error err;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(dy_write_file(path, cases[i].text, strlen(cases[i].text), &err), 0);
+        snprintf(want, sizeof want, "%s: %s", path, cases[i].problem);
+        expect(args, 1, want);
+    }
+    const char *valid = "{\"eos_token_id\": [2, 1023]}";
+    assert_int_equal(dy_write_file(path, valid, strlen(valid), &err), 0);
+    expect(args, 0, NULL);
+    assert_int_equal(unlink(path), 0);
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
         cmocka_unit_test(test_trace_selected),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
-        cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_generation_config_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

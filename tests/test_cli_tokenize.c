@@ -160,9 +160,11 @@ static void test_usage_and_input_errors(void **state) {
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 999999]'", toks);
     expect(args, 1, NULL, "--text: [1]: token id 999999 is not in the vocabulary");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, \"x\"]'", toks);
-    expect(args, 1, NULL, "--text: [1] is not a token id");
+    expect(args, 1, NULL, "--text: [1]: expected a token id (a whole number >= 0), got a string");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 1.5]'", toks);  // once read as 1
-    expect(args, 1, NULL, "--text: [1] is not a token id");
+    expect(args, 1, NULL, "--text: [1]: expected a token id (a whole number >= 0), got 1.5");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[2147483648]'", toks);
+    expect(args, 1, NULL, "--text: [0]: 2147483648 is not below the int32 limit 2147483648");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1] [2]'", toks);
     expect(args, 1, NULL, "--text: not valid JSON: bytes after the JSON value (from byte 4)");
 }

@@ -296,7 +296,8 @@ static void test_load_errors(void **state) {
     expect_load_error(with_model_field("merges", cJSON_Parse("[[\"a\", \"b\", \"c\"]]")), "model.merges: entry 0 is not");
     expect_load_error(with_model_field("merges", cJSON_Parse("[\"q z\"]")), "model.merges: entry 0 (q + z) uses a token not in model.vocab");
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": 0}")), "model.vocab: no token for byte 0x00");
-    expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")), "model.vocab: token a has no valid id");
+    expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")),
+                      "model.vocab: token a: expected a token id (a whole number >= 0), got a string");
     expect_load_error(with_model_field("byte_fallback", cJSON_CreateTrue()), "model.byte_fallback: not supported");
     expect_load_error(with_model_field("continuing_subword_prefix", cJSON_CreateString("##")), "model.continuing_subword_prefix: not supported");
     expect_load_error(with("pre_tokenizer", "{\"type\": \"Metaspace\"}"), "pre_tokenizer: type \"Metaspace\" is not supported");
@@ -310,13 +311,24 @@ static void test_load_errors(void **state) {
     expect_load_error(with("pre_tokenizer", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true}"), "ByteLevel add_prefix_space is not supported");
     expect_load_error(with("normalizer", "{\"type\": \"NFKC\"}"), "normalizer: type \"NFKC\" is not supported (NFC or none)");
     expect_load_error(with("post_processor", "{\"type\": \"BertProcessing\"}"), "post_processor: type \"BertProcessing\" is not supported");
+    // Template ids were cast unchecked, and the encoder emitted them as they came (-1, 1.5 -> 1).
+    const char *template = "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+                           "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[%s]}}}";
+    char pp[512];
+    snprintf(pp, sizeof pp, template, "1.5");
+    expect_load_error(with("post_processor", pp), "post_processor: special token <s>: ids: expected a token id (a whole number >= 0), got 1.5");
+    snprintf(pp, sizeof pp, template, "304");
+    expect_load_error(with("post_processor", pp), "post_processor: special token <s>: ids: 304 is not below the tokenizer's id count 304");
     expect_load_error(with("decoder", "{\"type\": \"Metaspace\"}"), "decoder: type \"Metaspace\" is not supported (ByteLevel)");
     expect_load_error(with("added_tokens", "{}"), "added_tokens: not a list");
-    expect_load_error(with("added_tokens", "[{\"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
+    expect_load_error(with("added_tokens", "[{\"content\": \"<x>\"}]"),
+                      "added_tokens: <x>: id: expected a token id (a whole number >= 0), got no value");
+    expect_load_error(with("added_tokens", "[{\"id\": 400}]"), "added_tokens: entry 0: content: expected a string");
     // Once a 30 s allocation: the id tables are sized by the largest id.
     expect_load_error(with("added_tokens", "[{\"id\": 1000000000, \"content\": \"<x>\"}]"),
-                      "added_tokens: <x>: id 1000000000 is out of range");
-    expect_load_error(with("added_tokens", "[{\"id\": 1.5, \"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
+                      "added_tokens: <x>: id: 1000000000 is not below 2 x 264 vocabulary and added entries + 1024 = 1552");
+    expect_load_error(with("added_tokens", "[{\"id\": 1.5, \"content\": \"<x>\"}]"),
+                      "added_tokens: <x>: id: expected a token id (a whole number >= 0), got 1.5");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"lstrip\": true}]"), "added_tokens: <x>: lstrip is not supported");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"normalized\": true}]"), "normalized added tokens are not supported");
 }

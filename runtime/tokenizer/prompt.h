@@ -25,8 +25,4 @@ int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_m
 // out. `where` names the source in errors.
 int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err);
 
-// One token id (a whole number in [0, 2^31)) appended to out; otherwise an error naming where and
-// field ("eos_token_id", "[3]").
-int dy_prompt_token_id(const cJSON *v, const char *where, const char *field, dy_tokens *out, dy_error *err);
-
 #endif

@@ -133,9 +133,14 @@ static int template_side(dy_tokenizer *tok, const cJSON *pp, const cJSON *piece,
         return dy_fail(c->err, "%s: post_processor: special token %s has no ids", c->path, sp->valuestring);
     cJSON_ArrayForEach(id, ids) {
         int *n = before ? &tok->n_prefix : &tok->n_suffix;
-        if (!cJSON_IsNumber(id) || *n == DY_MAX_TEMPLATE_IDS)
-            return dy_fail(c->err, "%s: post_processor: special token %s: bad ids", c->path, sp->valuestring);
-        (before ? tok->prefix : tok->suffix)[(*n)++] = (int32_t)id->valueint;
+        char why[128];
+        long value;
+        if (*n == DY_MAX_TEMPLATE_IDS)
+            return dy_fail(c->err, "%s: post_processor: special token %s: more than %d ids", c->path, sp->valuestring,
+                           DY_MAX_TEMPLATE_IDS);
+        if (!dy_json_token_id(id, tok->n_ids, "the tokenizer's id count", &value, why, sizeof why))
+            return dy_fail(c->err, "%s: post_processor: special token %s: ids: %s", c->path, sp->valuestring, why);
+        (before ? tok->prefix : tok->suffix)[(*n)++] = (int32_t)value;
     }
     return 0;
 }
@@ -234,26 +239,25 @@ static int parse_model(dy_tokenizer *tok, const cJSON *model, const cJSON *added
     // of vocabulary entries plus added tokens (plus 1024), so the id tables they size are bounded
     // by the file itself, never by one huge id.
     const int n_entries = cJSON_GetArraySize(vocab) + (added ? cJSON_GetArraySize(added) : 0);
-    const int id_bound = 2 * n_entries + 1024;
+    char bound_name[96], why[160];
+    snprintf(bound_name, sizeof bound_name, "2 x %d vocabulary and added entries + 1024 =", n_entries);
+    const long id_bound = 2L * n_entries + 1024;
+    long id;
     int max_id = -1;
     cJSON_ArrayForEach(v, vocab) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)v->valueint)
-            return dy_fail(c->err, "%s: model.vocab: token %s has no valid id", c->path, v->string);
-        if (v->valueint >= id_bound)
-            return dy_fail(c->err, "%s: model.vocab: token %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
-                           c->path, v->string, v->valueint, n_entries, id_bound - 1);
-        if (v->valueint > max_id) max_id = v->valueint;
+        if (!dy_json_token_id(v, id_bound, bound_name, &id, why, sizeof why))
+            return dy_fail(c->err, "%s: model.vocab: token %s: %s", c->path, v->string, why);
+        if (id > max_id) max_id = (int)id;
     }
+    int entry = 0;
     cJSON_ArrayForEach(v, added) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble != (double)id->valueint ||
-            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "content")))
-            return dy_fail(c->err, "%s: added_tokens: entry without a valid id and content", c->path);
-        if (id->valueint >= id_bound)
-            return dy_fail(c->err, "%s: added_tokens: %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
-                           c->path, cJSON_GetObjectItemCaseSensitive(v, "content")->valuestring, id->valueint, n_entries,
-                           id_bound - 1);
-        if (id->valueint > max_id) max_id = id->valueint;
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(v, "content");
+        if (!cJSON_IsString(content))
+            return dy_fail(c->err, "%s: added_tokens: entry %d: content: expected a string", c->path, entry);
+        if (!dy_json_token_id(cJSON_GetObjectItemCaseSensitive(v, "id"), id_bound, bound_name, &id, why, sizeof why))
+            return dy_fail(c->err, "%s: added_tokens: %s: id: %s", c->path, content->valuestring, why);
+        if (id > max_id) max_id = (int)id;
+        entry++;
     }
     tok->n_ids = max_id + 1;
     tok->id_to_token = calloc((size_t)tok->n_ids, sizeof *tok->id_to_token);

@@ -1,6 +1,7 @@
 #include "json_util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +132,35 @@ cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
         return NULL;
     }
     return root;
+}
+
+// The shortest of %.15g and %.17g that reads back as d (cJSON prints numbers the same way).
+static void format_number(double d, char *out, size_t n) {
+    snprintf(out, n, "%.15g", d);
+    if (strtod(out, NULL) != d) snprintf(out, n, "%.17g", d);
+}
+
+static const char *type_name(const cJSON *v) {
+    return cJSON_IsString(v) ? "a string" : cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false"
+           : cJSON_IsNull(v) ? "null" : cJSON_IsArray(v) ? "a list" : cJSON_IsObject(v) ? "an object" : "no value";
+}
+
+bool dy_json_token_id(const cJSON *v, long limit, const char *limit_name, long *id, char *why, size_t n) {
+    char number[32];
+    if (!cJSON_IsNumber(v)) {
+        snprintf(why, n, "expected a token id (a whole number >= 0), got %s", type_name(v));
+        return false;
+    }
+    const double d = v->valuedouble;
+    format_number(d, number, sizeof number);
+    if (!(d >= 0) || d != floor(d)) {
+        snprintf(why, n, "expected a token id (a whole number >= 0), got %s", number);
+        return false;
+    }
+    if (d >= (double)limit) {
+        snprintf(why, n, "%s is not below %s %ld", number, limit_name, limit);
+        return false;
+    }
+    *id = (long)d;
+    return true;
 }
