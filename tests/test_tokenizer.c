@@ -333,12 +333,50 @@ static void test_load_errors(void **state) {
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"normalized\": true}]"), "normalized added tokens are not supported");
 }
 
+static cJSON *with_split(const char *regex) {
+    cJSON *r = base_json(), *split = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "pre_tokenizer"), "pretokenizers"), 0);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(split, "pattern"), "Regex", cJSON_CreateString(regex));
+    return r;
+}
+
+static void test_split_regex_bounds(void **state) {
+    (void)state;
+    expect_load_error(with_split(""), "t/tokenizer.json: pre_tokenizer: Split: the Regex is empty");
+    // Nested repeats backtrack exponentially: once a silent mis-split (the failed match taken as
+    // "no match"), now an error naming the file and the pattern.
+    dy_tokenizer *tok = load(with_split("(a+)+$"));
+    dy_tokens t = {0};
+    dy_error err;
+    const char *text = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+    assert_int_equal(dy_tokenizer_encode(tok, text, strlen(text), false, &t, &err), -1);
+    assert_string_equal(err.msg, "t/tokenizer.json: pre_tokenizer: regex \"(a+)+$\": matching stopped: match limit exceeded");
+    dy_tokenizer_free(tok);
+    // In Qwen3's \s*[\r\n]+ a run of spaces costs a match a step per space (\s* backs off over
+    // each before the alternative fails): the bound grows with the text, so such a run is not
+    // refused (300,000 steps are past the bound's constant part).
+    enum { RUN = 300000 };
+    tok = load(with_split("\\s*[\\r\\n]+|\\s+|\\S+"));
+    char *run = malloc(RUN + 2);
+    memset(run, ' ', RUN);
+    run[RUN] = 'x';
+    run[RUN + 1] = 0;
+    if (dy_tokenizer_encode(tok, run, RUN + 1, false, &t, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(t.n, RUN + 1);
+    assert_int_equal(t.ids[0], ' ');
+    assert_int_equal(t.ids[RUN - 1], ' ');
+    assert_int_equal(t.ids[RUN], 'x');
+    dy_tokens_free(&t);
+    free(run);
+    dy_tokenizer_free(tok);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merges_rank_order_and_ties), cmocka_unit_test(test_ignore_merges),
         cmocka_unit_test(test_added_tokens_leftmost_longest), cmocka_unit_test(test_whitespace_and_nfc),
         cmocka_unit_test(test_post_processor_template), cmocka_unit_test(test_decode),
         cmocka_unit_test(test_encode_rejects_invalid_utf8), cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_split_regex_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

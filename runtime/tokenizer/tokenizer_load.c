@@ -68,6 +68,7 @@ static char *translate_regex(const char *pattern) {
 
 static int add_split(dy_tokenizer *tok, const char *pattern, const ctx *c) {
     if (tok->n_splits == DY_MAX_SPLITS) return dy_fail(c->err, "%s: pre_tokenizer: more than %d splits", c->path, DY_MAX_SPLITS);
+    if (!pattern[0]) return dy_fail(c->err, "%s: pre_tokenizer: Split: the Regex is empty (it would match nothing but empty pieces)", c->path);
     char *translated = translate_regex(pattern);
     if (!translated) return dy_fail(c->err, "%s: out of memory", c->path);
     int code;
@@ -80,7 +81,8 @@ static int add_split(dy_tokenizer *tok, const char *pattern, const ctx *c) {
         return dy_fail(c->err, "%s: pre_tokenizer: Split regex does not compile: %s", c->path, (char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);  // without JIT (unsupported CPU) matching still works, slower
-    tok->splits[tok->n_splits++] = re;
+    tok->splits[tok->n_splits] = re;
+    if (!(tok->split_patterns[tok->n_splits++] = strdup(pattern))) return dy_fail(c->err, "%s: out of memory", c->path);
     return 0;
 }
 
@@ -318,6 +320,21 @@ static int parse_decoder(const cJSON *d, const ctx *c) {
     return dy_fail(c->err, "%s: decoder: type \"%s\" is not supported (ByteLevel)", c->path, type ? type : "(none)");
 }
 
+// The split regexes of Qwen3 and Llama-3 nest backtracking 4 deep at most, on any text; deeper
+// nesting comes from a pattern that backtracks over its own groups. The heap bound caps what that
+// nesting may allocate (PCRE2's default is 20 GB). JIT matching ignores both and runs on its own
+// stack, whose limit (32 KiB) is reported the same way.
+enum { SPLIT_DEPTH_LIMIT = 10000, SPLIT_HEAP_LIMIT_KIB = 64 * 1024 };
+
+static pcre2_match_context *match_limits(void) {
+    pcre2_match_context *m = pcre2_match_context_create(NULL);
+    if (m) {
+        pcre2_set_depth_limit(m, SPLIT_DEPTH_LIMIT);
+        pcre2_set_heap_limit(m, SPLIT_HEAP_LIMIT_KIB);
+    }
+    return m;
+}
+
 int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, dy_tokenizer **out, dy_error *err) {
     *out = NULL;
     ctx c = {tokenizer_path, err};
@@ -339,7 +356,8 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     if (rc == 0) rc = parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &c);
     if (rc == 0) rc = parse_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
     cJSON_Delete(root);
-    if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
+    if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || !(tok->match_limits = match_limits()) ||
+                    !(tok->path = strdup(tokenizer_path)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
         rc = dy_fail(err, "%s: out of memory", tokenizer_path);
     if (rc) {
         dy_tokenizer_free(tok);
@@ -369,8 +387,13 @@ void dy_tokenizer_free(dy_tokenizer *tok) {
     dy_u64_map_free(&tok->merges);
     for (int i = 0; i < tok->n_added; i++) free(tok->added[i].content);
     free(tok->added);
-    for (int i = 0; i < tok->n_splits; i++) pcre2_code_free(tok->splits[i]);
+    for (int i = 0; i < tok->n_splits; i++) {
+        pcre2_code_free(tok->splits[i]);
+        free(tok->split_patterns[i]);
+    }
     pcre2_match_data_free(tok->match);
+    pcre2_match_context_free(tok->match_limits);
+    free(tok->path);
     dy_word_cache_free(&tok->cache);
     dy_bpe_scratch_free(&tok->scratch);
     free(tok);
