@@ -120,8 +120,7 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
          .given = &o->has_select_top_p},
         {"--dysco-strength", "S", "up-weighting; log(S) is added to selected logits; S >= 99 masks the rest",
          .number = &o->strength, .lower = DY_OPT_ANY_FINITE, .given = &o->has_strength},
-        {"--dysco-decay", "D", "importance decay factor", .number = &o->decay, .lower = DY_OPT_ANY_FINITE,
-         .given = &o->has_decay},
+        {"--dysco-decay", "D", "importance decay factor", .number = &o->decay, .given = &o->has_decay},
         {"--dysco-ctx-warmup", "N", "context_warmup_steps", .integer = &o->ctx_warmup, .min = 0, .max = INT32_MAX,
          .given = &o->has_ctx_warmup},
         {"--dysco-interv-warmup", "N|auto", "intervention_warmup (auto: generation-prompt length; 2 without chat)",
@@ -182,6 +181,11 @@ static int check_options(const options *o, bool score, dy_error *err) {
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (o->sample_top_p <= 0 || o->sample_top_p > 1)
         return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
+    // The DySCO overrides' ranges, under their own names (the config's check would name the YAML).
+    if (o->has_select_top_p && o->select_top_p > 1)
+        return dy_fail(err, "--dysco-top-p: expected a value in [0, 1] (0 disables the nucleus), got %g", o->select_top_p);
+    if (o->has_strength && !(o->strength > 0))
+        return dy_fail(err, "--dysco-strength: expected a value > 0, got %g", o->strength);
     if (o->input_ids && (o->system || o->think))
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (o->trace_selected && (!o->trace || method != DY_METHOD_DYSCO))
