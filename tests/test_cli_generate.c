@@ -342,6 +342,8 @@ static void test_validation_errors(void **state) {
     assert_int_equal(dy_write_file(bad, "[1, 2, 5000]", 12, &err), 0);
     snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s' --method vanilla", dir, bad);
     expect(args, 1, "input: token id 5000 is outside the model's vocabulary (1024)");
+    assert_int_equal(dy_write_file(bad, "[1, 1.5]", 8, &err), 0);  // once read as token 1
+    expect(args, 1, "bad.json: [1]: expected a token id (a whole number >= 0), got 1.5");
     assert_int_equal(dy_write_file(bad, "{\"ids\": [1]}", 12, &err), 0);
     expect(args, 1, "bad.json: expected {\"input_ids\": [...]} or a non-empty JSON array of token ids");
     snprintf(args, sizeof args, "generate --model '%s/text' --prompt hi --no-chat --system sys --method vanilla", dir);
