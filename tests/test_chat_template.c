@@ -216,7 +216,9 @@ static void test_load_variants(void **state) {
     assert_string_equal(t.bos_token, "<B>");
     rm_rf(dir);
     free(dir);
-    dir = load_from("{\"bos_token\":null}", QWEN3_MARKERS, &t, &rc, &err);
+    dir = load_from("{\"bos_token\":null,\"eos_token\":{\"content\":\"<e>\"},\"pad_token\":null,"
+                    "\"additional_special_tokens\":[\"<a>\",{\"content\":\"<b>\"}]}",
+                    QWEN3_MARKERS, &t, &rc, &err);
     if (rc) fail_msg("%s", err.msg);
     assert_int_equal(t.family, DY_CHAT_QWEN3);
     rm_rf(dir);
@@ -244,6 +246,17 @@ static void test_load_errors(void **state) {
                       "/tokenizer_config.json: bos_token: expected a string or an object with \"content\"");
     assert_load_error("{\"bos_token\":{\"special\":true},\"chat_template\":\"" LLAMA3_MARKERS "\"}", NULL,
                       "/tokenizer_config.json: bos_token: expected a string or an object with \"content\"");
+    // Every special-token field has the bos_token's shape, used or not (eos_token 5 was accepted).
+    assert_load_error("{\"eos_token\":5,\"chat_template\":\"" QWEN3_MARKERS "\"}", NULL,
+                      "/tokenizer_config.json: eos_token: expected a string or an object with \"content\"");
+    assert_load_error("{\"pad_token\":[\"<p>\"],\"chat_template\":\"" QWEN3_MARKERS "\"}", NULL,
+                      "/tokenizer_config.json: pad_token: expected a string or an object with \"content\"");
+    assert_load_error("{\"unk_token\":{\"content\":1},\"chat_template\":\"" QWEN3_MARKERS "\"}", NULL,
+                      "/tokenizer_config.json: unk_token: expected a string or an object with \"content\"");
+    assert_load_error("{\"additional_special_tokens\":\"<a>\",\"chat_template\":\"" QWEN3_MARKERS "\"}", NULL,
+                      "/tokenizer_config.json: additional_special_tokens: expected a list");
+    assert_load_error("{\"additional_special_tokens\":[\"<a>\",null],\"chat_template\":\"" QWEN3_MARKERS "\"}", NULL,
+                      "/tokenizer_config.json: additional_special_tokens[1]: expected a string or an object with \"content\"");
     assert_load_error(NULL, NULL, "/tokenizer_config.json: cannot open");
 }
 

@@ -267,6 +267,8 @@ static void test_bad_values(void **state) {
         {"make-model --init-std -0.1", "--init-std: expected a number >= 0, got '-0.1'"},
         {"make-model --rope-theta 0.5", "--rope-theta: expected a number >= 1, got '0.5'"},
         {"generate --dysco-decay 1e999", "--dysco-decay: expected a finite number, got '1e999'"},
+        {"generate --dysco-strength 1e999", "--dysco-strength: expected a finite number, got '1e999'"},
+        {"generate --dysco-decay -1", "--dysco-decay: expected a number >= 0, got '-1'"},
         {"bench --device tpu", "--device: expected cpu, cpu-bf16 or cuda, got 'tpu'"},
         {"score --method greedy", "--method: expected vanilla, dysco or attnsharp, got 'greedy'"},
         {"make-model --dtype fp16", "--dtype: expected bf16 or fp32, got 'fp16'"},

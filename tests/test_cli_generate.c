@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/util/file_util.h"
 #include "test_util.h"
@@ -351,6 +352,11 @@ static void test_validation_errors(void **state) {
         {"generate %s --method attnsharp", 2, "--attn-temperature: attnsharp needs a temperature > 0"},
         {"generate %s --method attnsharp --attn-temperature -1", 2, "attnsharp needs a temperature > 0"},
         {"generate %s --method vanilla --top-p 1.5", 2, "--top-p: expected a value in (0, 1], got 1.5"},
+        {"generate %s --method vanilla --top-p nan", 2, "--top-p: expected a number >= 0, got 'nan'"},
+        {"generate %s --method vanilla --temperature inf", 2, "--temperature: expected a number >= 0, got 'inf'"},
+        {"generate %s --method vanilla --temperature nan", 2, "--temperature: expected a number >= 0, got 'nan'"},
+        {"generate %s --method vanilla --temperature -1", 2, "--temperature: expected a number >= 0, got '-1'"},
+        {"generate %s --method attnsharp --attn-temperature inf", 2, "--attn-temperature: expected a finite number, got 'inf'"},
         {"generate %s --method vanilla --max-new-tokens 0", 2, "--max-new-tokens: expected an integer in [1,"},
         {"generate %s --method vanilla --device tpu", 2, "--device: expected cpu, cpu-bf16 or cuda, got 'tpu'"},
         {"generate %s --method vanilla --think", 2, "--input-ids bypasses the chat template"},
@@ -366,9 +372,15 @@ static void test_validation_errors(void **state) {
          "head 7 out of range"},
         {"generate %s --method dysco --dysco-heads '[(1,0' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1, "--dysco-heads"},
         {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-strength 2 --dysco-decay 0.5", 1, "top_k"},
-        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-p 1.5 --dysco-strength 2 --dysco-decay 0.5", 1, "top_p"},
-        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 0 --dysco-decay 0.5", 1, "strength"},
-        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay -0.5", 1, "decay"},
+        // Overrides are named as given, not as the YAML key they replace (once "FILE.yaml: top_p").
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-p 1.5 --dysco-strength 2 --dysco-decay 0.5", 2,
+         "--dysco-top-p: expected a value in [0, 1] (0 disables the nucleus), got 1.5"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 0 --dysco-decay 0.5", 2,
+         "--dysco-strength: expected a value > 0, got 0"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength -inf --dysco-decay 0.5", 2,
+         "--dysco-strength: expected a finite number, got '-inf'"},
+        {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay -0.5", 2,
+         "--dysco-decay: expected a number >= 0, got '-0.5'"},
         {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5 --dysco-ctx-warmup 100",
          1, "prefill"},
         {"generate %s --method dysco --dysco-heads '[(1,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5 --dysco-interv-warmup soon",
@@ -387,10 +399,40 @@ static void test_validation_errors(void **state) {
     assert_int_equal(dy_write_file(bad, "[1, 2, 5000]", 12, &err), 0);
     snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s' --method vanilla", dir, bad);
     expect(args, 1, "input: token id 5000 is outside the model's vocabulary (1024)");
+    assert_int_equal(dy_write_file(bad, "[1, 1.5]", 8, &err), 0);  // once read as token 1
+    expect(args, 1, "bad.json: [1]: expected a token id (a whole number >= 0), got 1.5");
     assert_int_equal(dy_write_file(bad, "{\"ids\": [1]}", 12, &err), 0);
     expect(args, 1, "bad.json: expected {\"input_ids\": [...]} or a non-empty JSON array of token ids");
     snprintf(args, sizeof args, "generate --model '%s/text' --prompt hi --no-chat --system sys --method vanilla", dir);
     expect(args, 1, "--system needs the chat template (drop --no-chat)");
+}
+
+// generation_config.json's EOS ids follow config.json's rule (ids inside the vocabulary); a file
+// that is not an object once went unread.
+static void test_generation_config_errors(void **state) {
+    (void)state;
+    char path[PATH_MAX], args[4 * PATH_MAX], want[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/ids/generation_config.json", dir);
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 1",
+             dir, dir);
+    const struct {
+        const char *text, *problem;
+    } cases[] = {
+        {"{\"eos_token_id\": 1.5}", "eos_token_id: expected a token id (a whole number >= 0), got 1.5"},
+        {"{\"eos_token_id\": [2, 1024]}", "eos_token_id: 1024 is not below vocab_size 1024"},
+        {"{\"eos_token_id\": \"2\"}", "eos_token_id: expected a token id (a whole number >= 0), got a string"},
+        {"[2]", "expected a JSON object"},
+    };
+    dy_error err;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(dy_write_file(path, cases[i].text, strlen(cases[i].text), &err), 0);
+        snprintf(want, sizeof want, "%s: %s", path, cases[i].problem);
+        expect(args, 1, want);
+    }
+    const char *valid = "{\"eos_token_id\": [2, 1023]}";
+    assert_int_equal(dy_write_file(path, valid, strlen(valid), &err), 0);
+    expect(args, 0, NULL);
+    assert_int_equal(unlink(path), 0);
 }
 
 int main(int argc, char **argv) {
@@ -399,7 +441,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
         cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
-        cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_generation_config_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

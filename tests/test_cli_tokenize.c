@@ -84,6 +84,22 @@ static void test_batch(void **state) {
     assert_int_equal(dy_write_file(path, bad_msg, strlen(bad_msg), &err), 0);
     snprintf(want, sizeof want, "%s:1: messages[0]: content is missing or not a string", path);
     expect(args, 1, NULL, want);
+    // Flags are true or false ("add_generation_prompt": "yes" read as false, 1 as not given), and
+    // a line gives text or messages (with both, messages were ignored).
+    const char *bad_flags[][2] = {
+        {"{\"text\": \"ok\", \"add_special_tokens\": \"no\"}\n", "add_special_tokens: expected true or false"},
+        {"{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"add_generation_prompt\": \"yes\"}\n",
+         "add_generation_prompt: expected true or false"},
+        {"{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"enable_thinking\": 1}\n",
+         "enable_thinking: expected true or false"},
+        {"{\"text\": \"ok\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n",
+         "give \"text\" or \"messages\", not both"},
+    };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(dy_write_file(path, bad_flags[i][0], strlen(bad_flags[i][0]), &err), 0);
+        snprintf(want, sizeof want, "%s:1: %s", path, bad_flags[i][1]);
+        expect(args, 1, NULL, want);
+    }
     // A lone UTF-16 surrogate is named as the problem (once "not a JSON object"); a pair is a character.
     const char *surrogates = "{\"text\": \"ok \\ud83d\\ude00\"}\n{\"text\": \"\\ud800\"}\n";
     assert_int_equal(dy_write_file(path, surrogates, strlen(surrogates), &err), 0);
@@ -160,9 +176,11 @@ static void test_usage_and_input_errors(void **state) {
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 999999]'", toks);
     expect(args, 1, NULL, "--text: [1]: token id 999999 is not in the vocabulary");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, \"x\"]'", toks);
-    expect(args, 1, NULL, "--text: [1] is not a token id");
+    expect(args, 1, NULL, "--text: [1]: expected a token id (a whole number >= 0), got a string");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1, 1.5]'", toks);  // once read as 1
-    expect(args, 1, NULL, "--text: [1] is not a token id");
+    expect(args, 1, NULL, "--text: [1]: expected a token id (a whole number >= 0), got 1.5");
+    snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[2147483648]'", toks);
+    expect(args, 1, NULL, "--text: [0]: 2147483648 is not below the int32 limit 2147483648");
     snprintf(args, sizeof args, "--model '%s/qwen3' --decode --text '[1] [2]'", toks);
     expect(args, 1, NULL, "--text: not valid JSON: bytes after the JSON value (from byte 4)");
 }

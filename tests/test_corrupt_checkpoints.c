@@ -97,6 +97,33 @@ static void edit_header(const char *dir, const char *file, void (*edit)(cJSON *r
     free(bytes);
 }
 
+// Replaces the first `from` in FILE's header text by `to` (bytes cJSON would not write: raw NULs,
+// invalid UTF-8, a key twice, text after the JSON) and writes the file back with the same data.
+static void replace_in_header(const char *dir, const char *file, const char *from, const void *to, size_t to_len) {
+    char path[PATH_MAX];
+    path_in(path, dir, file);
+    size_t len;
+    dy_error err;
+    char *bytes = dy_read_file(path, &len, &err);
+    assert_non_null(bytes);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)bytes[i];
+    char *header = bytes + 8, *at = NULL;
+    for (size_t i = 0; !at && i + strlen(from) <= hl; i++)  // the header may not be NUL-terminated
+        if (memcmp(header + i, from, strlen(from)) == 0) at = header + i;
+    if (!at) fail_msg("%s: header has no %s", path, from);
+    const size_t before = (size_t)(at - header), after = hl - before - strlen(from), new_len = before + to_len + after;
+    unsigned char *out = malloc(8 + new_len + (len - 8 - hl));
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)new_len >> (8 * i));
+    memcpy(out + 8, header, before);
+    memcpy(out + 8 + before, to, to_len);
+    memcpy(out + 8 + before + to_len, at + strlen(from), after);
+    memcpy(out + 8 + new_len, header + hl, len - 8 - hl);
+    write_raw(path, out, 8 + new_len + (len - 8 - hl));
+    free(out);
+    free(bytes);
+}
+
 static cJSON *entry(cJSON *root, const char *name) {
     cJSON *e = cJSON_GetObjectItemCaseSensitive(root, name);
     assert_non_null(e);
@@ -165,6 +192,46 @@ static void test_header_without_tensors(void **state) {  // once undefined behav
     path_in(p, *state, "model.safetensors");
     write_st(p, "{}", NULL, 0);
     expect_error(*state, "model.safetensors: tensor model.embed_tokens.weight: missing");
+}
+
+// Header text that cJSON would not write, each once loaded with exit 0: bytes after the JSON
+// (inside the declared length; only the format's padding spaces may follow), a tensor named twice,
+// a NUL inside a name or dtype ("\u0000junk" read as the end of the string), a name that is not
+// UTF-8, and a __metadata__ that is not an object of strings.
+static void test_header_text(void **state) {
+#define CASE(from, to, expected) {from, to, sizeof(to) - 1, expected}
+    const struct {
+        const char *from, *to;
+        size_t to_len;
+        const char *expected;
+    } cases[] = {
+        CASE("]}}", "]}} junk", "header: not valid JSON: bytes after the JSON value (from byte"),
+        CASE("{\"__metadata__\"", "{\"model.norm.weight\":{\"dtype\":\"BF16\",\"shape\":[0],\"data_offsets\":[0,0]},\"__metadata__\"",
+             "header: not valid JSON: key \"model.norm.weight\" appears twice in one object"),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\\u0000junk\"",
+             "header: not valid JSON: the escape \\u0000 at byte "),
+        CASE("\"BF16\"", "\"BF16\\u0000x\"", "header: not valid JSON: the escape \\u0000 at byte "),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\0junk\"",
+             "header: not valid JSON: a raw control character (byte 0x00) in a string at byte "),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\xff\"", "header: not valid JSON: invalid UTF-8 at byte "),
+        CASE("\"__metadata__\":{\"format\":\"pt\"}", "\"__metadata__\":[\"pt\"]", "header: __metadata__: expected an object of strings"),
+        CASE("\"__metadata__\":{\"format\":\"pt\"}", "\"__metadata__\":5", "header: __metadata__: expected an object of strings"),
+        CASE("\"format\":\"pt\"", "\"format\":1", "header: __metadata__: format: expected a string"),
+    };
+#undef CASE
+    char p[PATH_MAX], expected[256];
+    path_in(p, *state, "model.safetensors");
+    size_t len;
+    dy_error err;
+    char *original = dy_read_file(p, &len, &err);
+    assert_non_null(original);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_raw(p, original, len);
+        replace_in_header(*state, "model.safetensors", cases[i].from, cases[i].to, cases[i].to_len);
+        snprintf(expected, sizeof expected, "model.safetensors: %s", cases[i].expected);
+        expect_error(*state, expected);
+    }
+    free(original);
 }
 
 // ---- tensor-entry damage -------------------------------------------------------------------
@@ -350,19 +417,21 @@ static void shard_name(const char *dir, int k, char *name) {
 
 static char first_shard[64];
 
-static void rewrite_index(const char *dir, void (*edit)(cJSON *weight_map)) {
+static void rewrite_index(const char *dir, void (*edit)(cJSON *root)) {
     char p[PATH_MAX];
     path_in(p, dir, "model.safetensors.index.json");
     dy_error err;
     char *text = dy_read_file(p, NULL, &err);
     cJSON *root = cJSON_Parse(text);
-    edit(cJSON_GetObjectItem(root, "weight_map"));
+    edit(root);
     char *out = cJSON_Print(root);
     write_raw(p, out, strlen(out));
     free(out);
     free(text);
     cJSON_Delete(root);
 }
+
+static cJSON *weight_map(cJSON *index) { return cJSON_GetObjectItem(index, "weight_map"); }
 
 static void test_index_not_json(void **state) {
     char p[PATH_MAX];
@@ -378,16 +447,16 @@ static void test_index_without_weight_map(void **state) {
     expect_error(*state, "model.safetensors.index.json: weight_map: missing or empty");
 }
 
-static void point_to_missing_shard(cJSON *map) {
-    cJSON_ReplaceItemInObjectCaseSensitive(map, "model.norm.weight", cJSON_CreateString("model-00099-of-00099.safetensors"));
+static void point_to_missing_shard(cJSON *root) {
+    cJSON_ReplaceItemInObjectCaseSensitive(weight_map(root), "model.norm.weight", cJSON_CreateString("model-00099-of-00099.safetensors"));
 }
 static void test_index_names_missing_shard(void **state) {
     rewrite_index(*state, point_to_missing_shard);
     expect_error(*state, "model-00099-of-00099.safetensors: cannot open: No such file or directory");
 }
 
-static void point_to_wrong_shard(cJSON *map) {
-    cJSON_ReplaceItemInObjectCaseSensitive(map, "lm_head.weight", cJSON_CreateString(first_shard));
+static void point_to_wrong_shard(cJSON *root) {
+    cJSON_ReplaceItemInObjectCaseSensitive(weight_map(root), "lm_head.weight", cJSON_CreateString(first_shard));
 }
 static void test_index_names_wrong_shard(void **state) {
     shard_name(*state, 1, first_shard);
@@ -397,12 +466,56 @@ static void test_index_names_wrong_shard(void **state) {
     expect_error(*state, expected);
 }
 
-static void path_escape(cJSON *map) {
-    cJSON_ReplaceItemInObjectCaseSensitive(map, "model.norm.weight", cJSON_CreateString("../elsewhere.safetensors"));
+static void path_escape(cJSON *root) {
+    cJSON_ReplaceItemInObjectCaseSensitive(weight_map(root), "model.norm.weight", cJSON_CreateString("../elsewhere.safetensors"));
 }
 static void test_index_path_outside_folder(void **state) {
     rewrite_index(*state, path_escape);
     expect_error(*state, "weight_map: tensor model.norm.weight: shard is not a file name in this folder");
+}
+
+// Once loaded anyway: the shards' tensors came in whether the index named them or not.
+static void forget_norm(cJSON *root) { cJSON_DeleteItemFromObjectCaseSensitive(weight_map(root), "model.norm.weight"); }
+static void test_index_omits_tensor(void **state) {
+    rewrite_index(*state, forget_norm);
+    expect_error(*state, "model.safetensors.index.json: weight_map: tensor model.norm.weight: not named, but model-0000");
+}
+
+static void test_nul_in_shard_name(void **state) {
+    char p[PATH_MAX];
+    path_in(p, *state, "model.safetensors.index.json");
+    dy_error err;
+    char *text = dy_read_file(p, NULL, &err);
+    assert_non_null(text);
+    char *shard_end = strstr(strstr(text, "\"model.norm.weight\":"), ".safetensors\"") + strlen(".safetensors");
+    char *edited = malloc(strlen(text) + 8);
+    sprintf(edited, "%.*s\\u0000x%s", (int)(shard_end - text), text, shard_end);
+    write_raw(p, edited, strlen(edited));
+    free(edited);
+    free(text);
+    expect_error(*state, "model.safetensors.index.json: not valid JSON: the escape \\u0000 at byte");
+}
+
+// total_size -5 was accepted; a whole, non-negative byte count or nothing is (not compared with
+// the tensors' bytes: see check_index_metadata).
+static void total_size_negative(cJSON *root) {
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "metadata"), "total_size", cJSON_CreateNumber(-5));
+}
+static void total_size_fraction(cJSON *root) {
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "metadata"), "total_size", cJSON_CreateNumber(1.5));
+}
+static void total_size_text(cJSON *root) {
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "metadata"), "total_size", cJSON_CreateString("5"));
+}
+static void metadata_list(cJSON *root) { cJSON_ReplaceItemInObject(root, "metadata", cJSON_CreateArray()); }
+static void test_index_metadata(void **state) {
+    void (*const edits[])(cJSON *) = {total_size_negative, total_size_fraction, total_size_text};
+    for (int i = 0; i < 3; i++) {
+        rewrite_index(*state, edits[i]);
+        expect_error(*state, "model.safetensors.index.json: metadata.total_size: expected a whole number of bytes >= 0");
+    }
+    rewrite_index(*state, metadata_list);
+    expect_error(*state, "model.safetensors.index.json: metadata: expected an object");
 }
 
 static void test_tensor_in_two_shards(void **state) {
@@ -431,6 +544,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_header_not_object, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_truncated_mid_json, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_without_tensors, setup_qwen3, teardown),
+        cmocka_unit_test_setup_teardown(test_header_text, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_integer_dtype, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_missing_dtype, setup_qwen3, teardown),
@@ -456,6 +570,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_index_names_wrong_shard, setup_sharded, teardown),
         cmocka_unit_test_setup_teardown(test_index_path_outside_folder, setup_sharded, teardown),
         cmocka_unit_test_setup_teardown(test_tensor_in_two_shards, setup_sharded, teardown),
+        cmocka_unit_test_setup_teardown(test_index_omits_tensor, setup_sharded, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_shard_name, setup_sharded, teardown),
+        cmocka_unit_test_setup_teardown(test_index_metadata, setup_sharded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,7 +296,8 @@ static void test_load_errors(void **state) {
     expect_load_error(with_model_field("merges", cJSON_Parse("[[\"a\", \"b\", \"c\"]]")), "model.merges: entry 0 is not");
     expect_load_error(with_model_field("merges", cJSON_Parse("[\"q z\"]")), "model.merges: entry 0 (q + z) uses a token not in model.vocab");
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": 0}")), "model.vocab: no token for byte 0x00");
-    expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")), "model.vocab: token a has no valid id");
+    expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")),
+                      "model.vocab: token a: expected a token id (a whole number >= 0), got a string");
     expect_load_error(with_model_field("byte_fallback", cJSON_CreateTrue()), "model.byte_fallback: not supported");
     expect_load_error(with_model_field("continuing_subword_prefix", cJSON_CreateString("##")), "model.continuing_subword_prefix: not supported");
     expect_load_error(with("pre_tokenizer", "{\"type\": \"Metaspace\"}"), "pre_tokenizer: type \"Metaspace\" is not supported");
@@ -310,15 +311,63 @@ static void test_load_errors(void **state) {
     expect_load_error(with("pre_tokenizer", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true}"), "ByteLevel add_prefix_space is not supported");
     expect_load_error(with("normalizer", "{\"type\": \"NFKC\"}"), "normalizer: type \"NFKC\" is not supported (NFC or none)");
     expect_load_error(with("post_processor", "{\"type\": \"BertProcessing\"}"), "post_processor: type \"BertProcessing\" is not supported");
+    // Template ids were cast unchecked, and the encoder emitted them as they came (-1, 1.5 -> 1).
+    const char *template = "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+                           "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[%s]}}}";
+    char pp[512];
+    snprintf(pp, sizeof pp, template, "1.5");
+    expect_load_error(with("post_processor", pp), "post_processor: special token <s>: ids: expected a token id (a whole number >= 0), got 1.5");
+    snprintf(pp, sizeof pp, template, "304");
+    expect_load_error(with("post_processor", pp), "post_processor: special token <s>: ids: 304 is not below the tokenizer's id count 304");
     expect_load_error(with("decoder", "{\"type\": \"Metaspace\"}"), "decoder: type \"Metaspace\" is not supported (ByteLevel)");
     expect_load_error(with("added_tokens", "{}"), "added_tokens: not a list");
-    expect_load_error(with("added_tokens", "[{\"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
+    expect_load_error(with("added_tokens", "[{\"content\": \"<x>\"}]"),
+                      "added_tokens: <x>: id: expected a token id (a whole number >= 0), got no value");
+    expect_load_error(with("added_tokens", "[{\"id\": 400}]"), "added_tokens: entry 0: content: expected a string");
     // Once a 30 s allocation: the id tables are sized by the largest id.
     expect_load_error(with("added_tokens", "[{\"id\": 1000000000, \"content\": \"<x>\"}]"),
-                      "added_tokens: <x>: id 1000000000 is out of range");
-    expect_load_error(with("added_tokens", "[{\"id\": 1.5, \"content\": \"<x>\"}]"), "added_tokens: entry without a valid id and content");
+                      "added_tokens: <x>: id: 1000000000 is not below 2 x 264 vocabulary and added entries + 1024 = 1552");
+    expect_load_error(with("added_tokens", "[{\"id\": 1.5, \"content\": \"<x>\"}]"),
+                      "added_tokens: <x>: id: expected a token id (a whole number >= 0), got 1.5");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"lstrip\": true}]"), "added_tokens: <x>: lstrip is not supported");
     expect_load_error(with("added_tokens", "[{\"id\": 400, \"content\": \"<x>\", \"normalized\": true}]"), "normalized added tokens are not supported");
+}
+
+static cJSON *with_split(const char *regex) {
+    cJSON *r = base_json(), *split = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "pre_tokenizer"), "pretokenizers"), 0);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(split, "pattern"), "Regex", cJSON_CreateString(regex));
+    return r;
+}
+
+static void test_split_regex_bounds(void **state) {
+    (void)state;
+    expect_load_error(with_split(""), "t/tokenizer.json: pre_tokenizer: Split: the Regex is empty");
+    // Nested repeats backtrack exponentially: once a silent mis-split (the failed match taken as
+    // "no match"), now an error naming the file and the pattern.
+    dy_tokenizer *tok = load(with_split("(a+)+$"));
+    dy_tokens t = {0};
+    dy_error err;
+    const char *text = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+    assert_int_equal(dy_tokenizer_encode(tok, text, strlen(text), false, &t, &err), -1);
+    assert_string_equal(err.msg, "t/tokenizer.json: pre_tokenizer: regex \"(a+)+$\": matching stopped: match limit exceeded");
+    dy_tokenizer_free(tok);
+    // In Qwen3's \s*[\r\n]+ a run of spaces costs a match a step per space (\s* backs off over
+    // each before the alternative fails): the bound grows with the text, so such a run is not
+    // refused (300,000 steps are past the bound's constant part).
+    enum { RUN = 300000 };
+    tok = load(with_split("\\s*[\\r\\n]+|\\s+|\\S+"));
+    char *run = malloc(RUN + 2);
+    memset(run, ' ', RUN);
+    run[RUN] = 'x';
+    run[RUN + 1] = 0;
+    if (dy_tokenizer_encode(tok, run, RUN + 1, false, &t, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(t.n, RUN + 1);
+    assert_int_equal(t.ids[0], ' ');
+    assert_int_equal(t.ids[RUN - 1], ' ');
+    assert_int_equal(t.ids[RUN], 'x');
+    dy_tokens_free(&t);
+    free(run);
+    dy_tokenizer_free(tok);
 }
 
 int main(void) {
@@ -327,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_added_tokens_leftmost_longest), cmocka_unit_test(test_whitespace_and_nfc),
         cmocka_unit_test(test_post_processor_template), cmocka_unit_test(test_decode),
         cmocka_unit_test(test_encode_rejects_invalid_utf8), cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_split_regex_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,8 @@
 
 #include <cJSON.h>
 #include <limits.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +47,30 @@ static int map_and_parse(dy_checkpoint *ck, const char *file_name, dy_error *err
     return dy_safetensors_parse(f, ck->n_files - 1, &ck->tensors, err);
 }
 
+// The file name of the shard that holds t, as the index names it.
+static const char *shard_name(const dy_checkpoint *ck, const dy_tensor *t) {
+    return ck->files[t->file].path + strlen(ck->dir) + 1;
+}
+
+// The index's optional "metadata" object; its total_size, when given, is a whole number of bytes.
+// It is not compared with the tensors' bytes: writers count it differently (shared and tied
+// tensors once or twice, the storage behind views) and transformers never reads it, while every
+// tensor's bytes are checked against its shard's header and data area.
+static int check_index_metadata(const cJSON *root, const char *index_path, dy_error *err) {
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    if (!meta || cJSON_IsNull(meta)) return 0;
+    if (!cJSON_IsObject(meta)) return dy_fail(err, "%s: metadata: expected an object", index_path);
+    const cJSON *total = cJSON_GetObjectItemCaseSensitive(meta, "total_size");
+    if (total && !cJSON_IsNull(total) &&
+        !(cJSON_IsNumber(total) && total->valuedouble >= 0 && total->valuedouble == floor(total->valuedouble)))
+        return dy_fail(err, "%s: metadata.total_size: expected a whole number of bytes >= 0", index_path);
+    return 0;
+}
+
 // The index maps tensor names to shard file names; each shard is opened once, in the order the
-// index first names it, and each tensor must really be in the shard the index says.
+// index first names it. The map and the shards must agree both ways: each tensor it names is in
+// the shard it says, and each tensor a shard holds is named (else the index hides weights that
+// would be loaded anyway).
 static int open_shards(dy_checkpoint *ck, const char *index_path, dy_error *err) {
     char *json = dy_read_file(index_path, NULL, err);
     if (!json) return -1;
@@ -55,7 +79,10 @@ static int open_shards(dy_checkpoint *ck, const char *index_path, dy_error *err)
     free(json);
     if (!root) return dy_fail(err, "%s: %s", index_path, problem);
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
-    int rc = 0;
+    bool *named = NULL;
+    int rc = cJSON_IsObject(root) ? check_index_metadata(root, index_path, err)
+                                  : dy_fail(err, "%s: expected a JSON object", index_path);
+    if (rc) goto done;
     if (!cJSON_IsObject(map) || !map->child) {
         rc = dy_fail(err, "%s: weight_map: missing or empty", index_path);
         goto done;
@@ -85,18 +112,26 @@ static int open_shards(dy_checkpoint *ck, const char *index_path, dy_error *err)
             }
         }
     }
+    free(shard_names);
     if (rc == 0) rc = sort_unique(ck, err);
+    if (rc == 0 && !(named = calloc((size_t)ck->tensors.n + 1, sizeof *named)))
+        rc = dy_fail(err, "%s: out of memory", index_path);
     if (rc == 0) {
         cJSON_ArrayForEach(e, map) {
             const dy_tensor *t = dy_checkpoint_find(ck, e->string);
-            if (!t || strcmp(ck->files[t->file].path + strlen(ck->dir) + 1, e->valuestring) != 0) {
+            if (!t || strcmp(shard_name(ck, t), e->valuestring) != 0) {
                 rc = dy_fail(err, "%s: weight_map: tensor %s: not found in %s", index_path, e->string, e->valuestring);
                 break;
             }
+            named[t - ck->tensors.items] = true;
         }
     }
-    free(shard_names);
+    for (int i = 0; rc == 0 && i < ck->tensors.n; i++)
+        if (!named[i])
+            rc = dy_fail(err, "%s: weight_map: tensor %s: not named, but %s holds it", index_path,
+                         ck->tensors.items[i].name, shard_name(ck, &ck->tensors.items[i]));
 done:
+    free(named);
     cJSON_Delete(root);
     return rc;
 }

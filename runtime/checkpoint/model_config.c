@@ -98,12 +98,11 @@ static int require_off(const reader *r, const char *key) {
 
 // One token id of key: a whole number inside the vocabulary.
 static int token_id(const reader *r, const char *key, const cJSON *v, int vocab, int *id) {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
-        return dy_fail(r->err, "%s: %s: expected a token id (a whole number), got %s", r->path, key,
-                       cJSON_IsNumber(v) ? "a fraction or a negative number" : "another JSON type");
-    if (v->valuedouble >= vocab)
-        return dy_fail(r->err, "%s: %s: %.17g is outside the vocabulary (vocab_size %d)", r->path, key, v->valuedouble, vocab);
-    *id = (int)v->valuedouble;
+    char why[128];
+    long value;
+    if (!dy_json_token_id(v, vocab, "vocab_size", &value, why, sizeof why))
+        return dy_fail(r->err, "%s: %s: %s", r->path, key, why);
+    *id = (int)value;
     return 0;
 }
 

@@ -105,6 +105,16 @@ static int parse_entry(const dy_mapped_file *f, const cJSON *e, const uint8_t *d
     return 0;
 }
 
+// The format's optional "__metadata__": an object of string values ({"format": "pt"}).
+static int check_metadata(const dy_mapped_file *f, const cJSON *meta, dy_error *err) {
+    if (!cJSON_IsObject(meta)) return dy_fail(err, "%s: header: __metadata__: expected an object of strings", f->path);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, meta) {
+        if (!cJSON_IsString(v)) return dy_fail(err, "%s: header: __metadata__: %s: expected a string", f->path, v->string);
+    }
+    return 0;
+}
+
 static int by_data(const void *a, const void *b) {
     const dy_tensor *x = *(const dy_tensor *const *)a, *y = *(const dy_tensor *const *)b;
     return (x->data > y->data) - (x->data < y->data);
@@ -146,7 +156,10 @@ int dy_safetensors_parse(const dy_mapped_file *f, int file_index, dy_tensor_list
     int first = list->n, rc = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, root) {
-        if (strcmp(e->string, "__metadata__") == 0) continue;
+        if (strcmp(e->string, "__metadata__") == 0) {
+            if ((rc = check_metadata(f, e, err))) break;
+            continue;
+        }
         dy_tensor t = {.file = file_index};
         if (parse_entry(f, e, data, data_size, &t, err)) {
             rc = -1;

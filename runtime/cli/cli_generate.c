@@ -62,8 +62,18 @@ static int parse_id_list(const char *s, dy_tokens *out, dy_error *err) {
     return 0;
 }
 
-// EOS ids of generation_config.json, which transformers' generate uses when present.
-static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err) {
+// One EOS id of generation_config.json appended to out: like config.json's, inside the vocabulary.
+static int push_eos_id(const cJSON *v, const char *path, int vocab, dy_tokens *out, dy_error *err) {
+    char why[128];
+    long id;
+    if (!dy_json_token_id(v, vocab, "vocab_size", &id, why, sizeof why))
+        return dy_fail(err, "%s: eos_token_id: %s", path, why);
+    return dy_tokens_push(out, (int32_t)id) ? dy_fail(err, "%s: out of memory", path) : 0;
+}
+
+// EOS ids of generation_config.json (an id, a list of them, or null), which transformers'
+// generate uses when present.
+static int generation_config_eos(const char *dir, int vocab, dy_tokens *out, dy_error *err) {
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, dir, "generation_config.json", err)) return -1;
     if (!dy_file_exists(path)) return 0;
@@ -74,13 +84,11 @@ static int generation_config_eos(const char *dir, dy_tokens *out, dy_error *err)
     free(text);
     if (!root) return dy_fail(err, "%s: %s", path, problem);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
-    int rc = 0;
-    if (cJSON_IsNumber(eos)) {
-        rc = dy_prompt_token_id(eos, path, "eos_token_id", out, err);
-    } else if (cJSON_IsArray(eos)) {
-        cJSON_ArrayForEach(v, eos) if ((rc = dy_prompt_token_id(v, path, "eos_token_id", out, err))) break;
-    } else if (eos && !cJSON_IsNull(eos)) {
-        rc = dy_fail(err, "%s: eos_token_id: expected a token id or a list of them", path);
+    int rc = cJSON_IsObject(root) ? 0 : dy_fail(err, "%s: expected a JSON object", path);
+    if (rc == 0 && cJSON_IsArray(eos)) {
+        cJSON_ArrayForEach(v, eos) if ((rc = push_eos_id(v, path, vocab, out, err))) break;
+    } else if (rc == 0 && eos && !cJSON_IsNull(eos)) {
+        rc = push_eos_id(eos, path, vocab, out, err);
     }
     cJSON_Delete(root);
     return rc;
@@ -112,8 +120,7 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
          .given = &o->has_select_top_p},
         {"--dysco-strength", "S", "up-weighting; log(S) is added to selected logits; S >= 99 masks the rest",
          .number = &o->strength, .lower = DY_OPT_ANY_FINITE, .given = &o->has_strength},
-        {"--dysco-decay", "D", "importance decay factor", .number = &o->decay, .lower = DY_OPT_ANY_FINITE,
-         .given = &o->has_decay},
+        {"--dysco-decay", "D", "importance decay factor", .number = &o->decay, .given = &o->has_decay},
         {"--dysco-ctx-warmup", "N", "context_warmup_steps", .integer = &o->ctx_warmup, .min = 0, .max = INT32_MAX,
          .given = &o->has_ctx_warmup},
         {"--dysco-interv-warmup", "N|auto", "intervention_warmup (auto: generation-prompt length; 2 without chat)",
@@ -174,6 +181,11 @@ static int check_options(const options *o, bool score, dy_error *err) {
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (o->sample_top_p <= 0 || o->sample_top_p > 1)
         return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
+    // The DySCO overrides' ranges, under their own names (the config's check would name the YAML).
+    if (o->has_select_top_p && o->select_top_p > 1)
+        return dy_fail(err, "--dysco-top-p: expected a value in [0, 1] (0 disables the nucleus), got %g", o->select_top_p);
+    if (o->has_strength && !(o->strength > 0))
+        return dy_fail(err, "--dysco-strength: expected a value > 0, got %g", o->strength);
     if (o->input_ids && (o->system || o->think))
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (o->trace_selected && (!o->trace || method != DY_METHOD_DYSCO))
@@ -255,7 +267,7 @@ static int resolve_dysco(const options *o, const dy_model_config *cfg, session *
 
 static int collect_stops(const options *o, const dy_model_config *cfg, session *s, dy_error *err) {
     for (int i = 0; i < cfg->n_eos; i++) dy_tokens_push(&s->stops, cfg->eos_ids[i]);
-    if (generation_config_eos(o->model, &s->stops, err)) return -1;
+    if (generation_config_eos(o->model, cfg->vocab_size, &s->stops, err)) return -1;
     if (o->stop_ids && parse_id_list(o->stop_ids, &s->stops, err)) return -1;
     if (o->stop_on_newline) {  // the byte-level tokens for "\n" and "\n\n"
         if (!s->tok) return dy_fail(err, "--stop-on-newline: needs the tokenizer (%s/tokenizer.json)", o->model);

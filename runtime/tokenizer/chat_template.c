@@ -356,15 +356,37 @@ const char *dy_chat_family_name(dy_chat_family f) {
 
 // ---- tokenizer_config.json -------------------------------------------------------------------------
 
-// "bos_token": a string, an AddedToken object {"content": ...}, or null / absent (no BOS: Jinja
-// renders the undefined name as "").
-static int read_bos(const cJSON *root, const char *path, const char **out, dy_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "bos_token");
+// A special token: a string, an AddedToken object {"content": ...}, or, where nullable, null or
+// absent (*out NULL: Jinja renders an undefined name as "").
+static int read_special_token(const cJSON *v, bool nullable, const char *path, const char *key, const char **out,
+                              dy_error *err) {
     *out = NULL;
-    if (!v || cJSON_IsNull(v)) return 0;
+    if (nullable && (!v || cJSON_IsNull(v))) return 0;
     if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
-    if (!cJSON_IsString(v)) return dy_fail(err, "%s: bos_token: expected a string or an object with \"content\"", path);
+    if (!cJSON_IsString(v)) return dy_fail(err, "%s: %s: expected a string or an object with \"content\"", path, key);
     *out = v->valuestring;
+    return 0;
+}
+
+// Every special-token field transformers reads from the file has that shape, and so has each
+// entry of additional_special_tokens; the templates here use bos_token alone, the rest is checked.
+static int read_special_tokens(const cJSON *root, const char *path, const char **bos, dy_error *err) {
+    static const char *const others[] = {"eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+    const char *unused;
+    if (read_special_token(cJSON_GetObjectItemCaseSensitive(root, "bos_token"), true, path, "bos_token", bos, err))
+        return -1;
+    for (int i = 0; i < (int)(sizeof others / sizeof *others); i++)
+        if (read_special_token(cJSON_GetObjectItemCaseSensitive(root, others[i]), true, path, others[i], &unused, err))
+            return -1;
+    const cJSON *extra = cJSON_GetObjectItemCaseSensitive(root, "additional_special_tokens"), *item;
+    if (!extra || cJSON_IsNull(extra)) return 0;
+    if (!cJSON_IsArray(extra)) return dy_fail(err, "%s: additional_special_tokens: expected a list", path);
+    int i = 0;
+    cJSON_ArrayForEach(item, extra) {
+        char key[48];
+        snprintf(key, sizeof key, "additional_special_tokens[%d]", i++);
+        if (read_special_token(item, false, path, key, &unused, err)) return -1;
+    }
     return 0;
 }
 
@@ -415,7 +437,7 @@ int dy_chat_template_load(const char *tokenizer_config_path, dy_chat_template *t
     const char *bos = NULL, *text = NULL;
     if (!cJSON_IsObject(root)) {
         dy_fail(err, "%s: expected a JSON object", tokenizer_config_path);
-    } else if (read_bos(root, tokenizer_config_path, &bos, err) == 0) {
+    } else if (read_special_tokens(root, tokenizer_config_path, &bos, err) == 0) {
         if (dy_file_exists(sidecar)) {
             char *jinja = dy_read_file(sidecar, NULL, err);
             if (jinja) rc = dy_chat_template_detect(jinja, bos, sidecar, t, err);

@@ -1,6 +1,5 @@
 #include "prompt.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +57,16 @@ int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_m
     return 0;
 }
 
+// One id of a prompt list appended to out: any id a 32-bit token can hold (the model checks its
+// vocabulary when the ids reach it); otherwise an error naming where and field ("[3]").
+static int token_id(const cJSON *v, const char *where, const char *field, dy_tokens *out, dy_error *err) {
+    char why[128];
+    long id;
+    if (!dy_json_token_id(v, (long)INT32_MAX + 1, "the int32 limit", &id, why, sizeof why))
+        return dy_fail(err, "%s: %s: %s", where, field, why);
+    return dy_tokens_push(out, (int32_t)id) ? dy_fail(err, "%s: out of memory", where) : 0;
+}
+
 int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err) {
     char problem[160];
     cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
@@ -71,14 +80,8 @@ int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empt
     if (rc == 0) cJSON_ArrayForEach(v, list) {
             char field[24];
             snprintf(field, sizeof field, "[%d]", i++);
-            if ((rc = dy_prompt_token_id(v, where, field, out, err))) break;
+            if ((rc = token_id(v, where, field, out, err))) break;
         }
     cJSON_Delete(root);
     return rc;
-}
-
-int dy_prompt_token_id(const cJSON *v, const char *where, const char *field, dy_tokens *out, dy_error *err) {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX || v->valuedouble != floor(v->valuedouble))
-        return dy_fail(err, "%s: %s is not a token id", where, field);
-    return dy_tokens_push(out, (int32_t)v->valuedouble) ? dy_fail(err, "%s: out of memory", where) : 0;
 }

@@ -21,12 +21,8 @@ int dy_prompt_auto_warmup(dy_tokenizer *tok, const dy_chat_template *tmpl, int e
 // cJSON tree (which must outlive them); *msgs is malloc'd. `where` names the source in errors.
 int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_message **msgs, int *n, dy_error *err);
 
-// Token ids from {"input_ids": [...]} or a bare JSON array (non-negative integers), appended to
-// out. `where` names the source in errors.
+// Token ids from {"input_ids": [...]} or a bare JSON array (whole numbers below 2^31; the model
+// checks its vocabulary), appended to out. `where` names the source and the entry ("[3]") in errors.
 int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err);
-
-// One token id (a whole number in [0, 2^31)) appended to out; otherwise an error naming where and
-// field ("eos_token_id", "[3]").
-int dy_prompt_token_id(const cJSON *v, const char *where, const char *field, dy_tokens *out, dy_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <utf8proc.h>
 
 #include "nfc_unicode9.h"
+#include "runtime/util/utf8.h"
 #include "tokenizer_state.h"
 
 int dy_tokenizer_n_ids(const dy_tokenizer *tok) { return tok->n_ids; }
@@ -16,49 +17,41 @@ int32_t dy_tokenizer_token_id(const dy_tokenizer *tok, const char *text) {
     return dy_str_map_get(&tok->model_vocab, text, strlen(text));
 }
 
-// Length of the well-formed UTF-8 sequence at s (Unicode table 3-7), or 0 when it is not one;
-// *prefix gets how many bytes form the longest valid prefix (a "maximal subpart").
-static int utf8_sequence(const unsigned char *s, size_t avail, int *prefix) {
-    unsigned char b = s[0];
-    int need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    *prefix = 1;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2;
-        if (b == 0xE0) lo = 0xA0;
-        if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3;
-        if (b == 0xF0) lo = 0x90;
-        if (b == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    for (int k = 1; k <= need; k++) {
-        if ((size_t)k >= avail || s[k] < lo || s[k] > hi) return 0;
-        lo = 0x80;
-        hi = 0xBF;
-        *prefix = k + 1;
-    }
-    return need + 1;
+// The steps PCRE2 may take for one match (its match limit) grow with the text left to scan: in
+// Qwen3's and Llama-3's split regexes a run of n spaces before a letter costs n + 5 steps, other
+// text a few. A pattern that backtracks without bound (nested repeats such as "(a+)+$") stops
+// after two steps per byte left plus this constant: an error, where PCRE2's default (10 million
+// steps, whatever the text) taken as "no match" split the rest of the text wrongly, or a long
+// legitimate run of spaces hit it.
+enum { SPLIT_MATCH_LIMIT_BASE = 100000 };
+
+static uint32_t match_limit(size_t bytes_left) {
+    const size_t limit = SPLIT_MATCH_LIMIT_BASE + 2 * bytes_left;
+    return limit < UINT32_MAX ? (uint32_t)limit : UINT32_MAX;
 }
 
 // Text pieces between added tokens: normalised, split by each pre-tokenizer regex in turn, BPE.
-static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int level, dy_tokens *out) {
-    if (level == tok->n_splits) return dy_bpe_word(tok, s, len, out);
+static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int level, dy_tokens *out, dy_error *err) {
+    if (level == tok->n_splits) return dy_bpe_word(tok, s, len, out) ? dy_fail(err, "tokenizer: out of memory") : 0;
     pcre2_code *re = tok->splits[level];
     size_t pos = 0;
     while (pos < len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, tok->match, NULL);
+        pcre2_set_match_limit(tok->match_limits, match_limit(len - pos));
+        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, tok->match, tok->match_limits);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {  // a limit, not "no match": the rest would be split wrongly
+            PCRE2_UCHAR why[128];
+            pcre2_get_error_message(rc, why, sizeof why);
+            return dy_fail(err, "%s: pre_tokenizer: regex \"%.200s\": matching stopped: %s", tok->path,
+                           tok->split_patterns[level], (const char *)why);
+        }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(tok->match);
         size_t start = rc > 0 ? ov[0] : len, end = rc > 0 ? ov[1] : len;
-        if (start > pos && split_and_merge(tok, s + pos, start - pos, level + 1, out)) return -1;  // unmatched gap
-        if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
+        if (start > pos && split_and_merge(tok, s + pos, start - pos, level + 1, out, err)) return -1;  // unmatched gap
+        if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out, err)) return -1;
         if (end == start && start < len) {  // an empty match: step over one character
             int prefix;
-            end = start + (size_t)utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
-            if (split_and_merge(tok, s + start, end - start, level + 1, out)) return -1;
+            end = start + (size_t)dy_utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
+            if (split_and_merge(tok, s + start, end - start, level + 1, out, err)) return -1;
         }
         pos = end;
     }
@@ -69,22 +62,19 @@ static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, dy_token
     if (len == 0) return 0;
     bool ascii = true;
     for (size_t i = 0; i < len && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
-    if (!tok->nfc || ascii) {  // ASCII is always in NFC
-        if (split_and_merge(tok, s, len, 0, out)) return dy_fail(err, "tokenizer: out of memory");
-        return 0;
-    }
+    if (!tok->nfc || ascii) return split_and_merge(tok, s, len, 0, out, err);  // ASCII is always in NFC
     char *nfc;
     size_t n;
     if (dy_nfc_unicode9(s, len, &nfc, &n)) return dy_fail(err, "tokenizer: NFC normalisation failed");
-    int rc = split_and_merge(tok, nfc, n, 0, out);
+    int rc = split_and_merge(tok, nfc, n, 0, out, err);
     free(nfc);
-    return rc ? dy_fail(err, "tokenizer: out of memory") : 0;
+    return rc;
 }
 
 int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                         dy_error *err) {
     for (size_t i = 0; i < len;) {
-        int prefix, n = utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
+        int prefix, n = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
         if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);
         i += (size_t)n;
     }
@@ -159,7 +149,7 @@ char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bo
     if (put(&text, "", 0)) goto oom;
     // Lossy UTF-8, as Rust's from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
     for (size_t i = 0; i < bytes.n;) {
-        int prefix, k = utf8_sequence((const unsigned char *)bytes.s + i, bytes.n - i, &prefix);
+        int prefix, k = dy_utf8_sequence((const unsigned char *)bytes.s + i, bytes.n - i, &prefix);
         if (k > 0 ? put(&text, bytes.s + i, (size_t)k) : put(&text, "\xEF\xBF\xBD", 3)) goto oom;
         i += (size_t)(k > 0 ? k : prefix);
     }

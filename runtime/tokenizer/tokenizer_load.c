@@ -68,6 +68,7 @@ static char *translate_regex(const char *pattern) {
 
 static int add_split(dy_tokenizer *tok, const char *pattern, const ctx *c) {
     if (tok->n_splits == DY_MAX_SPLITS) return dy_fail(c->err, "%s: pre_tokenizer: more than %d splits", c->path, DY_MAX_SPLITS);
+    if (!pattern[0]) return dy_fail(c->err, "%s: pre_tokenizer: Split: the Regex is empty (it would match nothing but empty pieces)", c->path);
     char *translated = translate_regex(pattern);
     if (!translated) return dy_fail(c->err, "%s: out of memory", c->path);
     int code;
@@ -80,7 +81,8 @@ static int add_split(dy_tokenizer *tok, const char *pattern, const ctx *c) {
         return dy_fail(c->err, "%s: pre_tokenizer: Split regex does not compile: %s", c->path, (char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);  // without JIT (unsupported CPU) matching still works, slower
-    tok->splits[tok->n_splits++] = re;
+    tok->splits[tok->n_splits] = re;
+    if (!(tok->split_patterns[tok->n_splits++] = strdup(pattern))) return dy_fail(c->err, "%s: out of memory", c->path);
     return 0;
 }
 
@@ -133,9 +135,14 @@ static int template_side(dy_tokenizer *tok, const cJSON *pp, const cJSON *piece,
         return dy_fail(c->err, "%s: post_processor: special token %s has no ids", c->path, sp->valuestring);
     cJSON_ArrayForEach(id, ids) {
         int *n = before ? &tok->n_prefix : &tok->n_suffix;
-        if (!cJSON_IsNumber(id) || *n == DY_MAX_TEMPLATE_IDS)
-            return dy_fail(c->err, "%s: post_processor: special token %s: bad ids", c->path, sp->valuestring);
-        (before ? tok->prefix : tok->suffix)[(*n)++] = (int32_t)id->valueint;
+        char why[128];
+        long value;
+        if (*n == DY_MAX_TEMPLATE_IDS)
+            return dy_fail(c->err, "%s: post_processor: special token %s: more than %d ids", c->path, sp->valuestring,
+                           DY_MAX_TEMPLATE_IDS);
+        if (!dy_json_token_id(id, tok->n_ids, "the tokenizer's id count", &value, why, sizeof why))
+            return dy_fail(c->err, "%s: post_processor: special token %s: ids: %s", c->path, sp->valuestring, why);
+        (before ? tok->prefix : tok->suffix)[(*n)++] = (int32_t)value;
     }
     return 0;
 }
@@ -234,26 +241,25 @@ static int parse_model(dy_tokenizer *tok, const cJSON *model, const cJSON *added
     // of vocabulary entries plus added tokens (plus 1024), so the id tables they size are bounded
     // by the file itself, never by one huge id.
     const int n_entries = cJSON_GetArraySize(vocab) + (added ? cJSON_GetArraySize(added) : 0);
-    const int id_bound = 2 * n_entries + 1024;
+    char bound_name[96], why[160];
+    snprintf(bound_name, sizeof bound_name, "2 x %d vocabulary and added entries + 1024 =", n_entries);
+    const long id_bound = 2L * n_entries + 1024;
+    long id;
     int max_id = -1;
     cJSON_ArrayForEach(v, vocab) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)v->valueint)
-            return dy_fail(c->err, "%s: model.vocab: token %s has no valid id", c->path, v->string);
-        if (v->valueint >= id_bound)
-            return dy_fail(c->err, "%s: model.vocab: token %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
-                           c->path, v->string, v->valueint, n_entries, id_bound - 1);
-        if (v->valueint > max_id) max_id = v->valueint;
+        if (!dy_json_token_id(v, id_bound, bound_name, &id, why, sizeof why))
+            return dy_fail(c->err, "%s: model.vocab: token %s: %s", c->path, v->string, why);
+        if (id > max_id) max_id = (int)id;
     }
+    int entry = 0;
     cJSON_ArrayForEach(v, added) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble != (double)id->valueint ||
-            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "content")))
-            return dy_fail(c->err, "%s: added_tokens: entry without a valid id and content", c->path);
-        if (id->valueint >= id_bound)
-            return dy_fail(c->err, "%s: added_tokens: %s: id %d is out of range (%d vocabulary and added entries: ids 0..%d)",
-                           c->path, cJSON_GetObjectItemCaseSensitive(v, "content")->valuestring, id->valueint, n_entries,
-                           id_bound - 1);
-        if (id->valueint > max_id) max_id = id->valueint;
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(v, "content");
+        if (!cJSON_IsString(content))
+            return dy_fail(c->err, "%s: added_tokens: entry %d: content: expected a string", c->path, entry);
+        if (!dy_json_token_id(cJSON_GetObjectItemCaseSensitive(v, "id"), id_bound, bound_name, &id, why, sizeof why))
+            return dy_fail(c->err, "%s: added_tokens: %s: id: %s", c->path, content->valuestring, why);
+        if (id > max_id) max_id = (int)id;
+        entry++;
     }
     tok->n_ids = max_id + 1;
     tok->id_to_token = calloc((size_t)tok->n_ids, sizeof *tok->id_to_token);
@@ -314,6 +320,21 @@ static int parse_decoder(const cJSON *d, const ctx *c) {
     return dy_fail(c->err, "%s: decoder: type \"%s\" is not supported (ByteLevel)", c->path, type ? type : "(none)");
 }
 
+// The split regexes of Qwen3 and Llama-3 nest backtracking 4 deep at most, on any text; deeper
+// nesting comes from a pattern that backtracks over its own groups. The heap bound caps what that
+// nesting may allocate (PCRE2's default is 20 GB). JIT matching ignores both and runs on its own
+// stack, whose limit (32 KiB) is reported the same way.
+enum { SPLIT_DEPTH_LIMIT = 10000, SPLIT_HEAP_LIMIT_KIB = 64 * 1024 };
+
+static pcre2_match_context *match_limits(void) {
+    pcre2_match_context *m = pcre2_match_context_create(NULL);
+    if (m) {
+        pcre2_set_depth_limit(m, SPLIT_DEPTH_LIMIT);
+        pcre2_set_heap_limit(m, SPLIT_HEAP_LIMIT_KIB);
+    }
+    return m;
+}
+
 int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, dy_tokenizer **out, dy_error *err) {
     *out = NULL;
     ctx c = {tokenizer_path, err};
@@ -335,7 +356,8 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     if (rc == 0) rc = parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &c);
     if (rc == 0) rc = parse_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
     cJSON_Delete(root);
-    if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
+    if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || !(tok->match_limits = match_limits()) ||
+                    !(tok->path = strdup(tokenizer_path)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
         rc = dy_fail(err, "%s: out of memory", tokenizer_path);
     if (rc) {
         dy_tokenizer_free(tok);
@@ -365,8 +387,13 @@ void dy_tokenizer_free(dy_tokenizer *tok) {
     dy_u64_map_free(&tok->merges);
     for (int i = 0; i < tok->n_added; i++) free(tok->added[i].content);
     free(tok->added);
-    for (int i = 0; i < tok->n_splits; i++) pcre2_code_free(tok->splits[i]);
+    for (int i = 0; i < tok->n_splits; i++) {
+        pcre2_code_free(tok->splits[i]);
+        free(tok->split_patterns[i]);
+    }
     pcre2_match_data_free(tok->match);
+    pcre2_match_context_free(tok->match_limits);
+    free(tok->path);
     dy_word_cache_free(&tok->cache);
     dy_bpe_scratch_free(&tok->scratch);
     free(tok);

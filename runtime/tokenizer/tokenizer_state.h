@@ -39,8 +39,13 @@ struct dy_tokenizer {
 
     bool nfc;
     pcre2_code *splits[DY_MAX_SPLITS];  // pre-tokenizer regexes, applied in order (Isolated)
+    char *split_patterns[DY_MAX_SPLITS];  // each as the file writes it, for errors
     int n_splits;
     pcre2_match_data *match;
+    // Bounds on one match's work: depth and heap set at load (tokenizer_load.c), the match limit
+    // before each match from the bytes left (tokenizer.c); a match that hits one is an error.
+    pcre2_match_context *match_limits;
+    char *path;  // tokenizer.json as named when loading, for errors while encoding
 
     int n_prefix, n_suffix;  // post-processor template around the sequence
     int32_t prefix[DY_MAX_TEMPLATE_IDS], suffix[DY_MAX_TEMPLATE_IDS];

@@ -1,10 +1,13 @@
 #include "json_util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 // The 16-bit value of the escape "\uXXXX" at s (avail bytes there), or -1.
 static long escape_at(const char *s, size_t avail) {
@@ -17,16 +20,40 @@ static long escape_at(const char *s, size_t avail) {
     return v;
 }
 
-// The byte offset of the first escape in [0, end) that is not a character a C string can hold:
-// a UTF-16 surrogate without its partner (cJSON refuses those without saying why) or U+0000
-// (which cJSON stores as the end of the string, so "name\u0000junk" would read as "name").
-// -1 when there is none. Escaped backslashes are skipped as the parser skips them.
-static long bad_escape(const char *text, size_t len, size_t end, long *value) {
+// Whether a string in [0, end) holds a byte or escape that no reader could take as written, with
+// why in problem (n bytes). cJSON takes most of them without a word, and C strings then say
+// something else: an escaped U+0000 or a raw NUL byte ends the string early ("name\u0000junk"
+// reads as "name"), raw control characters and invalid UTF-8 pass into names and messages. A
+// UTF-16 surrogate escape without its partner makes cJSON fail without saying why. Strings are
+// followed as the parser reads them (end is where it stopped); bytes between values are its own
+// to judge.
+static bool string_problem(const char *text, size_t len, size_t end, char *problem, size_t n) {
+    bool in_string = false;
     for (size_t i = 0; i < end && i < len; i++) {
-        if (text[i] != '\\') continue;
+        const unsigned char c = (unsigned char)text[i];
+        if (c == '"') {
+            in_string = !in_string;
+            continue;
+        }
+        if (!in_string) continue;
+        if (c < 0x20) {
+            snprintf(problem, n, "not valid JSON: a raw control character (byte 0x%02x) in a string at byte %zu", c, i);
+            return true;
+        }
+        if (c >= 0x80) {
+            int prefix;
+            const int k = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
+            if (k == 0) {
+                snprintf(problem, n, "not valid JSON: invalid UTF-8 at byte %zu", i);
+                return true;
+            }
+            i += (size_t)k - 1;
+            continue;
+        }
+        if (c != '\\') continue;
         const long v = escape_at(text + i, len - i);
         if (v < 0) {
-            i++;  // "\x": the escaped character does not start another escape
+            i++;  // "\x": the escaped character ends nothing and starts no other escape
             continue;
         }
         const bool high = v >= 0xD800 && v <= 0xDBFF, low = v >= 0xDC00 && v <= 0xDFFF;
@@ -38,12 +65,14 @@ static long bad_escape(const char *text, size_t len, size_t end, long *value) {
             }
         }
         if (high || low || v == 0) {
-            *value = v;
-            return (long)i;
+            snprintf(problem, n, "not valid JSON: the escape \\u%04lx at byte %zu is %s", v, i,
+                     v == 0 ? "a NUL character (not allowed in names or values)"
+                            : "a lone UTF-16 surrogate (not a character)");
+            return true;
         }
         i += 5;
     }
-    return -1;
+    return false;
 }
 
 static int by_string(const void *a, const void *b) {
@@ -81,12 +110,7 @@ cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     const size_t at = end && end >= text ? (size_t)(end - text) : len;
-    long value;
-    const long bad = bad_escape(text, len, root ? len : at + 1, &value);
-    if (bad >= 0) {
-        snprintf(problem, n, "not valid JSON: the escape \\u%04lx at byte %ld is %s", value, bad,
-                 value == 0 ? "a NUL character (not allowed in names or values)"
-                            : "a lone UTF-16 surrogate (not a character)");
+    if (string_problem(text, len, root ? at : at + 1, problem, n)) {
         cJSON_Delete(root);
         return NULL;
     }
@@ -108,4 +132,35 @@ cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
         return NULL;
     }
     return root;
+}
+
+// The shortest of %.15g and %.17g that reads back as d (cJSON prints numbers the same way).
+static void format_number(double d, char *out, size_t n) {
+    snprintf(out, n, "%.15g", d);
+    if (strtod(out, NULL) != d) snprintf(out, n, "%.17g", d);
+}
+
+static const char *type_name(const cJSON *v) {
+    return cJSON_IsString(v) ? "a string" : cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false"
+           : cJSON_IsNull(v) ? "null" : cJSON_IsArray(v) ? "a list" : cJSON_IsObject(v) ? "an object" : "no value";
+}
+
+bool dy_json_token_id(const cJSON *v, long limit, const char *limit_name, long *id, char *why, size_t n) {
+    char number[32];
+    if (!cJSON_IsNumber(v)) {
+        snprintf(why, n, "expected a token id (a whole number >= 0), got %s", type_name(v));
+        return false;
+    }
+    const double d = v->valuedouble;
+    format_number(d, number, sizeof number);
+    if (!(d >= 0) || d != floor(d)) {
+        snprintf(why, n, "expected a token id (a whole number >= 0), got %s", number);
+        return false;
+    }
+    if (d >= (double)limit) {
+        snprintf(why, n, "%s is not below %s %ld", number, limit_name, limit);
+        return false;
+    }
+    *id = (long)d;
+    return true;
 }

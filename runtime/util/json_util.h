@@ -2,15 +2,24 @@
 #ifndef DYSCO_JSON_UTIL_H
 #define DYSCO_JSON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
 
 // The parsed text (len bytes, no NUL needed), or NULL with why in problem (n bytes). One rule for
 // every JSON file the runtime reads: the value is the whole text (whitespace may follow, as the
-// spaces that pad a safetensors header), no string holds U+0000 or a lone UTF-16 surrogate, and
-// no object names a key twice. Errors name the byte where the parser stopped, or the escape, key
-// or trailing bytes at fault.
+// spaces that pad a safetensors header); strings are UTF-8 without raw control characters and
+// hold no U+0000 (escaped or raw) and no lone UTF-16 surrogate; no object names a key twice.
+// Errors name the byte where the parser stopped, or the byte, escape, key or trailing bytes at
+// fault.
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n);
+
+// Whether v is a token id below limit: a JSON number that is a whole number in [0, limit). The one
+// test every reader of ids applies (config.json, generation_config.json, tokenizer.json, prompt
+// ids). On false, why (n bytes) is the problem, for a line "FILE: FIELD: <why>"; limit_name says
+// what the limit is ("vocab_size"): "expected a token id (a whole number >= 0), got a string",
+// "... got 1.5", "1e+300 is not below vocab_size 1000".
+bool dy_json_token_id(const cJSON *v, long limit, const char *limit_name, long *id, char *why, size_t n);
 
 #endif
