@@ -31,8 +31,10 @@ int dy_ustr_from_utf8(const char *s, size_t len, const char *what, dy_ustr *out,
     for (size_t i = 0; i < len;) {
         utf8proc_int32_t c;
         const utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
-        if (k <= 0) return dy_fail(err, "%s: invalid UTF-8 at byte %zu", what, i);
-        if (dy_ustr_push(out, (uint32_t)c)) return dy_fail(err, "%s: out of memory", what);
+        if (k <= 0 || dy_ustr_push(out, (uint32_t)c)) {
+            dy_ustr_free(out);
+            return k <= 0 ? dy_fail(err, "%s: invalid UTF-8 at byte %zu", what, i) : dy_fail(err, "%s: out of memory", what);
+        }
         i += (size_t)k;
     }
     return 0;

@@ -24,7 +24,7 @@ int dy_ustr_append(dy_ustr *s, const uint32_t *cp, size_t n);
 void dy_ustr_free(dy_ustr *s);
 
 // The code points of len bytes of UTF-8 into *out (which starts empty); invalid UTF-8 is an
-// error "WHAT: invalid UTF-8 at byte N".
+// error "WHAT: invalid UTF-8 at byte N", and *out is freed then.
 int dy_ustr_from_utf8(const char *s, size_t len, const char *what, dy_ustr *out, dy_error *err);
 
 // Whether a[0..n) equals b[0..m).
