@@ -3,6 +3,11 @@
 reference's own scoring code scores, for test_eval_scoring to hold runtime/eval to.
 
 usage: tests/eval_scoring_fixtures.py [--out tests/fixtures/eval_scoring.json]
+       tests/eval_scoring_fixtures.py --snowball-check WORDLIST
+           counts the distinct tokens longer than 3 letters of WORDLIST (README: Debian's
+           wamerican-large, /usr/share/dict/american-english-large) that nltk's PorterStemmer
+           and Snowball's "porter" (python3-snowballstemmer, the Snowball release of Debian's
+           libstemmer) stem differently, with the first few; writes no fixture
 
 Run with Debian's python3 and python3-nltk (nltk's PorterStemmer is what rouge_score stems with);
 the rest is the standard library (difflib, re, string, unicodedata). Deterministic: the same
@@ -757,10 +762,26 @@ def check_unicode_14(text):
         assert unicodedata.category(ch) != "Cn", f"U+{ord(ch):04X} is unassigned in Unicode {unicodedata.unidata_version}"
 
 
+def snowball_check(wordlist):
+    import snowballstemmer
+    snowball = snowballstemmer.stemmer("porter")
+    words = set()
+    with open(wordlist, encoding="utf-8") as f:
+        for line in f:
+            words.update(t for t in re.split(r"[^a-z0-9]+", line.strip().lower()) if len(t) > 3)
+    differ = [(w, _STEMMER.stem(w), snowball.stemWord(w)) for w in sorted(words) if _STEMMER.stem(w) != snowball.stemWord(w)]
+    print(f"{len(differ)} of {len(words)} words stem differently (nltk {nltk.__version__} vs Snowball porter)")
+    for w, a, b in differ[:10]:
+        print(f"  {w}: nltk {a}, snowball {b}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/fixtures/eval_scoring.json")
+    ap.add_argument("--snowball-check", metavar="WORDLIST")
     args = ap.parse_args()
+    if args.snowball_check:
+        return snowball_check(args.snowball_check)
     families = []
     for family, dataset, make, score in FAMILIES:
         rng = random.Random(f"eval-scoring-{family}")
