@@ -16,6 +16,7 @@ int dy_cli_tokenize(int argc, char **argv);
 int dy_cli_generate(int argc, char **argv);
 int dy_cli_score(int argc, char **argv);
 int dy_cli_bench(int argc, char **argv);
+int dy_cli_eval(int argc, char **argv);
 
 // --method of generate, score and bench (NULL-terminated), as dy_method_parse reads them.
 extern const char *const dy_cli_methods[];

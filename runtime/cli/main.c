@@ -16,6 +16,7 @@ static const char USAGE[] =
     "  generate     decode a prompt with vanilla, attnsharp or DySCO\n"
     "  score        log-probabilities of a given continuation under a method\n"
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
+    "  eval         the reference's evaluation: eval score scores given outputs as it does\n"
     "\n"
     "generate and score run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
     "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
         {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
         {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
         {"score", dy_cli_score, true},        {"bench", dy_cli_bench, false},
+        {"eval", dy_cli_eval, false},
     };
     dy_error err;
     if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);

@@ -1,0 +1,174 @@
+// dysco eval: the reference's evaluation (run_eval.py). `eval score` scores given outputs as the
+// reference's eval functions do, one JSONL line per example, without a model.
+#define _GNU_SOURCE  // getline
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_args.h"
+#include "runtime/eval/eval_dataset.h"
+#include "runtime/util/json_util.h"
+
+static const char EVAL_USAGE[] =
+    "usage: dysco eval SUBVERB [options]     (dysco eval SUBVERB --help for its options)\n"
+    "\n"
+    "subverbs:\n"
+    "  score   score given outputs as the reference's eval functions do (no model)\n";
+
+static const char SCORE_USAGE[] =
+    "usage: dysco eval score --dataset NAME --input F.jsonl [--summary]\n"
+    "\n"
+    "Each line of F.jsonl is {\"output\": the model's text, \"example\": the example as the reference's\n"
+    "loader returns it} ({input_prompt, reference_output, item}, or MRCR's raw record). Prints one\n"
+    "JSON object per line: that example's metrics, keys and values as the reference's eval function\n"
+    "returns them (json.dumps of its dict). Blank lines are skipped.\n";
+
+// The dataset names wrapped at about 96 columns, breaking only at ", " outside braces.
+static void print_score_notes(FILE *out) {
+    fputs("\ndatasets (the reference's names; the length does not change the scoring):\n  ", out);
+    int column = 1, depth = 0;
+    for (const char *p = dy_eval_dataset_names; *p; p++) {
+        depth += (*p == '{') - (*p == '}');
+        if (depth == 0 && p[0] == ',' && p[1] == ' ') {
+            const char *next = strstr(p + 2, ", ");
+            const int word = next ? (int)(next - p) : (int)strlen(p);
+            fputc(',', out);
+            p++;
+            if (column + word > 96) {
+                fputs("\n ", out);
+                column = 1;
+            }
+            fputc(' ', out);
+            column += 2;
+            continue;
+        }
+        fputc(*p, out);
+        column++;
+    }
+    fputs("\n\nThe first bad line ends the run with one line naming the file, the line, the field and the\n"
+          "problem, and exit status 1; the lines before it have been printed.\n",
+          out);
+}
+
+typedef struct {
+    dy_metrics *all;
+    int n, cap;
+} metrics_list;
+
+static int keep(metrics_list *l, const dy_metrics *m, dy_error *err) {
+    if (l->n == l->cap) {
+        const int cap = l->cap ? 2 * l->cap : 64;
+        dy_metrics *p = realloc(l->all, (size_t)cap * sizeof *p);
+        if (!p) return dy_fail(err, "--summary: out of memory");
+        l->all = p;
+        l->cap = cap;
+    }
+    l->all[l->n++] = *m;
+    return 0;
+}
+
+static int print_metrics(const char *prefix, const dy_metrics *m, const char *suffix, dy_error *err) {
+    char *json = dy_metrics_json(m);
+    if (!json) return dy_fail(err, "out of memory");
+    printf("%s%s%s\n", prefix, json, suffix);
+    free(json);
+    return 0;
+}
+
+// One input line: {"output": ..., "example": ...} scored and printed.
+static int score_line(dy_eval_family family, const char *line, size_t len, const char *where, metrics_list *kept,
+                      bool summary, dy_error *err) {
+    char problem[160];
+    const size_t nul = strlen(line);
+    if (nul != len) return dy_fail(err, "%s: byte %zu: NUL byte", where, nul);
+    cJSON *o = dy_json_parse(line, len, problem, sizeof problem);
+    if (!o) return dy_fail(err, "%s: %s", where, problem);
+    const cJSON *output = cJSON_GetObjectItemCaseSensitive(o, "output");
+    const cJSON *example = cJSON_GetObjectItemCaseSensitive(o, "example");
+    dy_metrics m;
+    dy_error why;
+    int rc = 0;
+    if (!cJSON_IsObject(o))
+        rc = dy_fail(err, "%s: expected an object {\"output\": ..., \"example\": ...}", where);
+    else if (!output)
+        rc = dy_fail(err, "%s: output: missing", where);
+    else if (!cJSON_IsString(output))
+        rc = dy_fail(err, "%s: output: expected a string", where);
+    else if (!example)
+        rc = dy_fail(err, "%s: example: missing", where);
+    else if (dy_eval_score(family, output->valuestring, strlen(output->valuestring), example, &m, &why))
+        rc = dy_fail(err, "%s: %s", where, why.msg);
+    else if (print_metrics("", &m, "", err) || (summary && keep(kept, &m, err)))
+        rc = -1;
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int run_score(const char *dataset, const char *input, bool summary, dy_error *err) {
+    dy_eval_family family;
+    if (dy_eval_dataset_family(dataset, &family, err)) return DY_EXIT_USAGE;
+    FILE *f = fopen(input, "r");
+    if (!f) return dy_fail(err, "%s: cannot open", input), DY_EXIT_FAIL;
+    metrics_list kept = {0};
+    char *line = NULL, where[4200];
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0, lineno = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len) continue;
+        snprintf(where, sizeof where, "%s:%d", input, lineno);
+        rc = score_line(family, line, (size_t)len, where, &kept, summary, err);
+    }
+    if (rc == 0 && ferror(f)) rc = dy_fail(err, "%s: read error after line %d", input, lineno);
+    if (rc == 0 && summary) {
+        dy_metrics avg;
+        char tail[32];
+        snprintf(tail, sizeof tail, ", \"test_size\": %d}", kept.n);
+        if (kept.n == 0)
+            rc = dy_fail(err, "%s: --summary: no examples", input);
+        else
+            rc = dy_eval_average(family, kept.all, kept.n, &avg, err) || print_metrics("{\"avg_metrics\": ", &avg, tail, err);
+    }
+    free(line);
+    free(kept.all);
+    fclose(f);
+    return rc ? DY_EXIT_FAIL : DY_EXIT_OK;
+}
+
+static int cli_eval_score(int argc, char **argv) {
+    const char *dataset = NULL, *input = NULL;
+    bool summary = false;
+    const dy_option table[] = {
+        {"--dataset", "NAME", "the reference's dataset name (see below): chooses the scorer", .string = &dataset},
+        {"--input", "F.jsonl", "the outputs and their examples, one {\"output\", \"example\"} object a line",
+         .string = &input},
+        {"--summary", NULL,
+         "after the lines, print {\"avg_metrics\": ..., \"test_size\": N} as run_eval.py averages them\n"
+         "(the mean of each metric; CLIPPER's accuracy counts consecutive (TRUE, FALSE) pairs)",
+         .flag = &summary},
+    };
+    const dy_args_spec spec = {.verb = "eval score", .usage = SCORE_USAGE, .options = table,
+                               .n_options = DY_COUNT_OF(table), .print_notes = print_score_notes};
+    int status;
+    if (!dy_args_parse_verb(&spec, argc, argv, &status)) return status;
+    dy_error err;
+    if (!dataset || !input) {
+        dy_fail(&err, "eval score: needs --dataset NAME and --input F.jsonl (see dysco eval score --help)");
+        return dy_report(DY_EXIT_USAGE, &err);
+    }
+    status = run_score(dataset, input, summary, &err);
+    return status == DY_EXIT_OK ? status : dy_report(status, &err);
+}
+
+int dy_cli_eval(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(EVAL_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? DY_EXIT_USAGE : DY_EXIT_OK;
+    }
+    if (strcmp(argv[1], "score") == 0) return cli_eval_score(argc - 1, argv + 1);
+    fprintf(stderr, "dysco: eval: unknown subverb '%s'\n%s", argv[1], EVAL_USAGE);
+    return DY_EXIT_USAGE;
+}
