@@ -1,5 +1,5 @@
 // Writes the seed inputs that are made from large real files rather than committed (the corpus
-// under tests/fuzz/corpus stays small): a reduced copy of each real tokenizer (the first 1000
+// under tests/fuzz/corpus stays small): a reduced copy of each real tokenizer (the first 400
 // model tokens, the merges among them, the added tokens that are not reserved placeholders
 // renumbered after them), each followed by its tokenizer_config.json without the unread
 // added_tokens_decoder; and, from the committed Qwen3 tokenizer fixture, strings of each
@@ -17,7 +17,7 @@
 
 // Enough fixture cases to seed every kind of input without making each ctest run's first pass
 // over the corpus long: 20 strings of each of the fixture's 17 categories, every 10th decode.
-enum { KEEP_TOKENS = 1000, STRINGS_PER_CATEGORY = 20, BATCH_TEXT_EVERY = 5, DECODE_EVERY = 10 };
+enum { KEEP_TOKENS = 400, STRINGS_PER_CATEGORY = 20, BATCH_TEXT_EVERY = 5, DECODE_EVERY = 10 };
 
 static void die(const char *what) {
     fprintf(stderr, "fuzz_seeds: %s\n", what);
