@@ -8,8 +8,8 @@
 
 // The parsed text (len bytes, no NUL needed), or NULL with why in problem (n bytes). One rule for
 // every JSON file the runtime reads: the value is the whole text (whitespace may follow, as the
-// spaces that pad a safetensors header), no string holds U+0000 or a lone UTF-16 surrogate, and
-// no object names a key twice. Errors name the byte where the parser stopped, or the escape, key
+// spaces that pad a safetensors header), the text holds no NUL byte, no string holds U+0000 or a
+// lone UTF-16 surrogate, and no object names a key twice. Errors name the byte where the parser stopped, or the escape, key
 // or trailing bytes at fault.
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n);
 
