@@ -11,8 +11,10 @@
 #include "fuzz_util.h"
 #include "runtime/tokenizer/prompt.h"
 
-// Prose, digits, whitespace runs, accents, CJK, an emoji and special-token text.
-static const char SAMPLE[] = "Hello world! 12345 <|im_start|>user\n\t  caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x99\x82<|endoftext|>";
+// Prose, digits, whitespace runs, accents, CJK, an emoji, special-token text, and a long run of
+// one letter for Split patterns that backtrack on one ("(a+)+$").
+static const char SAMPLE[] = "Hello world! 12345 <|im_start|>user\n\t  caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x99\x82<|endoftext|>"
+                             " aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
 
 static void use_tokenizer(dy_tokenizer *tok, const dy_chat_template *tmpl) {
     dy_tokens ids = {0};
