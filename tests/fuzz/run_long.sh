@@ -12,7 +12,9 @@
 # usage: tests/fuzz/run_long.sh SECONDS [JOBS]
 #   DYSCO_FUZZ_BUILD  the build folder (default build-fuzz)
 #   DYSCO_FUZZ_OUT    where logs, corpora and findings go (default BUILD/tests/fuzz/long-DATE)
-#   DYSCO_FUZZ_TARGETS  the targets to run, e.g. "fuzz_tokenize fuzz_batch_line" (default all)
+#   DYSCO_FUZZ_TARGETS  the targets to run, in order (default all, slowest first, as listed in
+#                       BUILD/tests/fuzz/targets.txt): with JOBS above their number the first
+#                       ones get the extra processes
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:?usage: tests/fuzz/run_long.sh SECONDS [JOBS]}
@@ -21,7 +23,7 @@ build=${DYSCO_FUZZ_BUILD:-build-fuzz}
 tests/fuzz/build.sh "$build" >&2
 bin=$build/tests/fuzz
 out=${DYSCO_FUZZ_OUT:-$bin/long-$(date +%Y%m%d-%H%M%S)}
-read -r -a targets <<< "${DYSCO_FUZZ_TARGETS:-$(ls "$bin/targets" | tr '\n' ' ')}"
+read -r -a targets <<< "${DYSCO_FUZZ_TARGETS:-$(tr '\n' ' ' < "$bin/targets.txt")}"
 mkdir -p "$out"
 echo "run_long: ${#targets[@]} targets, $jobs processes, ${seconds}s; logs and findings in $out" >&2
 
