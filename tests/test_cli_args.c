@@ -266,7 +266,6 @@ static void test_bad_values(void **state) {
         {"tokenize --bench 0", "--bench: expected an integer in [1, 1000], got '0'"},
         {"make-model --init-std -0.1", "--init-std: expected a number >= 0, got '-0.1'"},
         {"make-model --rope-theta 0.5", "--rope-theta: expected a number >= 1, got '0.5'"},
-        {"generate --dysco-decay 1e999", "--dysco-decay: expected a finite number, got '1e999'"},
         {"generate --dysco-strength 1e999", "--dysco-strength: expected a finite number, got '1e999'"},
         {"generate --dysco-decay -1", "--dysco-decay: expected a number >= 0, got '-1'"},
         {"bench --device tpu", "--device: expected cpu, cpu-bf16 or cuda, got 'tpu'"},

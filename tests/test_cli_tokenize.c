@@ -105,6 +105,20 @@ static void test_batch(void **state) {
     assert_int_equal(dy_write_file(path, surrogates, strlen(surrogates), &err), 0);
     snprintf(want, sizeof want, "%s:2: not valid JSON: the escape \\ud800 at byte 10 is a lone UTF-16 surrogate", path);
     expect(args, 1, "[562,90316]\n", want);
+    // A NUL byte does not end the line (it once did: the rest was dropped, or a "\0" line skipped as
+    // blank), nor a string (cJSON read "a<NUL>b" as "a").
+    const char with_nul[] = "{\"text\": \"ok\"}\0{\"text\": \"more\"}\n";
+    assert_int_equal(dy_write_file(path, with_nul, sizeof with_nul - 1, &err), 0);
+    snprintf(want, sizeof want, "%s:1: not valid JSON: a NUL byte at byte 14", path);
+    expect(args, 1, NULL, want);
+    const char nul_line[] = "\0\n{\"text\": \"ok\"}\n";
+    assert_int_equal(dy_write_file(path, nul_line, sizeof nul_line - 1, &err), 0);
+    snprintf(want, sizeof want, "%s:1: not valid JSON: a NUL byte at byte 0", path);
+    expect(args, 1, NULL, want);
+    const char nul_in_text[] = "{\"text\": \"a\0b\"}\n";
+    assert_int_equal(dy_write_file(path, nul_in_text, sizeof nul_in_text - 1, &err), 0);
+    snprintf(want, sizeof want, "%s:1: not valid JSON: a NUL byte at byte 11", path);
+    expect(args, 1, NULL, want);
     rm_rf(dir);
     free(dir);
 }

@@ -187,6 +187,17 @@ static void test_header_truncated_mid_json(void **state) {
     expect_error(*state, "model.safetensors: header: length");
 }
 
+static void test_header_nul_in_name(void **state) {  // cJSON read the name as "model.norm.weight"
+    char p[PATH_MAX];
+    path_in(p, *state, "model.safetensors");
+    const char header[] = "{\"model.norm.weight\0x\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}}";
+    const size_t header_len = sizeof header - 1;  // under 256: the length's first byte alone
+    unsigned char file[8 + sizeof header - 1 + 2] = {(unsigned char)header_len};  // length, header, 2 data bytes
+    memcpy(file + 8, header, header_len);
+    write_raw(p, file, sizeof file);
+    expect_error(*state, "model.safetensors: header: not valid JSON: a NUL byte at byte 19");
+}
+
 static void test_header_without_tensors(void **state) {  // once undefined behaviour (qsort of no tensors)
     char p[PATH_MAX];
     path_in(p, *state, "model.safetensors");
@@ -211,8 +222,8 @@ static void test_header_text(void **state) {
         CASE("\"model.norm.weight\"", "\"model.norm.weight\\u0000junk\"",
              "header: not valid JSON: the escape \\u0000 at byte "),
         CASE("\"BF16\"", "\"BF16\\u0000x\"", "header: not valid JSON: the escape \\u0000 at byte "),
-        CASE("\"model.norm.weight\"", "\"model.norm.weight\0junk\"",
-             "header: not valid JSON: a raw control character (byte 0x00) in a string at byte "),
+        CASE("\"model.norm.weight\"", "\"model.norm.weight\x01junk\"",
+             "header: not valid JSON: a raw control character (byte 0x01) in a string at byte "),
         CASE("\"model.norm.weight\"", "\"model.norm.weight\xff\"", "header: not valid JSON: invalid UTF-8 at byte "),
         CASE("\"__metadata__\":{\"format\":\"pt\"}", "\"__metadata__\":[\"pt\"]", "header: __metadata__: expected an object of strings"),
         CASE("\"__metadata__\":{\"format\":\"pt\"}", "\"__metadata__\":5", "header: __metadata__: expected an object of strings"),
@@ -543,6 +554,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_header_not_json, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_not_object, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_truncated_mid_json, setup_qwen3, teardown),
+        cmocka_unit_test_setup_teardown(test_header_nul_in_name, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_without_tensors, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_header_text, setup_qwen3, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dtype, setup_qwen3, teardown),

@@ -120,9 +120,12 @@ static int by_data(const void *a, const void *b) {
     return (x->data > y->data) - (x->data < y->data);
 }
 
-// Two tensors may not share bytes: a writer bug that would silently alias weights.
-static int check_overlaps(const dy_mapped_file *f, dy_tensor *ts, int n, dy_error *err) {
-    if (n < 2) return 0;
+// Two tensors may not share bytes: a writer bug that would silently alias weights. Checks those
+// of list from index first on (the file's own).
+static int check_overlaps(const dy_mapped_file *f, const dy_tensor_list *list, int first, dy_error *err) {
+    const int n = list->n - first;
+    if (n < 2) return 0;  // and list->items may be NULL, to which not even 0 may be added
+    const dy_tensor *ts = list->items + first;
     const dy_tensor **order = malloc((size_t)n * sizeof *order);
     if (!order) return dy_fail(err, "%s: out of memory", f->path);
     for (int i = 0; i < n; i++) order[i] = &ts[i];
@@ -173,7 +176,7 @@ int dy_safetensors_parse(const dy_mapped_file *f, int file_index, dy_tensor_list
         }
     }
     cJSON_Delete(root);
-    if (rc == 0) rc = check_overlaps(f, list->items + first, list->n - first, err);
+    if (rc == 0) rc = check_overlaps(f, list, first, err);
     return rc;
 }
 

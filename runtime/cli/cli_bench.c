@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_lists.h"
 #include "kernels/base/timing.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/generate/generate.h"
@@ -181,23 +182,6 @@ static int check_options(const options *o, dy_error *err) {
     return 0;
 }
 
-// --ctx takes at most this many lengths (one JSON line each).
-enum { MAX_CONTEXTS = 16 };
-
-static int parse_ctx(const char *list, int *ctx, int *n, dy_error *err) {
-    *n = 0;
-    for (const char *p = list; *p;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 16 || v > (1 << 24) || (*end && *end != ','))
-            return dy_fail(err, "--ctx: expected comma-separated lengths from 16 to 16777216, got '%s'", list);
-        if (*n == MAX_CONTEXTS) return dy_fail(err, "--ctx: more than %d lengths in '%s'", MAX_CONTEXTS, list);
-        ctx[(*n)++] = (int)v;
-        p = *end ? end + 1 : end;
-    }
-    return *n ? 0 : dy_fail(err, "--ctx: empty");
-}
-
 typedef struct {
     double weights;          // bytes of every weight a decode step reads
     double spec_weights;     // of them, those of the speculative pass's layers (DySCO)
@@ -251,8 +235,8 @@ static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate
 }
 
 static int bench(const options *o, dy_error *err) {
-    int ctx[MAX_CONTEXTS], n_ctx, max_ctx = 0;
-    if (parse_ctx(o->ctx_list, ctx, &n_ctx, err)) return -1;
+    int ctx[DY_CLI_MAX_CONTEXTS], n_ctx, max_ctx = 0;
+    if (dy_cli_parse_ctx_list(o->ctx_list, ctx, &n_ctx, err)) return -1;
     for (int i = 0; i < n_ctx; i++) max_ctx = ctx[i] > max_ctx ? ctx[i] : max_ctx;
     dy_checkpoint ck = {0};
     dy_model_config cfg;

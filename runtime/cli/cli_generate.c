@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_job.h"
+#include "cli_lists.h"
 #include "runtime/generate/generate.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
@@ -44,22 +45,6 @@ static int read_ids(const char *path, dy_tokens *out, dy_error *err) {
     int rc = text ? dy_prompt_ids_from_json(text, path, false, out, err) : -1;
     free(text);
     return rc;
-}
-
-// "1,2,3" or "[1, 2, 3]".
-static int parse_id_list(const char *s, dy_tokens *out, dy_error *err) {
-    for (const char *p = s; *p;) {
-        if (strchr("[], \t", *p)) {
-            p++;
-            continue;
-        }
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > INT32_MAX) return dy_fail(err, "--stop-ids: '%s' is not a list of token ids", s);
-        if (dy_tokens_push(out, (int32_t)v)) return dy_fail(err, "--stop-ids: out of memory");
-        p = end;
-    }
-    return 0;
 }
 
 // One EOS id of generation_config.json appended to out: like config.json's, inside the vocabulary.
@@ -268,7 +253,7 @@ static int resolve_dysco(const options *o, const dy_model_config *cfg, session *
 static int collect_stops(const options *o, const dy_model_config *cfg, session *s, dy_error *err) {
     for (int i = 0; i < cfg->n_eos; i++) dy_tokens_push(&s->stops, cfg->eos_ids[i]);
     if (generation_config_eos(o->model, cfg->vocab_size, &s->stops, err)) return -1;
-    if (o->stop_ids && parse_id_list(o->stop_ids, &s->stops, err)) return -1;
+    if (o->stop_ids && dy_cli_parse_stop_ids(o->stop_ids, &s->stops, err)) return -1;
     if (o->stop_on_newline) {  // the byte-level tokens for "\n" and "\n\n"
         if (!s->tok) return dy_fail(err, "--stop-on-newline: needs the tokenizer (%s/tokenizer.json)", o->model);
         static const char *const newlines[] = {"\xC4\x8A", "\xC4\x8A\xC4\x8A"};

@@ -1,7 +1,6 @@
 // dysco tokenize: text <-> token ids with the model's own tokenizer and chat template, for
 // checking prompts and preparing evaluation data (one tokenizer load for a whole JSONL file).
 #define _GNU_SOURCE  // getline
-#include <cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +8,10 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_batch.h"
 #include "kernels/base/timing.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
-#include "runtime/util/json_util.h"
 
 static const char USAGE[] =
     "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
@@ -72,67 +71,27 @@ static int decode(const dy_tokenizer *tok, const char *json, const char *where, 
     return text ? 0 : -1;
 }
 
-// A --batch line's flag: true, false, or absent (absent, kept in *out); any other value is an error.
-static int line_flag(const cJSON *o, const char *key, const char *where, int *out, dy_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) return 0;
-    if (!cJSON_IsBool(v)) return dy_fail(err, "%s: %s: expected true or false", where, key);
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
-static int batch_line(dy_tokenizer *tok, const dy_chat_template *tmpl, bool have_template, const char *line,
-                      const char *where, dy_error *err) {
-    char problem[160];
-    cJSON *o = dy_json_parse(line, strlen(line), problem, sizeof problem);
-    dy_tokens ids = {0};
-    int rc = 0, special = 1, generation_prompt = 0, think = -1;  // the defaults of transformers' calls
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text"), *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
-    if (!o) {
-        rc = dy_fail(err, "%s: %s", where, problem);
-    } else if (!cJSON_IsObject(o)) {
-        rc = dy_fail(err, "%s: not a JSON object", where);
-    } else if (text && msgs) {
-        rc = dy_fail(err, "%s: give \"text\" or \"messages\", not both", where);
-    } else if (cJSON_IsString(text)) {
-        rc = line_flag(o, "add_special_tokens", where, &special, err);
-        if (rc == 0) rc = dy_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), special, &ids, err);
-    } else if (msgs) {
-        dy_chat_message *m;
-        int n;
-        rc = line_flag(o, "add_generation_prompt", where, &generation_prompt, err);
-        if (rc == 0) rc = line_flag(o, "enable_thinking", where, &think, err);
-        if (rc == 0) rc = !have_template ? dy_fail(err, "%s: messages: the model has no recognised chat template", where)
-                                         : dy_prompt_messages_from_json(msgs, where, &m, &n, err);
-        if (rc == 0) {
-            rc = dy_prompt_encode_chat(tok, tmpl, m, n, generation_prompt, think, &ids, err);
-            free(m);
-        }
-    } else {
-        rc = dy_fail(err, "%s: expected a \"text\" string or a \"messages\" list", where);
-    }
-    if (rc == 0) print_ids(&ids);
-    dy_tokens_free(&ids);
-    cJSON_Delete(o);
-    return rc;
-}
-
 static int run_batch(dy_tokenizer *tok, const options *o, dy_error *err) {
     char config_path[PATH_MAX];
     dy_chat_template tmpl;
     dy_error template_err;
     if (dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err)) return -1;
-    bool have_template = dy_chat_template_load(config_path, &tmpl, &template_err) == 0;
+    const bool have_template = dy_chat_template_load(config_path, &tmpl, &template_err) == 0;
     FILE *f = fopen(o->batch, "r");
     if (!f) return dy_fail(err, "%s: cannot open", o->batch);
     char *line = NULL, where[PATH_MAX + 32];
     size_t cap = 0;
+    ssize_t len;
     int rc = 0, lineno = 0;
-    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        if (strspn(line, " \t\r\n") == (size_t)len) continue;
         snprintf(where, sizeof where, "%s:%d", o->batch, lineno);
-        rc = batch_line(tok, &tmpl, have_template, line, where, err);
+        dy_tokens ids = {0};
+        // The whole line as read: a NUL byte in it is the parser's to refuse, not the end of the line.
+        rc = dy_cli_batch_line(tok, have_template ? &tmpl : NULL, line, (size_t)len, where, &ids, err);
+        if (rc == 0) print_ids(&ids);
+        dy_tokens_free(&ids);
     }
     free(line);
     fclose(f);

@@ -107,6 +107,13 @@ static const char *duplicate_key(const cJSON *item) {
 }
 
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
+    // cJSON takes a NUL byte inside a string for part of it, where C then ends the string
+    // ("name<NUL>junk" read as "name"); JSON text holds none anywhere.
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        snprintf(problem, n, "not valid JSON: a NUL byte at byte %zu", (size_t)(nul - text));
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     const size_t at = end && end >= text ? (size_t)(end - text) : len;

@@ -9,10 +9,10 @@
 
 // The parsed text (len bytes, no NUL needed), or NULL with why in problem (n bytes). One rule for
 // every JSON file the runtime reads: the value is the whole text (whitespace may follow, as the
-// spaces that pad a safetensors header); strings are UTF-8 without raw control characters and
-// hold no U+0000 (escaped or raw) and no lone UTF-16 surrogate; no object names a key twice.
-// Errors name the byte where the parser stopped, or the byte, escape, key or trailing bytes at
-// fault.
+// spaces that pad a safetensors header); the text holds no NUL byte; strings are UTF-8 without
+// raw control characters and hold no U+0000 (escaped) and no lone UTF-16 surrogate; no object
+// names a key twice. Errors name the byte where the parser stopped, or the byte, escape, key or
+// trailing bytes at fault.
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n);
 
 // Whether v is a token id below limit: a JSON number that is a whole number in [0, limit). The one
