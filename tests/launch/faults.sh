@@ -7,14 +7,11 @@
 FAULT_LIMIT_S=30
 FAULT_PROMPT="Alice took the ferry from Oslo to Kiel, then a train to Munich. Which city is the route's last stop?"
 
-# The ranks (pid.RANK files in WORK) still alive; a zombie has ended (a container's init may
-# never reap the ranks the launcher left it).
+# The ranks (pid.RANK files in WORK) still running.
 fault_live_ranks() {
-  local f state live=()
+  local f live=()
   for f in "$WORK"/pid.*; do
-    [[ -f $f ]] || continue
-    state=$(sed 's/.*) //' "/proc/$(cat "$f")/stat" 2>/dev/null | cut -d' ' -f1)
-    [[ -n $state && $state != Z ]] && live+=("${f##*/}")
+    [[ -f $f ]] && alive "$(cat "$f")" && live+=("${f##*/}")
   done
   echo "${live[*]}"
 }

@@ -9,6 +9,14 @@ seconds_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b 
 # Whether more than LIMIT seconds have passed since T0.
 past_deadline() { awk -v a="$1" -v b="$EPOCHREALTIME" -v l="$2" 'BEGIN { exit !(b - a > l) }'; }
 
+# Whether process PID runs; a zombie has ended (a container's init may never reap what a
+# launcher or a daemon left it).
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [[ -n $state && $state != Z ]]
+}
+
 # wait_exit PID LIMIT_S: waits for the background job PID for at most LIMIT_S seconds. Sets
 # exit_status (the job's status, or "running" when the deadline passed) and elapsed_s.
 wait_exit() {
@@ -28,3 +36,6 @@ make_tiny_model() {
   "$1" make-model "$2" --preset tiny-qwen3 --tokenizer "$3/qwen3" --force >/dev/null ||
     fail "make-model $2 --preset tiny-qwen3"
 }
+
+# The JSON array under KEY in FILE (dysco's --output), without whitespace: "KEY":[1,2,3].
+json_array() { tr -d ' \n\t' <"$1" | grep -o "\"$2\":\[[^]]*\]"; }
