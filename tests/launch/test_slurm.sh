@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tensor parallelism under a real SLURM (tests/launch/slurm_cluster.sh: one node, daemons started
-# here as root): `sbatch --wait` of a 2-task job running `srun --mpi=pmix dysco generate --device
-# cpu` gives the one-process run's tokens, and the faults of tests/launch/faults.sh end the job
+# here as root): `sbatch --wait` of the generate job launch/slurm/render.sh writes for 2 tasks
+# (`srun --mpi=pmix dysco generate --device cpu`) gives the one-process run's tokens, log and
+# result where README "Clusters" says, and the faults of tests/launch/faults.sh end the job
 # under `srun --kill-on-bad-exit` as they do under mpirun. Skipped, with the reason, where the
 # daemons cannot run (not root, SLURM not installed, a daemon that does not start).
 # usage: test_slurm.sh DYSCO TOKENIZERS
@@ -26,26 +27,24 @@ pass "one-node SLURM up in $(seconds_since "$t0") s ($(sinfo -h -o '%P %D node(s
 # own keeps them apart from another cluster's job of the same id.
 export TMPDIR=$WORK/slurm/jobs
 
-# The same generation as one process and as a 2-task batch job.
-args=(generate --model "$MODEL" --prompt "$FAULT_PROMPT" --method dysco --dysco-config "$here/../../configs/dysco/tiny_qwen3.yaml"
-      --max-new-tokens 16 --device cpu)
-"$DYSCO" "${args[@]}" --output "$WORK/one.json" >/dev/null 2>"$WORK/one.err" || fail "one process: $(cat "$WORK/one.err")"
-cat >"$WORK/job.sbatch" <<JOB
-#!/bin/bash
-#SBATCH --job-name=dysco-tp2
-#SBATCH --nodes=1
-#SBATCH --ntasks=2
-#SBATCH --output=$WORK/job-%j.out
-srun --mpi=pmix --kill-on-bad-exit=1 $(printf '%q ' "$DYSCO" "${args[@]}") --tp 2 --tp-check-selection --output "$WORK/tp2.json"
-JOB
+# The same generation as one process and as the 2-task batch job launch/slurm/render.sh writes.
+args=(--model "$MODEL" --prompt "$FAULT_PROMPT" --method dysco --dysco-config "$here/../../configs/dysco/tiny_qwen3.yaml"
+      --max-new-tokens 16)
+"$DYSCO" generate "${args[@]}" --output "$WORK/one.json" >/dev/null 2>"$WORK/one.err" || fail "one process: $(cat "$WORK/one.err")"
+home=$WORK/home
+"$here/../../launch/slurm/render.sh" generate --nodes 1 --tasks-per-node 2 --dysco-home "$home" --dysco-bin "$DYSCO" \
+  --job-name dysco-tp2 -- "${args[@]}" --tp-check-selection >"$WORK/job.sbatch" || fail "render.sh generate"
 t0=$EPOCHREALTIME
-timeout 120 sbatch --wait --quiet "$WORK/job.sbatch" ||
-  fail "sbatch --wait: the job failed or ran past 120 s: $(squeue -h -o '%i %T %r'; cat "$WORK"/job-*.out)"
+job=$(timeout 120 sbatch --parsable --wait "$WORK/job.sbatch") ||
+  fail "sbatch --wait: the job failed or ran past 120 s: $(squeue -h -o '%i %T %r'; cat "$home"/logs/*)"
+log=$home/logs/dysco-tp2-$job.out
+result=$home/results/dysco-tp2-$job/generate.json
+[[ -f $log && -f $result ]] || fail "sbatch job $job: no log $log or result $result"
 one=$(json_array "$WORK/one.json" output_ids)
-tp2=$(json_array "$WORK/tp2.json" output_ids)
+tp2=$(json_array "$result" output_ids)
 [[ -n $one && $one == "$tp2" ]] || fail "sbatch job: tokens differ from one process:\n  one process $one\n  tp 2        $tp2"
-grep -q '"tp":[[:space:]]*2' "$WORK/tp2.json" || fail "sbatch job: --output does not say tp 2"
-pass "sbatch --wait, 2 tasks under srun --mpi=pmix: the one-process tokens ($(seconds_since "$t0") s): $tp2"
+grep -q '"tp":[[:space:]]*2' "$result" || fail "sbatch job: $result does not say tp 2"
+pass "sbatch --wait of the rendered generate job, 2 tasks under srun --mpi=pmix: the one-process tokens ($(seconds_since "$t0") s): $tp2"
 
 LAUNCH=(srun --mpi=pmix --kill-on-bad-exit=1 --ntasks=2)
 fault_scenarios "srun -n 2" "task 1: Killed"
