@@ -17,8 +17,8 @@ static const char USAGE[] =
     "  score        log-probabilities of a given continuation under a method\n"
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
     "\n"
-    "generate and score run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
-    "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
+    "generate, score and bench run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
+    "(or srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     } verbs[] = {
         {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
         {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
-        {"score", dy_cli_score, true},        {"bench", dy_cli_bench, false},
+        {"score", dy_cli_score, true},        {"bench", dy_cli_bench, true},
     };
     dy_error err;
     if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);
