@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-dev libcjson-dev libpcre2-dev libcmocka-dev
-          libutf8proc-dev libopenmpi-dev openmpi-bin)
+          libutf8proc-dev libopenmpi-dev openmpi-bin
+          python3-matplotlib)  # the scaling sweep's report (launch/sweep_report.py) draws its plots with it
 # DYSCO_SETUP_SLURM=1 (CI: .ci/run) adds the one-node SLURM that the slurm tests start as root in
 # a temporary folder (tests/launch/slurm_cluster.sh). Where systemd runs, these packages also
 # enable munge and slurm services of their own, which is why they are not installed by default.
