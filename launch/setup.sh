@@ -4,14 +4,19 @@
 # Llama-3.1 tokenizer files, and prepare the embedded default model (tiny-qwen3 with the real
 # Qwen3 tokenizer) under $DYSCO_HOME (default ~/.cache/dysco).
 #
-# usage: launch/setup.sh [extra cmake arguments...]
+# usage: [DYSCO_SETUP_SLURM=1] launch/setup.sh [extra cmake arguments...]
 # Without root or a package registry (cluster nodes), use launch/deps-prefix.sh first and pass
 # the flags it prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-dev libcjson-dev libpcre2-dev libcmocka-dev
-          libutf8proc-dev libopenmpi-dev openmpi-bin)
+          libutf8proc-dev libopenmpi-dev openmpi-bin
+          python3-matplotlib)  # the scaling sweep's report (launch/sweep_report.py) draws its plots with it
+# DYSCO_SETUP_SLURM=1 (CI: .ci/run) adds the one-node SLURM that the slurm tests start as root in
+# a temporary folder (tests/launch/slurm_cluster.sh). Where systemd runs, these packages also
+# enable munge and slurm services of their own, which is why they are not installed by default.
+if [[ ${DYSCO_SETUP_SLURM:-0} == 1 ]]; then PACKAGES+=(munge slurmctld slurmd slurm-client); fi
 DYSCO_HOME=${DYSCO_HOME:-$HOME/.cache/dysco}
 
 missing=()

@@ -148,6 +148,24 @@ static void test_trace_selected(void **state) {
     free(text);
 }
 
+// A trace that cannot be written (a full disk: /dev/full) ends the run at the line that failed,
+// with one line naming the file and the reason, instead of decoding on and failing at the end;
+// nothing is written to --output. DySCO writes its first lines in the context warmup.
+static void test_trace_write_error(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/unwritten.json", dir);
+    const char *methods[] = {"--method vanilla", "--method dysco"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(args, sizeof args,
+                 "generate --model '%s/ids' --input-ids '%s/prompt.json' %s --dysco-config '%s/dysco.yaml' "
+                 "--max-new-tokens 4000 --trace /dev/full --output '%s'",
+                 dir, dir, methods[m], dir, out);
+        expect(args, 1, "dysco: /dev/full: write failed: No space left on device");
+        assert_false(dy_file_exists(out));
+    }
+}
+
 // score with the greedy continuation must agree with generate: every argmax matches and the
 // log-probabilities are the ones generate reported.
 static void test_score_matches_generate(void **state) {
@@ -440,6 +458,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
         cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16),
+        cmocka_unit_test(test_trace_write_error),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_generation_config_errors),
     };

@@ -7,8 +7,8 @@
 // top_positions, selected, token) with log-probabilities within 1e-5, and DySCO runs with the
 // cross-rank selection check on; teacher-forced score log-probabilities within 1e-5. Then the
 // job's errors: a world size that does not divide the heads ends every rank with one line naming
-// the dimension; --tp that differs from the world size; verbs that run as one process (bench too,
-// until it is tensor-parallel).
+// the dimension; --tp that differs from the world size; verbs that run as one process. bench under
+// np 2 prints rank 0's lines alone.
 // argv: PATH_TO_DYSCO PATH_TO_MPIRUN.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,8 +234,6 @@ static void test_job_errors(void **state) {
     expect_job_error(2, args, 2, "--tp 4 differs from the 2 processes mpirun started");
     snprintf(args, sizeof args, "make-model '%s/never' --preset tiny-qwen3", dir);
     expect_job_error(2, args, 2, "make-model: runs as one process, but mpirun started 2");
-    snprintf(args, sizeof args, "bench --model '%s/tiny-qwen3' --ctx 64 --method vanilla", dir);
-    expect_job_error(2, args, 2, "bench: runs as one process, but mpirun started 2");
     // Without a launcher, --tp above 1 says how to start the job.
     cmd_result r = run_cmd("'%s' generate --model '%s/tiny-qwen3' --input-ids '%s/prompt.json' --method vanilla --tp 2",
                            dysco_bin, dir, dir);
@@ -245,11 +243,41 @@ static void test_job_errors(void **state) {
     cmd_result_free(&r);
 }
 
+// bench under mpirun: rank 0 alone prints (one machine line, one line per context), naming the
+// degree, and one rank's memory plan is smaller than the whole model's.
+static void test_bench_tp(void **state) {
+    (void)state;
+    double plan[2] = {0};
+    for (int i = 0; i < 2; i++) {
+        cmd_result r = run_cmd("'%s' --oversubscribe -np %d '%s' bench --model '%s/tiny-qwen3' --ctx 32,48 --decode-steps 3",
+                               mpirun, nps[i], dysco_bin, dir);
+        if (r.status != 0) fail_msg("mpirun -np %d dysco bench: exit %d\n  stderr: %s", nps[i], r.status, r.err);
+        assert_int_equal(count_lines(r.out), 3);
+        char *save, *line = strtok_r(r.out, "\n", &save);
+        cJSON *machine = cJSON_Parse(line);
+        assert_non_null(machine);
+        assert_string_equal(cJSON_GetObjectItem(machine, "kind")->valuestring, "machine");
+        assert_int_equal(cJSON_GetObjectItem(machine, "tp")->valueint, nps[i]);
+        plan[i] = cJSON_GetObjectItem(machine, "memory_plan_bytes_per_rank")->valuedouble;
+        cJSON_Delete(machine);
+        for (int c = 0; c < 2; c++) {
+            cJSON *ctx = cJSON_Parse(strtok_r(NULL, "\n", &save));
+            assert_non_null(ctx);
+            assert_int_equal(cJSON_GetObjectItem(ctx, "ctx")->valueint, c ? 48 : 32);
+            assert_true(cJSON_GetObjectItem(ctx, "decode_ms_per_token_median")->valuedouble > 0);
+            cJSON_Delete(ctx);
+        }
+        cmd_result_free(&r);
+    }
+    if (!(plan[1] < plan[0] * 0.75)) fail_msg("memory plan per rank: np 1 %.0f bytes, np 2 %.0f", plan[0], plan[1]);
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO PATH_TO_MPIRUN", &dysco_bin, &mpirun, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_matches_one_process),
         cmocka_unit_test(test_score_matches_one_process),
+        cmocka_unit_test(test_bench_tp),
         cmocka_unit_test(test_job_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -9,10 +9,12 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_lists.h"
+#include "cli_job.h"
 #include "kernels/base/timing.h"
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/generate/generate.h"
 #include "runtime/model/memory_plan.h"
+#include "runtime/model/tp_shard.h"
 #include "runtime/util/file_util.h"
 #ifdef DYSCO_HAVE_CUDA
 #include "kernels/device_info.h"
@@ -31,7 +33,11 @@ static const char USAGE[] =
     "projection shape timing the GEMV against cuBLASLt. --method dysco adds dysco_step_ms, its\n"
     "roofline (the speculative layers' weights and KV, then all that vanilla reads) and the ratio,\n"
     "vanilla's decode ms and prefill seconds on the same prompt, and, where DySCO runs on the\n"
-    "device, dysco_phases_ms: each part of a step timed alone.\n";
+    "device, dysco_phases_ms: each part of a step timed alone.\n"
+    "\n"
+    "Under mpirun -np N or srun -n N it runs tensor-parallel (CPU backend) and rank 0 prints: the\n"
+    "machine line adds tp and the memory plan of one rank, and the rooflines are rank 0's share\n"
+    "(its weight and KV slices over its own measured bandwidth and GEMM rate).\n";
 
 // Whether be is a CPU backend (cpu, cpu-bf16): host memory, which has no memory_info to check.
 static bool on_host(const dy_backend *be) { return !be->memory_info; }
@@ -142,7 +148,7 @@ static void stamp(int32_t token, void *ctx) {
 typedef struct {
     const char *model, *ctx_list, *method, *dysco_config, *device;
     bool random_weights;
-    int64_t decode_steps, prefill_chunk, seed;
+    int64_t decode_steps, prefill_chunk, seed, tp;
     double attn_temperature;
 } options;
 
@@ -166,6 +172,8 @@ static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
         {"--prefill-chunk", "N", "tokens per prefill pass", .integer = &o->prefill_chunk, .min = 1, .max = 1 << 20},
         {"--seed", "N", "seed of the random prompt and of --random-weights", .integer = &o->seed, .min = 0,
          .max = INT64_MAX},
+        {"--tp", "N", "must equal the number of processes the launcher started", .integer = &o->tp, .min = 1,
+         .max = 4096, .default_text = "the world size"},
     };
     const dy_args_spec spec = {.verb = "bench", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table)};
     return dy_args_parse_verb(&spec, argc, argv, exit_status);
@@ -183,25 +191,29 @@ static int check_options(const options *o, dy_error *err) {
 }
 
 typedef struct {
+    size_t elem;             // bytes of one weight or KV element on the backend
     double weights;          // bytes of every weight a decode step reads
     double spec_weights;     // of them, those of the speculative pass's layers (DySCO)
     double kv_per_position;  // KV-cache bytes of one position, all layers
 } step_bytes;
 
-// The weights a one-token step reads: every tensor but an untied embedding table (one row of
-// which is read), and the layer tensors of the first spec_layers layers for DySCO's speculative
-// pass (no LM head there). MoE layers count every expert: the GPU computes them all today.
-static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_layers, step_bytes *out, dy_error *err) {
+// The weights a one-token step reads on rank 0 of tp (its slices; tp 1: the whole model): every
+// tensor but an untied embedding table (one row of which is read), and the layer tensors of the
+// first spec_layers layers for DySCO's speculative pass (no LM head there). MoE layers count
+// every expert: the GPU computes them all today.
+static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_layers, int tp, step_bytes *out,
+                            dy_error *err) {
     dy_tensor_spec *specs;
     const int n = dy_model_tensor_specs(cfg, &specs, err);
     if (n < 0) return -1;
     for (int i = 0; i < n; i++) {
-        const double b = (double)dy_tensor_spec_numel(&specs[i]) * (double)elem;
+        const dy_shard_range r = dy_tp_shard(cfg, &specs[i], tp, 0);
+        const double b = (double)(r.rows * r.cols) * (double)elem;
         if (specs[i].role != DY_ROLE_EMBEDDING || cfg->tie_word_embeddings) out->weights += b;
         if (specs[i].layer >= 0 && specs[i].layer < spec_layers) out->spec_weights += b;
     }
     free(specs);
-    out->kv_per_position = (double)cfg->n_layers * 2 * cfg->n_kv_heads * cfg->head_dim * (double)elem;
+    out->kv_per_position = (double)cfg->n_layers * 2 * dy_tp_kv_heads_per_rank(cfg, tp) * cfg->head_dim * (double)elem;
     return 0;
 }
 
@@ -234,123 +246,150 @@ static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate
     return rc;
 }
 
-static int bench(const options *o, dy_error *err) {
-    int ctx[DY_CLI_MAX_CONTEXTS], n_ctx, max_ctx = 0;
-    if (dy_cli_parse_ctx_list(o->ctx_list, ctx, &n_ctx, err)) return -1;
-    for (int i = 0; i < n_ctx; i++) max_ctx = ctx[i] > max_ctx ? ctx[i] : max_ctx;
+// Prints one context's line (rank 0): the measurement beside the rooflines of rank 0's share.
+static void print_context(const options *o, const dy_model_config *cfg, int tp, int ctx, const step_bytes *bytes,
+                          int spec_layers, double bw, double flops, const timed_run *run, const timed_run *vanilla,
+                          bool is_dysco, double peak) {
+    const double kv = bytes->kv_per_position * ctx;
+    const double roofline_ms = 1e3 * (bytes->weights + kv) / bw;
+    // The rank's matmuls (every weight it reads, two FLOPs each per token) and its heads' attention.
+    const double prefill_flops = 2.0 * bytes->weights / (double)(bytes->elem) * ctx +
+                                 2.0 * cfg->n_layers * (cfg->n_heads / tp) * cfg->head_dim * (double)ctx * ctx;
+    printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "
+           "\"prefill_tokens_per_s\": %.1f, \"prefill_roofline_seconds\": %.4f, \"decode_steps\": %d, "
+           "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, ",
+           o->method, ctx, run->prefill_seconds, ctx / run->prefill_seconds, prefill_flops / flops, run->steps,
+           run->step_ms, roofline_ms);
+    if (is_dysco) {
+        // The step reads the speculative layers' weights and KV, then all that vanilla reads.
+        const double spec = bytes->spec_weights + kv * spec_layers / cfg->n_layers;
+        const double dysco_roofline_ms = roofline_ms + 1e3 * spec / bw;
+        printf("\"dysco_step_ms\": %.3f, \"dysco_roofline_ms\": %.3f, \"dysco_fraction_of_roofline\": %.3f, "
+               "\"vanilla_decode_ms\": %.3f, \"vanilla_prefill_seconds\": %.4f, ",
+               run->step_ms, dysco_roofline_ms, dysco_roofline_ms / run->step_ms, vanilla->step_ms,
+               vanilla->prefill_seconds);
+        if (run->has_phases) {
+            printf("\"dysco_phases_ms\": {");
+            for (int k = 0; k < DY_DYSCO_PHASE_N; k++)
+                printf("%s\"%s\": %.3f", k ? ", " : "", dy_dysco_phase_names[k], run->phase_ms[k]);
+            printf("}, ");
+        }
+    } else {
+        printf("\"decode_fraction_of_roofline\": %.3f, ", roofline_ms / run->step_ms);
+    }
+    if (peak >= 0) printf("\"gpu_memory_in_use_bytes\": %.0f}\n", peak);
+    else printf("\"gpu_memory_in_use_bytes\": null}\n");
+    fflush(stdout);
+}
+
+// One context: a random prompt of ctx tokens, the method's run and, for DySCO, vanilla's on it.
+static int bench_context(dy_model *m, const dy_generate_opts *base, int ctx, uint64_t seed, bool is_dysco,
+                         timed_run *run, timed_run *vanilla, dy_error *err) {
+    int32_t *prompt = malloc((size_t)ctx * sizeof *prompt);
+    if (!prompt) return dy_fail(err, "bench: out of memory");
+    uint64_t x = seed * 2654435761u + 12345;
+    for (int i = 0; i < ctx; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        prompt[i] = (int32_t)((x >> 33) % (uint64_t)m->cfg.vocab_size);
+    }
+    dy_generate_opts g = *base;
+    int rc = timed_generate(m, prompt, ctx, g, run, err);
+    if (rc == 0 && is_dysco) {  // the baseline in the same process, on the same prompt
+        g.method = DY_METHOD_VANILLA;
+        rc = timed_generate(m, prompt, ctx, g, vanilla, err);
+    }
+    free(prompt);
+    return rc;
+}
+
+// Returns the exit status. Every rank loads its shard and measures its own machine; the ranks
+// agree on success before the first collective, and rank 0 alone prints.
+static int bench(const options *o, dy_comm *comm, dy_error *err) {
+    const bool root = comm->rank == 0;
+    const int tp = comm->size;
+    int ctx[DY_CLI_MAX_CONTEXTS], n_ctx = 0, max_ctx = 0;
     dy_checkpoint ck = {0};
     dy_model_config cfg;
     char path[PATH_MAX];
-    if (o->random_weights) {
-        if (dy_path_join(path, sizeof path, o->model, "config.json", err) || dy_model_config_load(path, &cfg, err)) return -1;
-    } else {
-        if (dy_checkpoint_open(o->model, &ck, err)) return -1;
-        cfg = ck.config;
-    }
     dy_dysco_config dysco;
     dy_method method;
     dy_method_parse(o->method, &method);  // one of dy_cli_methods
     const bool is_dysco = method == DY_METHOD_DYSCO;
-    if (is_dysco) {
+    int rc = dy_cli_parse_ctx_list(o->ctx_list, ctx, &n_ctx, err);
+    for (int i = 0; i < n_ctx; i++) max_ctx = ctx[i] > max_ctx ? ctx[i] : max_ctx;
+    if (rc == 0 && o->random_weights) {
+        rc = dy_path_join(path, sizeof path, o->model, "config.json", err) || dy_model_config_load(path, &cfg, err) ? -1 : 0;
+    } else if (rc == 0) {
+        rc = dy_checkpoint_open(o->model, &ck, err);
+        if (rc == 0) cfg = ck.config;
+    }
+    if (rc == 0 && is_dysco) {
         dy_dysco_config_defaults(&dysco);
-        if (dy_dysco_config_load(o->dysco_config, &dysco, err) ||
-            dy_dysco_config_validate(&dysco, cfg.n_layers, cfg.n_heads, o->dysco_config, err)) {
-            dy_checkpoint_close(&ck);
-            return -1;
-        }
+        rc = dy_dysco_config_load(o->dysco_config, &dysco, err) ||
+                     dy_dysco_config_validate(&dysco, cfg.n_layers, cfg.n_heads, o->dysco_config, err)
+                 ? -1
+                 : 0;
     }
     // Random ids have no chat template: 'auto' means 2 then, as in run_eval (dysco/README §8).
-    const int interv = is_dysco ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
-    dy_backend *be = dy_backend_create(o->device, err);
-    int rc = be ? 0 : -1;
+    const int interv = is_dysco && rc == 0 ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
+    dy_backend *be = rc == 0 ? dy_backend_create(o->device, err) : NULL;
+    if (rc == 0 && !be) rc = -1;
     dy_model m = {0};
     const dy_init_params init = {.seed = (uint64_t)o->seed, .std = 0.02, .norm_jitter = 0.1};
     const int capacity = max_ctx + (int)o->decode_steps, chunk = (int)o->prefill_chunk;
     double t0 = dy_now();
     if (rc == 0)
-        rc = o->random_weights ? dy_model_load_random(&m, be, &cfg, &init, capacity, chunk, err)
-                               : dy_model_load(&m, be, &ck, capacity, chunk, err);
+        rc = o->random_weights ? dy_model_load_random_shard(&m, be, &cfg, &init, comm, capacity, chunk, err)
+                               : dy_model_load_shard(&m, be, &ck, comm, capacity, chunk, err);
     const double load_seconds = dy_now() - t0;
-    dy_memory_plan plan;
-    if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, 1, be->act_dtype, &plan, err);
-    int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
-    const double weight_bytes = rc == 0 ? (double)plan.weight_bytes : 0;
-    double bw = 0, flops = 0, peak = gpu_memory_in_use();
-    if (rc == 0) {
-        bw = copy_bandwidth(be);
-        flops = gemm_rate(be);
-        printf("{\"kind\": \"machine\", \"device\": \"%s\", \"copy_bandwidth_bytes_per_s\": %.4g, \"gemm_flops_per_s\": %.4g, "
-               "\"model\": \"%s\", \"random_weights\": %s, \"parameters\": %lld, \"weight_bytes\": %.0f, \"load_seconds\": %.3f}\n",
-               be->name, bw, flops, o->model, o->random_weights ? "true" : "false", (long long)params, weight_bytes,
-               load_seconds);
-        fflush(stdout);
-        gemv_lines(be, &cfg, bw);
-    }
-    const int64_t embed = (int64_t)cfg.vocab_size * cfg.hidden_size;
-    const size_t elem = dy_dtype_size(be ? be->act_dtype : DY_BF16);
+    // The whole model's weights, and what one rank holds: weights, KV cache and workspace.
+    dy_memory_plan whole, rank_plan;
+    if (rc == 0) rc = dy_memory_plan_make(&cfg, 1, 1, 1, be->act_dtype, &whole, err);
+    if (rc == 0) rc = dy_memory_plan_make(&cfg, capacity, chunk, tp, be->act_dtype, &rank_plan, err);
+    if (rc == 0) rank_plan.scratch_bytes = be->scratch_bytes ? be->scratch_bytes(be, &rank_plan.limits) : 0;
+    const int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
+    if (rc == 0 && params < 0) rc = -1;
     // A decode step reads every weight once except an untied embedding table (one row of it), and
     // the KV cache; DySCO's speculative pass reads layers 0..Lmax of both first.
-    const int spec_layers = is_dysco ? dy_dysco_max_layer(&dysco) + 1 : 0;
-    step_bytes bytes = {0};
-    if (rc == 0) rc = count_step_bytes(&cfg, elem, spec_layers, &bytes, err);
-    for (int c = 0; c < n_ctx && rc == 0; c++) {
-        int32_t *prompt = malloc((size_t)ctx[c] * sizeof *prompt);
-        if (!prompt) rc = dy_fail(err, "bench: out of memory");
-        uint64_t x = (uint64_t)o->seed * 2654435761u + 12345;
-        for (int i = 0; rc == 0 && i < ctx[c]; i++) {
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-            prompt[i] = (int32_t)((x >> 33) % (uint64_t)cfg.vocab_size);
+    const int spec_layers = is_dysco && rc == 0 ? dy_dysco_max_layer(&dysco) + 1 : 0;
+    step_bytes bytes = {.elem = dy_dtype_size(be ? be->act_dtype : DY_BF16)};
+    if (rc == 0) rc = count_step_bytes(&cfg, bytes.elem, spec_layers, tp, &bytes, err);
+    bool quiet = false;
+    int status = DY_EXIT_OK;
+    if (dy_cli_job_agree(comm, rc, &quiet)) {
+        status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
+    } else {
+        double peak = gpu_memory_in_use();
+        const double bw = copy_bandwidth(be), flops = gemm_rate(be);
+        if (root) {
+            printf("{\"kind\": \"machine\", \"device\": \"%s\", \"copy_bandwidth_bytes_per_s\": %.4g, "
+                   "\"gemm_flops_per_s\": %.4g, \"model\": \"%s\", \"random_weights\": %s, \"parameters\": %lld, "
+                   "\"weight_bytes\": %.0f, \"load_seconds\": %.3f, \"tp\": %d, \"memory_plan_bytes_per_rank\": %.0f}\n",
+                   be->name, bw, flops, o->model, o->random_weights ? "true" : "false", (long long)params,
+                   (double)whole.weight_bytes, load_seconds, tp, (double)dy_memory_plan_total_bytes(&rank_plan));
+            fflush(stdout);
+            gemv_lines(be, &cfg, bw);
         }
-        dy_generate_opts g = {
+        const dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = is_dysco ? &dysco : NULL,
             .interv_warmup = interv, .max_new_tokens = (int)o->decode_steps, .sample_top_p = 1.0f, .prefill_chunk = chunk,
             .dysco_phases = is_dysco,
         };
-        timed_run run = {0}, vanilla = {0};
-        if (rc == 0) rc = timed_generate(&m, prompt, ctx[c], g, &run, err);
-        if (rc == 0 && is_dysco) {  // the baseline in the same process, on the same prompt
-            g.method = DY_METHOD_VANILLA;
-            rc = timed_generate(&m, prompt, ctx[c], g, &vanilla, err);
-        }
-        if (rc == 0) {
+        for (int c = 0; c < n_ctx && status == DY_EXIT_OK; c++) {
+            timed_run run = {0}, vanilla = {0};
+            if (bench_context(&m, &g, ctx[c], (uint64_t)o->seed, is_dysco, &run, &vanilla, err)) {
+                status = dy_cli_job_fail(comm, DY_EXIT_FAIL, err);
+                break;
+            }
             double used = gpu_memory_in_use();
             peak = used > peak ? used : peak;
-            const double kv = bytes.kv_per_position * ctx[c];
-            const double roofline_ms = 1e3 * (bytes.weights + kv) / bw;
-            const double prefill_flops = 2.0 * (double)(params - (cfg.tie_word_embeddings ? 0 : embed)) * ctx[c] +
-                                         2.0 * cfg.n_layers * cfg.n_heads * cfg.head_dim * (double)ctx[c] * ctx[c];
-            printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "
-                   "\"prefill_tokens_per_s\": %.1f, \"prefill_roofline_seconds\": %.4f, \"decode_steps\": %d, "
-                   "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, ",
-                   o->method, ctx[c], run.prefill_seconds, ctx[c] / run.prefill_seconds, prefill_flops / flops,
-                   run.steps, run.step_ms, roofline_ms);
-            if (is_dysco) {
-                // The step reads the speculative layers' weights and KV, then all that vanilla reads.
-                const double spec = bytes.spec_weights + kv * spec_layers / cfg.n_layers;
-                const double dysco_roofline_ms = roofline_ms + 1e3 * spec / bw;
-                printf("\"dysco_step_ms\": %.3f, \"dysco_roofline_ms\": %.3f, \"dysco_fraction_of_roofline\": %.3f, "
-                       "\"vanilla_decode_ms\": %.3f, \"vanilla_prefill_seconds\": %.4f, ",
-                       run.step_ms, dysco_roofline_ms, dysco_roofline_ms / run.step_ms, vanilla.step_ms,
-                       vanilla.prefill_seconds);
-                if (run.has_phases) {
-                    printf("\"dysco_phases_ms\": {");
-                    for (int k = 0; k < DY_DYSCO_PHASE_N; k++)
-                        printf("%s\"%s\": %.3f", k ? ", " : "", dy_dysco_phase_names[k], run.phase_ms[k]);
-                    printf("}, ");
-                }
-            } else {
-                printf("\"decode_fraction_of_roofline\": %.3f, ", roofline_ms / run.step_ms);
-            }
-            if (peak >= 0) printf("\"gpu_memory_in_use_bytes\": %.0f}\n", peak);
-            else printf("\"gpu_memory_in_use_bytes\": null}\n");
-            fflush(stdout);
+            if (root) print_context(o, &cfg, tp, ctx[c], &bytes, spec_layers, bw, flops, &run, &vanilla, is_dysco, peak);
         }
-        free(prompt);
     }
     if (m.be) dy_model_free(&m);
     if (be) be->destroy(be);
     dy_checkpoint_close(&ck);
-    return rc;
+    return status;
 }
 
 int dy_cli_bench(int argc, char **argv) {
@@ -359,5 +398,10 @@ int dy_cli_bench(int argc, char **argv) {
     int status;
     if (!parse_options(argc, argv, &o, &status)) return status;
     if (check_options(&o, &err)) return dy_report(DY_EXIT_USAGE, &err);
-    return bench(&o, &err) ? dy_report(DY_EXIT_FAIL, &err) : DY_EXIT_OK;
+    if (dy_cli_job_check_tp("bench", o.tp, &err)) return dy_report(DY_EXIT_USAGE, &err);
+    dy_comm *comm = dy_comm_create(dy_cli_job_env(), &err);
+    if (!comm) return dy_report(DY_EXIT_FAIL, &err);
+    status = bench(&o, comm, &err);
+    comm->destroy(comm);
+    return status;
 }

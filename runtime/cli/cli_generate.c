@@ -357,6 +357,9 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
     if (rc == 0 && method == DY_METHOD_DYSCO) rc = resolve_dysco(o, &ck.config, &s, err);
     if (rc == 0) rc = collect_stops(o, &ck.config, &s, err);
     if (rc == 0 && root && o->trace && !(s.trace = fopen(o->trace, "w"))) rc = dy_fail(err, "%s: cannot create", o->trace);
+    // Line by line: a write that fails (a full disk) ends the run at that step instead of after
+    // the whole generation, and a job that is killed keeps its trace up to the step it was in.
+    if (s.trace) setvbuf(s.trace, NULL, _IOLBF, 0);
     const int new_tokens = score ? s.forced.n : (int)o->max_new_tokens;
     if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
@@ -376,7 +379,7 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
             .interv_warmup = s.interv_warmup, .max_new_tokens = new_tokens, .temperature = (float)o->temperature,
             .sample_top_p = (float)o->sample_top_p, .sample_top_k = (int)o->sample_top_k, .seed = (uint64_t)o->seed, .stop_ids = s.stops.ids,
             .n_stop = s.stops.n, .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
-            .on_token = score || !root ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace,
+            .on_token = score || !root ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace, .trace_name = o->trace,
             .trace_selected = o->trace_selected, .tp_check_selection = o->tp_check_selection,
         };
         if (dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err)) status = dy_cli_job_fail(comm, DY_EXIT_FAIL, err);

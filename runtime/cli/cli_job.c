@@ -12,7 +12,7 @@ const dy_launch_env *dy_cli_job_env(void) { return &job_env; }
 
 int dy_cli_job_single(const char *verb, dy_error *err) {
     if (job_env.world_size == 1) return 0;
-    return dy_fail(err, "%s: runs as one process, but %s started %d (tensor parallelism is for generate and score)",
+    return dy_fail(err, "%s: runs as one process, but %s started %d (tensor parallelism is for generate, score and bench)",
                    verb, dy_launcher_name(job_env.launcher), job_env.world_size);
 }
 

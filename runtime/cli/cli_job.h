@@ -1,7 +1,7 @@
 // The job a verb runs in: one process, or one rank of a tensor-parallel job that mpirun or srun
 // started (parallel/launch_env.h). main reads the launcher's environment once; from then on every
 // error line names the rank ("dysco: rank 1 of 4: ..."). Verbs that run tensor-parallel
-// (generate, score) start the communicator; the others refuse to run as several processes.
+// (generate, score, bench) start the communicator; the others refuse to run as several processes.
 #ifndef DYSCO_CLI_JOB_H
 #define DYSCO_CLI_JOB_H
 

@@ -18,8 +18,8 @@ static const char USAGE[] =
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
     "  eval         the reference's evaluation: eval score scores given outputs as it does\n"
     "\n"
-    "generate and score run tensor-parallel under a launcher: mpirun -np N dysco VERB ... (or\n"
-    "srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
+    "generate, score and bench run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
+    "(or srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     } verbs[] = {
         {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
         {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
-        {"score", dy_cli_score, true},        {"bench", dy_cli_bench, false},
+        {"score", dy_cli_score, true},        {"bench", dy_cli_bench, true},
         {"eval", dy_cli_eval, false},
     };
     dy_error err;

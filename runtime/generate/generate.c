@@ -27,7 +27,7 @@ static int run_plain(dy_run *g, dy_error *err) {
     t0 = dy_now();
     for (;;) {
         dy_run_produce(g);
-        dy_run_trace(g, g->len - 2, "decode", NULL, false, true);
+        if (dy_run_trace(g, g->len - 2, "decode", NULL, false, true, err)) return -1;
         if (g->done) break;
         f.pick = dy_run_next_pick(g);
         if (dy_model_forward(g->m, g->seq + g->len - 1, 1, g->len - 1, &f, err)) return -1;

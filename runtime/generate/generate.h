@@ -36,7 +36,8 @@ typedef struct {
     int prefill_chunk;              // tokens per prefill pass
     void (*on_token)(int32_t token, void *ctx);  // streaming, called per produced token
     void *on_token_ctx;
-    FILE *trace;                    // JSONL per fed token after the prefill, or NULL
+    FILE *trace;                    // JSONL per fed token after the prefill, or NULL; line-buffered (setvbuf)
+    const char *trace_name;         // its path, named when a line cannot be written: the run stops there
     bool trace_selected;            // DySCO: trace lines of intervention steps list the selected positions
     bool tp_check_selection;        // DySCO under tensor parallelism: compare every selection across the ranks
     bool dysco_phases;              // DySCO on the device: time each part of a step once decoding ends (bench)

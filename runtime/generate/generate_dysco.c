@@ -83,7 +83,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
             rc = dy_model_forward(g->m, g->seq + p, 1, p, &capture, err);
             if (rc) break;
             update_importance(&tp, st, probs, pairs, c);
-            dy_run_trace(g, p, "context_warmup", st, false, false);
+            rc = dy_run_trace(g, p, "context_warmup", st, false, false, err);
             continue;
         }
         if (cfg->dynamic) {
@@ -100,7 +100,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
         rc = dy_model_forward(g->m, g->seq + p, 1, p, &real, err);
         if (rc) break;
         if (produces) dy_run_produce(g);
-        dy_run_trace(g, p, "intervention", st, true, produces);
+        rc = dy_run_trace(g, p, "intervention", st, true, produces, err);
     }
     free(probs);
     free(bias);
@@ -216,7 +216,7 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
         }
         if (!tracing) continue;
         dy_dysco_device_read(&d.dev, st, c, true, !warmup && g->o->trace_selected);
-        dy_run_trace(g, p, warmup ? "context_warmup" : "intervention", st, !warmup, produces);
+        rc = dy_run_trace(g, p, warmup ? "context_warmup" : "intervention", st, !warmup, produces, err);
     }
     m->be->finish(m->be);
     dy_dysco_device_read(&d.dev, st, st->len, false, false);  // the logging sums

@@ -2,6 +2,9 @@
 // token, a --trace line, the chunked prefill.
 #include "generate_run.h"
 
+#include <errno.h>
+#include <string.h>
+
 const dy_pick_params *dy_run_next_pick(dy_run *g) {
     g->params = dy_sampler_next(&g->sampler, g->o->forced ? g->o->forced[g->r->output.n] : -1);
     return &g->params;
@@ -24,9 +27,10 @@ int32_t dy_run_produce(dy_run *g) {
     return t;
 }
 
-void dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *st, bool selection, bool produced) {
+int dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *st, bool selection, bool produced,
+                 dy_error *err) {
     FILE *f = g->o->trace;
-    if (!f) return;
+    if (!f) return 0;
     fprintf(f, "{\"pos\": %d, \"phase\": \"%s\"", pos, phase);
     if (st && selection) fprintf(f, ", \"n_selected\": %d", dy_dysco_last_n_selected(st));
     if (st) {
@@ -47,6 +51,9 @@ void dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *s
         fprintf(f, ", \"token\": %d, \"logprob\": %.9g", g->r->output.ids[i], g->r->logprobs[i]);
     }
     fputs("}\n", f);
+    // The caller's file is line-buffered, so the line has reached the file or failed by now.
+    if (ferror(f)) return dy_fail(err, "%s: write failed: %s", g->o->trace_name, strerror(errno));
+    return 0;
 }
 
 int dy_run_prefill(dy_run *g, int n, const dy_forward_opts *base, bool pick, dy_error *err) {

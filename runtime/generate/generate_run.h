@@ -26,7 +26,9 @@ const dy_pick_params *dy_run_next_pick(dy_run *g);
 int32_t dy_run_produce(dy_run *g);
 // One --trace line. With a DySCO state: its top_positions, and after a selection (intervention)
 // its n_selected, and the selected positions [0, pos] when the options ask (trace_selected).
-void dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *st, bool selection, bool produced);
+// Fails naming the file when the line could not be written (a full disk).
+int dy_run_trace(dy_run *g, int pos, const char *phase, const dy_dysco_state *st, bool selection, bool produced,
+                 dy_error *err);
 // Prompt tokens [0, n) through the model in chunks; the last one picks the next token when asked.
 int dy_run_prefill(dy_run *g, int n, const dy_forward_opts *base, bool pick, dy_error *err);
 // DySCO's decoding (generate_dysco.c).

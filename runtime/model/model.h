@@ -99,6 +99,10 @@ int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy
 // The same shape with make-model's deterministic random weights, from the config alone.
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err);
+// Its shard for a job of comm->size ranks, as dy_model_load_shard (bench --random-weights under
+// a launcher).
+int dy_model_load_random_shard(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                               dy_comm *comm, int max_ctx, int max_chunk, dy_error *err);
 void dy_model_free(dy_model *m);
 
 typedef struct {

@@ -280,8 +280,13 @@ int dy_model_load_shard(dy_model *m, dy_backend *be, const dy_checkpoint *ck, dy
 
 int dy_model_load_random(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
                          int max_ctx, int max_chunk, dy_error *err) {
+    return dy_model_load_random_shard(m, be, cfg, init, NULL, max_ctx, max_chunk, err);
+}
+
+int dy_model_load_random_shard(dy_model *m, dy_backend *be, const dy_model_config *cfg, const dy_init_params *init,
+                               dy_comm *comm, int max_ctx, int max_chunk, dy_error *err) {
     weight_source src = {.init = init};
-    return load_from(m, be, NULL, cfg, &src, max_ctx, max_chunk, err);
+    return load_from(m, be, comm, cfg, &src, max_ctx, max_chunk, err);
 }
 
 void dy_model_free(dy_model *m) {
