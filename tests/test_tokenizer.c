@@ -281,6 +281,10 @@ static void test_load_errors(void **state) {
     expect_load_error(with_model_field("merges", cJSON_Parse("[\"q z\"]")), "model.merges: entry 0 (q + z) uses a token not in model.vocab");
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": 0}")), "model.vocab: no token for byte 0x00");
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")), "model.vocab: token a has no valid id");
+    // A key repeated in an object of 264 (the vocabulary): the second "ĠÂ" is named.
+    cJSON *twice = base_json();
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(twice, "model"), "vocab"), "\xc4\xa0" "\xc3\x82", 400);
+    expect_load_error(twice, "not valid JSON: key \"\xc4\xa0\xc3\x82\" appears twice in one object");
     expect_load_error(with_model_field("byte_fallback", cJSON_CreateTrue()), "model.byte_fallback: not supported");
     expect_load_error(with_model_field("continuing_subword_prefix", cJSON_CreateString("##")), "model.continuing_subword_prefix: not supported");
     expect_load_error(with("pre_tokenizer", "{\"type\": \"Metaspace\"}"), "pre_tokenizer: type \"Metaspace\" is not supported");

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "runtime/util/file_util.h"
-#include "runtime/util/json_util.h"
+#include "runtime/util/json_arena.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
@@ -321,10 +321,11 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     *out = NULL;
     ctx c = {tokenizer_path, err};
     char problem[160];
-    cJSON *root = dy_json_parse(tokenizer_json, strlen(tokenizer_json), problem, sizeof problem);
+    dy_json_arena *arena;
+    cJSON *root = dy_json_parse_in_arena(tokenizer_json, strlen(tokenizer_json), &arena, problem, sizeof problem);
     if (!root) return dy_fail(err, "%s: %s", tokenizer_path, problem);
     if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        dy_json_arena_free(arena);
         return dy_fail(err, "%s: not a JSON object", tokenizer_path);
     }
     dy_tokenizer *tok = calloc(1, sizeof *tok);
@@ -337,7 +338,7 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     if (rc == 0) rc = parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &c);
     if (rc == 0) rc = parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &c);
     if (rc == 0) rc = parse_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
-    cJSON_Delete(root);
+    dy_json_arena_free(arena);
     if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
         rc = dy_fail(err, "%s: out of memory", tokenizer_path);
     if (rc) {
