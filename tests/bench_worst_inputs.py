@@ -2,7 +2,7 @@
 """Times dysco's parsers on their worst inputs, to show that the work per input byte is bounded.
 
 usage: tests/bench_worst_inputs.py [--dysco build-rel/dysco] [--tokenizers ~/.cache/dysco/tokenizers]
-                                   [--sizes 1,10] [--runs 3] [--only PARSER]
+                                   [--sizes 1,10] [--runs 3] [--timeout 60] [--only PARSER]
 
 Build the Release binary first (cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release
 -DDYSCO_CUDA=OFF -DDYSCO_SANITIZE_TESTS=OFF && cmake --build build-rel --target dysco). Each input
@@ -19,13 +19,15 @@ Parsers and cases:
   dysco_yaml  `dysco generate --method dysco --dysco-config F --input-ids ...` on a tiny model
       made here: nested '[' / '{' / "- " (refused past depth 32), one flow list of [1] items
       under template_sequences and of scalars under top_k, a scalar the size of the file (quoted,
-      and a plain number), anchors with aliases (refused), and the valid key "top_k: 1" repeated
-      (the whole file is read; a last unknown key ends the run before generating).
+      and a plain number), a list of anchors and one of aliases (refused), and the valid key
+      "top_k: 1" repeated (the whole file is read; a last unknown key ends the run before
+      generating).
 
 Prints one JSON line per case:
   {"parser", "case", "bytes", "seconds", "seconds_per_mb", "cpu_seconds", "cpu_seconds_per_mb",
    "exit_status", "message"}
-("message" is the first line dysco wrote to stderr, so a refusal shows what it said.)
+("message" is the first line dysco wrote to stderr, so a refusal shows what it said; a run
+killed at --timeout gets null figures and says so there.)
 """
 import argparse
 import json
@@ -71,6 +73,16 @@ def tokenizer_cases(size):
     }
 
 
+def anchors(size):
+    """ "&a0 1, &a1 1, ..." of about size bytes: every value an anchor of its own."""
+    items, n, i = [], 0, 0
+    while n < size:
+        items.append(b"&a%d 1, " % i)
+        n += len(items[-1])
+        i += 1
+    return b"".join(items)
+
+
 def yaml_cases(size):
     minimal = b'selected_heads: "[(1,2)]"\nstrength: 2.0\ndecay_factor: 0.75\n'
     return {
@@ -81,7 +93,8 @@ def yaml_cases(size):
         "flow_list_of_scalars": minimal + b"top_k: [" + fill(b"1, ", size) + b"1]\n",
         "quoted_scalar": minimal + b'selected_heads: "' + fill(b"a", size) + b'"\n',
         "plain_number": minimal + b"strength: " + fill(b"9", size) + b"\n",
-        "anchors_aliases": b"a: &a [1, 1]\nb: [" + fill(b"*a, ", size) + b"*a]\n",
+        "anchors": minimal + b"top_k: [" + anchors(size) + b"1]\n",
+        "aliases": b"a: &a [1, 1]\nb: [" + fill(b"*a, ", size) + b"*a]\n",
         "repeated_valid_key": minimal + fill(b"top_k: 1\n", size) + b"not_a_key: 1\n",
     }
 
@@ -91,13 +104,16 @@ def cpu_of_children():
     return r.ru_utime + r.ru_stime
 
 
-def run(cmd, runs):
+def run(cmd, runs, timeout):
     """Median wall and CPU (user + sys) seconds of runs runs, the last exit status and stderr's
-    first line."""
+    first line; None for the figures when a run passes timeout seconds."""
     walls, cpus = [], []
     for _ in range(runs):
         t0, c0 = time.perf_counter(), cpu_of_children()
-        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, None, None, f"killed after the --timeout of {timeout} s"
         walls.append(time.perf_counter() - t0)
         cpus.append(cpu_of_children() - c0)
     message = p.stderr.decode(errors="replace").strip().splitlines()
@@ -106,11 +122,14 @@ def run(cmd, runs):
 
 def report(parser, case, nbytes, result):
     wall, cpu, status, message = result
-    per_mb = nbytes > 1000  # not for the startup cases
-    print(json.dumps({"parser": parser, "case": case, "bytes": nbytes, "seconds": round(wall, 4),
-                      "seconds_per_mb": round(wall / (nbytes / MB), 4) if per_mb else None,
-                      "cpu_seconds": round(cpu, 4), "cpu_seconds_per_mb": round(cpu / (nbytes / MB), 4) if per_mb else None,
-                      "exit_status": status, "message": message}), flush=True)
+    per_mb = nbytes > 1000 and wall is not None  # not for the startup cases
+
+    def fig(x, per):
+        return None if x is None or (per and not per_mb) else round(x / (nbytes / MB) if per else x, 4)
+
+    print(json.dumps({"parser": parser, "case": case, "bytes": nbytes, "seconds": fig(wall, False),
+                      "seconds_per_mb": fig(wall, True), "cpu_seconds": fig(cpu, False),
+                      "cpu_seconds_per_mb": fig(cpu, True), "exit_status": status, "message": message}), flush=True)
 
 
 def main():
@@ -119,6 +138,7 @@ def main():
     ap.add_argument("--tokenizers", default=os.path.expanduser("~/.cache/dysco/tokenizers"))
     ap.add_argument("--sizes", default="1,10", help="input sizes in MB, comma-separated")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=60, help="seconds a run may take before it is killed")
     ap.add_argument("--only", help="one parser: tokenizer_qwen3, tokenizer_llama3_1 or dysco_yaml")
     args = ap.parse_args()
     sizes = [int(float(s) * MB) for s in args.sizes.split(",")]
@@ -130,7 +150,7 @@ def main():
         def timed(parser, case, data, cmd):
             with open(path, "wb") as f:
                 f.write(data)
-            report(parser, case, len(data), run(cmd, args.runs))
+            report(parser, case, len(data), run(cmd, args.runs, args.timeout))
 
         for name in ("qwen3", "llama3_1"):
             parser = "tokenizer_" + name
