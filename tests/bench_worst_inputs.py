@@ -8,8 +8,9 @@ Build the Release binary first (cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_T
 -DDYSCO_CUDA=OFF -DDYSCO_SANITIZE_TESTS=OFF && cmake --build build-rel --target dysco). Each input
 is generated here (deterministic, python3 standard library only) at every size in MB and run as a
 whole `dysco` process --runs times; the median wall time and the median CPU time (user + sys,
-steadier on a shared machine) are reported, process start and the tokenizer's load included. A "startup" case per parser (a tiny input) gives that fixed part, so
-the slope between sizes is the work per byte. Work per byte is bounded when seconds_per_mb stays
+steadier on a shared machine) are reported, process start and the tokenizer's load included.
+A "startup" case per parser (a tiny input) gives that fixed part, so the slope between sizes is
+the work per byte. Work per byte is bounded when seconds_per_mb stays
 flat (or falls) from 1 MB to 10 MB; a parser quadratic in some input shows it 10x higher.
 
 Parsers and cases:
