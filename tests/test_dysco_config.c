@@ -420,6 +420,52 @@ static void test_limits(void **state) {
     assert_load_error(yaml, "template_sequences: more than 1024 tokens in all");
 }
 
+// Text made of n copies of piece between head and tail (malloc'd).
+static char *repeated(const char *head, const char *piece, int n, const char *tail) {
+    const size_t h = strlen(head), p = strlen(piece);
+    char *text = xmalloc(h + (size_t)n * p + strlen(tail) + 1);
+    memcpy(text, head, h);
+    for (int i = 0; i < n; i++) memcpy(text + h + (size_t)i * p, piece, p);
+    strcpy(text + h + (size_t)n * p, tail);
+    return text;
+}
+
+// Issue 15: 100,000 nested '[' (200 KB) took 19 s of CPU before libyaml answered; 100,000 anchors
+// took a minute in its loader. Each is refused at its first event past the rule.
+static void test_bounded_work(void **state) {
+    (void)state;
+    static const struct {
+        const char *head, *piece, *tail, *expected;
+        int n;
+    } cases[] = {
+        {"", "[", "", "line 1: nested deeper than 32", 100000},
+        {"", "{", "", "line 1: nested deeper than 32", 100000},
+        {"", "- ", "x\n", "line 1: nested deeper than 32", 100000},
+        {MINIMAL "template_sequences:\n", "  ", "x\n", "template_sequences: expected a list of token-id lists", 1},
+        {MINIMAL "top_k: [", "1, ", "1]\n", "top_k: expected an integer", 200000},
+        {MINIMAL "template_sequences: [", "[1], ", "[1]]\n", "template_sequences: more than 64 sequences", 200000},
+        {MINIMAL "strength: ", "9", "\n", "strength: expected a number", 1000000},
+        {"a: &a [1, 1]\nb: &b [", "*a, ", "*a]\n", "line 1: anchors (&name) and aliases (*name) are not supported", 1000},
+        {MINIMAL "top_k: ", "*x", "\n", "line 5: anchors (&name) and aliases (*name) are not supported", 1},
+        {MINIMAL "selected_heads: \"[(1,2)]", "\\0", "junk\"\n", "line 5: a string holds a NUL character", 1},
+        {MINIMAL "---\n", "top_k: 9\n", "", "line 5: a second YAML document", 1},
+        {MINIMAL "top_k: [1\n", "", "", "line 6: not valid YAML", 0},  // syntax errors come first
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = repeated(cases[i].head, cases[i].piece, cases[i].n, cases[i].tail);
+        assert_load_error(text, cases[i].expected);
+        free(text);
+    }
+    // At the limit: the root mapping and 31 lists pass the first reading (and top_k refuses a
+    // list); one more list is too deep.
+    for (int lists = 31; lists <= 32; lists++) {
+        char *closing = repeated("", "]", lists, "\n"), *text = repeated(MINIMAL "top_k: ", "[", lists, closing);
+        assert_load_error(text, lists == 31 ? "top_k: expected an integer" : "line 5: nested deeper than 32");
+        free(text);
+        free(closing);
+    }
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "CONFIGS_DYSCO_DIR", &configs_dir, NULL);
     tmp_dir = make_temp_dir("dysco-config");
@@ -429,7 +475,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_heads_spellings),   cmocka_unit_test(test_value_spellings),
         cmocka_unit_test(test_overrides),         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_prompt_check),      cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits),            cmocka_unit_test(test_bounded_work),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(tmp_dir);

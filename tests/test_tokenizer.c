@@ -14,23 +14,7 @@
 #include <string.h>
 
 #include "runtime/tokenizer/tokenizer.h"
-
-// GPT-2's byte-to-character map, written independently of the code under test.
-static void byte_char(int b, char out[3]) {
-    int n = 0, cp = b;
-    if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) {
-        for (int k = 0; k < b; k++) n += !((k >= 33 && k <= 126) || (k >= 161 && k <= 172) || k >= 174);
-        cp = 256 + n;
-    }
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        out[1] = 0;
-    } else {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        out[2] = 0;
-    }
-}
+#include "test_util.h"
 
 enum { ID_AB = 256, ID_ABC, ID_BC, ID_AA, ID_XYZ, ID_SPACE_A, ID_SPACE_C2, ID_BOS = 300, ID_TAG, ID_TAG_LONG, ID_THINK };
 
@@ -41,7 +25,7 @@ static cJSON *base_json(void) {
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
     for (int b = 0; b < 256; b++) {
         char c[3];
-        byte_char(b, c);
+        gpt2_byte_char(b, c);
         cJSON_AddNumberToObject(vocab, c, b);
     }
     cJSON_AddNumberToObject(vocab, "ab", ID_AB);
@@ -298,6 +282,10 @@ static void test_load_errors(void **state) {
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": 0}")), "model.vocab: no token for byte 0x00");
     expect_load_error(with_model_field("vocab", cJSON_Parse("{\"a\": \"zero\"}")),
                       "model.vocab: token a: expected a token id (a whole number >= 0), got a string");
+    // A key repeated in an object of 264 (the vocabulary): the second "ĠÂ" is named.
+    cJSON *twice = base_json();
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(twice, "model"), "vocab"), "\xc4\xa0" "\xc3\x82", 400);
+    expect_load_error(twice, "not valid JSON: key \"\xc4\xa0\xc3\x82\" appears twice in one object");
     expect_load_error(with_model_field("byte_fallback", cJSON_CreateTrue()), "model.byte_fallback: not supported");
     expect_load_error(with_model_field("continuing_subword_prefix", cJSON_CreateString("##")), "model.continuing_subword_prefix: not supported");
     expect_load_error(with("pre_tokenizer", "{\"type\": \"Metaspace\"}"), "pre_tokenizer: type \"Metaspace\" is not supported");

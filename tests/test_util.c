@@ -45,6 +45,22 @@ int argmax_f32(const float *v, int64_t n) {
     return best;
 }
 
+void gpt2_byte_char(int b, char out[3]) {
+    int n = 0, cp = b;
+    if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) {
+        for (int k = 0; k < b; k++) n += !((k >= 33 && k <= 126) || (k >= 161 && k <= 172) || k >= 174);
+        cp = 256 + n;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        out[1] = 0;
+    } else {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        out[2] = 0;
+    }
+}
+
 void test_args(int argc, char **argv, const char *names, ...) {
     va_list ap;
     va_start(ap, names);

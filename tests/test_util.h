@@ -47,6 +47,9 @@ void *backend_upload(dy_backend *be, const void *host, size_t bytes);
 float uniform_f32(uint64_t *state, float lo, float hi);
 // The first index of the largest of v (n > 0).
 int argmax_f32(const float *v, int64_t n);
+// GPT-2's byte-to-character map as UTF-8 (1-2 bytes + NUL), written independently of the
+// tokenizer under test: printable Latin-1 bytes are themselves, the other 68 bytes U+0100 on.
+void gpt2_byte_char(int b, char out[3]);
 
 // Plain checks: prints "PASS what" or "FAIL what" and counts it; returns ok.
 bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

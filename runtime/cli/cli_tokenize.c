@@ -25,10 +25,26 @@ typedef struct {
     int64_t bench;
 } options;
 
+// Ids are written through a buffer of digits formed here: printf per id was a tenth of the
+// time of tokenizing a 10 MB file (1.25M ids).
 static void print_ids(const dy_tokens *t) {
-    putchar('[');
-    for (int i = 0; i < t->n; i++) printf(i ? ",%d" : "%d", t->ids[i]);
-    fputs("]\n", stdout);
+    char buf[1 << 16];
+    size_t n = 0;
+    buf[n++] = '[';
+    for (int i = 0; i < t->n; i++) {
+        if (n > sizeof buf - 16) {
+            fwrite(buf, 1, n, stdout);
+            n = 0;
+        }
+        if (i) buf[n++] = ',';
+        char digits[12];
+        int k = 0;
+        for (uint32_t v = (uint32_t)t->ids[i]; k == 0 || v; v /= 10) digits[k++] = (char)('0' + v % 10);  // ids are >= 0
+        while (k) buf[n++] = digits[--k];
+    }
+    buf[n++] = ']';
+    buf[n++] = '\n';
+    fwrite(buf, 1, n, stdout);
 }
 
 static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_special, int runs, dy_error *err) {

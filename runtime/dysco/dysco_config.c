@@ -114,95 +114,157 @@ void dy_dysco_override_top_p(dy_dysco_config *c, double p) {
 }
 
 // ---- YAML ------------------------------------------------------------------------------------
-// libyaml leaves plain scalars untyped; they are resolved here as PyYAML's safe_load would for the
-// values these files hold. Quoted scalars are always strings.
+// The file is read as libyaml's stream of events, never built into a document, in two passes:
+// the first checks every event against the rules below (so a syntax error or a broken rule
+// anywhere is reported as such), the second reads the values and stops at the first wrong one
+// (a key given a 1M-item list is refused at the list's first event, where the document loader
+// first spent seconds building it). libyaml bounds nothing itself; these rules keep the work
+// linear in the file's size:
+//  - collections nest at most DY_DYSCO_MAX_YAML_DEPTH deep: libyaml's scanner pays O(depth) for
+//    each token (100,000 nested '[' took 19 s). Its lookahead is at most 1024 characters, so
+//    stopping at the first event past the limit leaves it O(limit + 1024) per token;
+//  - anchors and aliases are refused: an alias lets a few bytes name a large list many times,
+//    and libyaml's loader looked each anchor up among all earlier ones (O(anchors^2)). The
+//    reference's configs use neither;
+//  - a string holding a NUL (the "\0" escape) is refused, as C would cut it short, and the
+//    stream holds one document, as PyYAML's safe_load wants.
+// libyaml leaves plain scalars untyped; they are resolved here as safe_load would for the values
+// these files hold. Quoted scalars are always strings.
 
 typedef struct {
-    yaml_document_t *doc;
+    yaml_parser_t parser;
+    yaml_event_t ev;  // the current event, when has_event
+    bool has_event;
+    int depth;  // collections open at ev
     const char *path;
-    const char *key;
     dy_error *err;
-} field;
+} reader;
 
-static const char *text_of(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+static size_t line_of(const reader *r) { return r->ev.start_mark.line + 1; }
 
-static bool is_plain(const yaml_node_t *n) {
-    return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+static const char *anchor_of(const yaml_event_t *e) {
+    switch (e->type) {
+    case YAML_SCALAR_EVENT: return (const char *)e->data.scalar.anchor;
+    case YAML_SEQUENCE_START_EVENT: return (const char *)e->data.sequence_start.anchor;
+    case YAML_MAPPING_START_EVENT: return (const char *)e->data.mapping_start.anchor;
+    default: return NULL;
+    }
 }
 
-static bool is_null(const yaml_node_t *n) {
+// Moves to the next event and applies the rules above; -1 (err set) on a syntax error or a
+// broken rule.
+static int next_event(reader *r) {
+    if (r->has_event) yaml_event_delete(&r->ev);
+    r->has_event = yaml_parser_parse(&r->parser, &r->ev);
+    if (!r->has_event)
+        return dy_fail(r->err, "%s: line %zu: not valid YAML: %s", r->path, r->parser.problem_mark.line + 1,
+                       r->parser.problem ? r->parser.problem : "parse error");
+    const yaml_event_t *e = &r->ev;
+    if (e->type == YAML_ALIAS_EVENT || anchor_of(e))
+        return dy_fail(r->err, "%s: line %zu: anchors (&name) and aliases (*name) are not supported", r->path, line_of(r));
+    if (e->type == YAML_SCALAR_EVENT && strlen((const char *)e->data.scalar.value) != e->data.scalar.length)
+        return dy_fail(r->err, "%s: line %zu: a string holds a NUL character", r->path, line_of(r));
+    if (e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT) {
+        if (++r->depth > DY_DYSCO_MAX_YAML_DEPTH)
+            return dy_fail(r->err, "%s: line %zu: nested deeper than %d", r->path, line_of(r), DY_DYSCO_MAX_YAML_DEPTH);
+    } else if (e->type == YAML_SEQUENCE_END_EVENT || e->type == YAML_MAPPING_END_EVENT) {
+        r->depth--;
+    }
+    return 0;
+}
+
+typedef struct {
+    reader *r;
+    const char *key;
+} field;
+
+static const char *text_of(const yaml_event_t *e) {
+    return e->type == YAML_SCALAR_EVENT ? (const char *)e->data.scalar.value : "";
+}
+
+static bool is_plain(const yaml_event_t *e) {
+    return e->type == YAML_SCALAR_EVENT && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool is_null(const yaml_event_t *e) {
     static const char *nulls[] = {"", "~", "null", "Null", "NULL"};
     for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
-        if (is_plain(n) && strcmp(text_of(n), nulls[i]) == 0) return true;
+        if (is_plain(e) && strcmp(text_of(e), nulls[i]) == 0) return true;
     return false;
 }
 
 // An optional sign and decimal digits (PyYAML's hex, octal and 1_000 forms are not used here).
-static int scalar_int(const field *f, const yaml_node_t *n, int *out) {
-    const char *s = is_plain(n) ? text_of(n) : "";
+static int scalar_int(const field *f, const yaml_event_t *e, int *out) {
+    const char *s = is_plain(e) ? text_of(e) : "";
     errno = 0;
     long v = strtol(s, NULL, 10);
     if (!all_digits(*s == '-' || *s == '+' ? s + 1 : s) || errno || v < INT_MIN || v > INT_MAX)
-        return dy_fail(f->err, "%s: %s: expected an integer", f->path, f->key);
+        return dy_fail(f->r->err, "%s: %s: expected an integer", f->r->path, f->key);
     *out = (int)v;
     return 0;
 }
 
 // A decimal number, integer or not (no .inf / .nan).
-static int scalar_number(const field *f, const yaml_node_t *n, double *out) {
-    const char *s = is_plain(n) ? text_of(n) : "";
+static int scalar_number(const field *f, const yaml_event_t *e, double *out) {
+    const char *s = is_plain(e) ? text_of(e) : "";
     bool ok = strspn(s, "0123456789+-.eE") == strlen(s) && strpbrk(s, "0123456789");
     char *end = NULL;
     double v = ok ? strtod(s, &end) : 0;
-    if (!ok || *end || !isfinite(v)) return dy_fail(f->err, "%s: %s: expected a number", f->path, f->key);
+    if (!ok || *end || !isfinite(v)) return dy_fail(f->r->err, "%s: %s: expected a number", f->r->path, f->key);
     *out = v;
     return 0;
 }
 
-static int scalar_bool(const field *f, const yaml_node_t *n, bool *out) {
+static int scalar_bool(const field *f, const yaml_event_t *e, bool *out) {
     static const char *yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
     static const char *no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
-    for (size_t i = 0; is_plain(n) && i < sizeof yes / sizeof *yes; i++) {
-        if (strcmp(text_of(n), yes[i]) == 0 || strcmp(text_of(n), no[i]) == 0) {
-            *out = strcmp(text_of(n), yes[i]) == 0;
+    for (size_t i = 0; is_plain(e) && i < sizeof yes / sizeof *yes; i++) {
+        if (strcmp(text_of(e), yes[i]) == 0 || strcmp(text_of(e), no[i]) == 0) {
+            *out = strcmp(text_of(e), yes[i]) == 0;
             return 0;
         }
     }
-    return dy_fail(f->err, "%s: %s: expected true or false", f->path, f->key);
+    return dy_fail(f->r->err, "%s: %s: expected true or false", f->r->path, f->key);
 }
 
-static int read_heads(const field *f, const yaml_node_t *n, dy_dysco_config *c) {
+static int read_heads(const field *f, const yaml_event_t *e, dy_dysco_config *c) {
     char where[1200];
-    snprintf(where, sizeof where, "%s: %s", f->path, f->key);
-    if (n->type != YAML_SCALAR_NODE)
-        return dy_fail(f->err, "%s: expected a string such as \"[(21,31),(21,18)]\"", where);
-    return dy_dysco_parse_heads(text_of(n), c, where, f->err);
+    snprintf(where, sizeof where, "%s: %s", f->r->path, f->key);
+    if (e->type != YAML_SCALAR_EVENT)
+        return dy_fail(f->r->err, "%s: expected a string such as \"[(21,31),(21,18)]\"", where);
+    return dy_dysco_parse_heads(text_of(e), c, where, f->r->err);
 }
 
-static int read_interv_warmup(const field *f, const yaml_node_t *n, dy_dysco_config *c) {
+static int read_interv_warmup(const field *f, const yaml_event_t *e, dy_dysco_config *c) {
     char where[1200];
-    snprintf(where, sizeof where, "%s: %s", f->path, f->key);
-    if (n->type != YAML_SCALAR_NODE)
-        return dy_fail(f->err, "%s: expected 'auto' or a non-negative integer", where);
-    return dy_dysco_parse_interv_warmup(text_of(n), c, where, f->err);
+    snprintf(where, sizeof where, "%s: %s", f->r->path, f->key);
+    if (e->type != YAML_SCALAR_EVENT)
+        return dy_fail(f->r->err, "%s: expected 'auto' or a non-negative integer", where);
+    return dy_dysco_parse_interv_warmup(text_of(e), c, where, f->r->err);
 }
 
-static int read_templates(const field *f, const yaml_node_t *n, dy_dysco_config *c) {
-    if (n->type != YAML_SEQUENCE_NODE) return dy_fail(f->err, "%s: %s: expected a list of token-id lists", f->path, f->key);
+// From the list's first event on: each entry a list of token ids, read up to its end.
+static int read_templates(const field *f, dy_dysco_config *c) {
+    reader *r = f->r;
+    if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+        return dy_fail(r->err, "%s: %s: expected a list of token-id lists", r->path, f->key);
     int used = 0, count = 0;
     c->template_start[0] = 0;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        const yaml_node_t *seq = yaml_document_get_node(f->doc, *it);
+    for (;;) {
+        if (next_event(r)) return -1;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT) break;
         if (count == DY_DYSCO_MAX_TEMPLATES)
-            return dy_fail(f->err, "%s: %s: more than %d sequences", f->path, f->key, DY_DYSCO_MAX_TEMPLATES);
-        if (seq->type != YAML_SEQUENCE_NODE)
-            return dy_fail(f->err, "%s: %s: entry %d: expected a list of token ids", f->path, f->key, count + 1);
-        for (yaml_node_item_t *t = seq->data.sequence.items.start; t < seq->data.sequence.items.top; t++) {
+            return dy_fail(r->err, "%s: %s: more than %d sequences", r->path, f->key, DY_DYSCO_MAX_TEMPLATES);
+        if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+            return dy_fail(r->err, "%s: %s: entry %d: expected a list of token ids", r->path, f->key, count + 1);
+        for (;;) {
+            if (next_event(r)) return -1;
+            if (r->ev.type == YAML_SEQUENCE_END_EVENT) break;
             int id;
-            if (scalar_int(f, yaml_document_get_node(f->doc, *t), &id) || id < 0)
-                return dy_fail(f->err, "%s: %s: entry %d: expected a list of token ids", f->path, f->key, count + 1);
+            if (r->ev.type != YAML_SCALAR_EVENT || scalar_int(f, &r->ev, &id) || id < 0)
+                return dy_fail(r->err, "%s: %s: entry %d: expected a list of token ids", r->path, f->key, count + 1);
             if (used == DY_DYSCO_MAX_TEMPLATE_TOKENS)
-                return dy_fail(f->err, "%s: %s: more than %d tokens in all", f->path, f->key, DY_DYSCO_MAX_TEMPLATE_TOKENS);
+                return dy_fail(r->err, "%s: %s: more than %d tokens in all", r->path, f->key, DY_DYSCO_MAX_TEMPLATE_TOKENS);
             c->template_tokens[used++] = id;
         }
         c->template_start[++count] = used;
@@ -238,9 +300,11 @@ static void reset_key(int k, dy_dysco_config *c) {
     }
 }
 
-static int read_key(const field *f, const yaml_node_t *v, dy_dysco_config *c) {
+// From the key's event on: the key and its whole value.
+static int read_key(reader *r, dy_dysco_config *c) {
+    if (r->ev.type != YAML_SCALAR_EVENT) return dy_fail(r->err, "%s: a key is not a plain name", r->path);
     int k = 0;
-    while (k < N_KEYS && strcmp(f->key, key_names[k]) != 0) k++;
+    while (k < N_KEYS && strcmp(text_of(&r->ev), key_names[k]) != 0) k++;
     if (k == N_KEYS) {
         // Room for every key, the longest being "scale_template_tokens", and its ", " separator.
         char known[N_KEYS * sizeof ", scale_template_tokens"] = "";
@@ -249,37 +313,64 @@ static int read_key(const field *f, const yaml_node_t *v, dy_dysco_config *c) {
             if (i) strcat(known, ", ");
             strcat(known, key_names[i]);
         }
-        return dy_fail(f->err, "%s: %s: unknown key (%s)", f->path, f->key, known);
+        return dy_fail(r->err, "%s: %s: unknown key (%s)", r->path, text_of(&r->ev), known);
     }
+    if (next_event(r)) return -1;
+    const field f = {r, key_names[k]};
+    const yaml_event_t *v = &r->ev;
     if (is_null(v)) {
         reset_key(k, c);
         return 0;
     }
     switch (k) {
-    case K_HEADS: return read_heads(f, v, c);
-    case K_TOP_K: c->has_select_top_k = true; return scalar_int(f, v, &c->select_top_k);
-    case K_TOP_P: c->has_select_top_p = true; return scalar_number(f, v, &c->select_top_p);
-    case K_STRENGTH: return scalar_number(f, v, &c->strength);
-    case K_DECAY: return scalar_number(f, v, &c->decay);
-    case K_CTX_WARMUP: return scalar_int(f, v, &c->ctx_warmup);
-    case K_INTERV_WARMUP: return read_interv_warmup(f, v, c);
-    case K_SCALE_TEMPLATE: return scalar_bool(f, v, &c->scale_template_tokens);
-    case K_TEMPLATES: return read_templates(f, v, c);
-    default: return scalar_bool(f, v, &c->dynamic);  // K_DYNAMIC
+    case K_HEADS: return read_heads(&f, v, c);
+    case K_TOP_K: c->has_select_top_k = true; return scalar_int(&f, v, &c->select_top_k);
+    case K_TOP_P: c->has_select_top_p = true; return scalar_number(&f, v, &c->select_top_p);
+    case K_STRENGTH: return scalar_number(&f, v, &c->strength);
+    case K_DECAY: return scalar_number(&f, v, &c->decay);
+    case K_CTX_WARMUP: return scalar_int(&f, v, &c->ctx_warmup);
+    case K_INTERV_WARMUP: return read_interv_warmup(&f, v, c);
+    case K_SCALE_TEMPLATE: return scalar_bool(&f, v, &c->scale_template_tokens);
+    case K_TEMPLATES: return read_templates(&f, c);
+    default: return scalar_bool(&f, v, &c->dynamic);  // K_DYNAMIC
     }
 }
 
-static int read_document(yaml_document_t *doc, const char *path, dy_dysco_config *c, dy_error *err) {
-    const yaml_node_t *root = yaml_document_get_root_node(doc);
-    if (!root || is_null(root)) return dy_fail(err, "%s: empty, expected a mapping of DySCO settings", path);
-    if (root->type != YAML_MAPPING_NODE) return dy_fail(err, "%s: expected a mapping of DySCO settings", path);
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        const yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if (k->type != YAML_SCALAR_NODE) return dy_fail(err, "%s: a key is not a plain name", path);
-        const field f = {doc, path, text_of(k), err};
-        if (read_key(&f, yaml_document_get_node(doc, p->value), c)) return -1;
-    }
+// The first pass: every event of the stream, through the rules.
+static int check_stream(reader *r) {
+    int documents = 0;
+    do {
+        if (next_event(r)) return -1;
+        if (r->ev.type == YAML_DOCUMENT_START_EVENT && ++documents > 1)
+            return dy_fail(r->err, "%s: line %zu: a second YAML document (one mapping of settings expected)", r->path,
+                           line_of(r));
+    } while (r->ev.type != YAML_STREAM_END_EVENT);
     return 0;
+}
+
+// The second pass: the document's mapping, key by key.
+static int read_settings(reader *r, dy_dysco_config *c) {
+    if (next_event(r) || next_event(r)) return -1;  // the stream's start, then a document's or the stream's end
+    if (r->ev.type == YAML_DOCUMENT_START_EVENT && next_event(r)) return -1;  // the document's root
+    if (r->ev.type == YAML_STREAM_END_EVENT || is_null(&r->ev))
+        return dy_fail(r->err, "%s: empty, expected a mapping of DySCO settings", r->path);
+    if (r->ev.type != YAML_MAPPING_START_EVENT) return dy_fail(r->err, "%s: expected a mapping of DySCO settings", r->path);
+    for (;;) {
+        if (next_event(r)) return -1;
+        if (r->ev.type == YAML_MAPPING_END_EVENT) return 0;
+        if (read_key(r, c)) return -1;
+    }
+}
+
+// One pass over the file's text: the first (check_stream) or, with values, the second.
+static int read_pass(const char *path, const char *text, size_t len, dy_dysco_config *c, dy_error *err, bool values) {
+    reader r = {.path = path, .err = err};
+    if (!yaml_parser_initialize(&r.parser)) return dy_fail(err, "%s: out of memory", path);
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+    const int rc = values ? read_settings(&r, c) : check_stream(&r);
+    if (r.has_event) yaml_event_delete(&r.ev);
+    yaml_parser_delete(&r.parser);
+    return rc;
 }
 
 int dy_dysco_config_load(const char *path, dy_dysco_config *c, dy_error *err) {
@@ -287,19 +378,7 @@ int dy_dysco_config_load(const char *path, dy_dysco_config *c, dy_error *err) {
     size_t len;
     char *text = dy_read_file(path, &len, err);
     if (!text) return -1;
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc;
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = dy_fail(err, "%s: line %zu: not valid YAML: %s", path, parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "parse error");
-    } else {
-        rc = read_document(&doc, path, c, err);
-        yaml_document_delete(&doc);
-    }
-    yaml_parser_delete(&parser);
+    const int rc = read_pass(path, text, len, c, err, false) || read_pass(path, text, len, c, err, true) ? -1 : 0;
     free(text);
     return rc;
 }

@@ -1,10 +1,13 @@
 // The BPE model over byte-level symbols: a word (one pre-tokenizer piece, as bytes) starts as one
 // symbol per byte and the adjacent pair with the lowest merge rank is merged until none is left;
-// equal ranks merge leftmost first. This is the order of the `tokenizers` library, kept with a
-// min-heap so long words (runs of 10^4 identical letters) stay O(n log n).
+// equal ranks merge leftmost first. This is the order of the `tokenizers` library, kept by the
+// merge queue (merge_queue.h) at O(1) per merge plus a heap step over the word's distinct ranks,
+// so a 10 MB word costs no more per byte than a short one.
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/util/huge_pages.h"
 #include "tokenizer_state.h"
 
 enum { CACHE_MAX_WORD = 256 };  // longer words are rare and not worth a cache slot
@@ -47,11 +50,9 @@ void dy_word_cache_free(dy_word_cache *c) {
 }
 
 void dy_bpe_scratch_free(dy_bpe_scratch *s) {
-    free(s->id);
-    free(s->prev);
-    free(s->next);
-    free(s->heap);
+    free(s->sym);
     free(s->mapped);
+    dy_merge_queue_free(&s->queue);
     memset(s, 0, sizeof *s);
 }
 
@@ -80,52 +81,22 @@ static int scratch_reserve(dy_bpe_scratch *s, size_t n) {
     if (n <= s->cap) return 0;
     size_t cap = s->cap ? s->cap : 256;
     while (cap < n) cap *= 2;
-    int32_t *id = realloc(s->id, cap * sizeof *id), *prev = realloc(s->prev, cap * sizeof *prev),
-            *next = realloc(s->next, cap * sizeof *next);
-    dy_bpe_candidate *heap = realloc(s->heap, 3 * cap * sizeof *heap);
+    dy_bpe_symbol *sym = realloc(s->sym, cap * sizeof *sym);
     char *mapped = realloc(s->mapped, 2 * cap + 1);
-    if (id) s->id = id;
-    if (prev) s->prev = prev;
-    if (next) s->next = next;
-    if (heap) s->heap = heap;
+    if (sym) s->sym = sym;
     if (mapped) s->mapped = mapped;
-    if (!id || !prev || !next || !heap || !mapped) return -1;
+    if (!sym || !mapped) return -1;
+    dy_advise_huge_pages(sym, cap * sizeof *sym);
     s->cap = cap;
     return 0;
 }
 
-static bool before(const dy_bpe_candidate *a, const dy_bpe_candidate *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
-}
-
-static void heap_push(dy_bpe_candidate *h, int *n, dy_bpe_candidate c) {
-    int i = (*n)++;
-    while (i > 0 && before(&c, &h[(i - 1) / 2])) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = c;
-}
-
-static dy_bpe_candidate heap_pop(dy_bpe_candidate *h, int *n) {
-    dy_bpe_candidate top = h[0], last = h[--*n];
-    int i = 0;
-    for (;;) {
-        int c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && before(&h[c + 1], &h[c])) c++;
-        if (!before(&h[c], &last)) break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = last;
-    return top;
-}
-
-static void push_pair(const dy_tokenizer *tok, dy_bpe_candidate *heap, int *n, const int32_t *id, int left, int right) {
-    uint64_t v;
-    if (left < 0 || right < 0 || !dy_u64_map_get(&tok->merges, (uint64_t)id[left] << 32 | (uint32_t)id[right], &v)) return;
-    heap_push(heap, n, (dy_bpe_candidate){(uint32_t)(v >> 32), (uint32_t)left, id[left], id[right], (int32_t)(uint32_t)v});
+// Queues the pair of the symbol at left and its right neighbour when a merge joins them.
+static void add_pair(const dy_tokenizer *tok, dy_merge_queue *q, const dy_bpe_symbol *sym, int32_t left) {
+    const int32_t right = left >= 0 ? sym[left].next : -1;
+    uint64_t rank;
+    if (right >= 0 && dy_u64_map_get(&tok->merges, (uint64_t)sym[left].id << 32 | (uint32_t)sym[right].id, &rank))
+        dy_merge_queue_add(q, left, (uint32_t)rank);
 }
 
 int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out) {
@@ -152,28 +123,25 @@ int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out)
             return 0;
         }
     }
-    int32_t *id = s->id, *prev = s->prev, *next = s->next;
-    int n_heap = 0;
-    for (size_t i = 0; i < len; i++) {
-        id[i] = tok->byte_id[(unsigned char)word[i]];
-        prev[i] = (int32_t)i - 1;
-        next[i] = i + 1 < len ? (int32_t)i + 1 : -1;
+    dy_bpe_symbol *sym = s->sym;
+    dy_merge_queue *q = &s->queue;
+    if (len > INT32_MAX || dy_merge_queue_start(q, len, tok->n_merges)) return -1;
+    for (size_t i = 0; i < len; i++)
+        sym[i] = (dy_bpe_symbol){tok->byte_id[(unsigned char)word[i]], (int32_t)i - 1, i + 1 < len ? (int32_t)i + 1 : -1};
+    for (size_t i = 0; i + 1 < len; i++) add_pair(tok, q, sym, (int32_t)i);
+    uint32_t rank;
+    for (int32_t l; (l = dy_merge_queue_pop(q, &rank)) >= 0;) {
+        const int32_t r = sym[l].next, before = sym[l].prev;
+        dy_merge_queue_remove(q, r);  // (r, its right) is gone, (before, l) becomes (before, merged)
+        if (before >= 0) dy_merge_queue_remove(q, before);
+        sym[l].id = tok->merge_id[rank];
+        sym[l].next = sym[r].next;
+        if (sym[r].next >= 0) sym[sym[r].next].prev = l;
+        add_pair(tok, q, sym, before);
+        add_pair(tok, q, sym, l);
     }
-    for (size_t i = 0; i + 1 < len; i++) push_pair(tok, s->heap, &n_heap, id, (int)i, (int)i + 1);
-    while (n_heap > 0) {
-        dy_bpe_candidate c = heap_pop(s->heap, &n_heap);
-        int l = (int)c.pos, r = next[l];
-        // Stale candidates: a symbol merged away, or changed since this pair was seen.
-        if (id[l] != c.left || r < 0 || id[r] != c.right) continue;
-        id[l] = c.merged;
-        id[r] = -1;
-        next[l] = next[r];
-        if (next[r] >= 0) prev[next[r]] = l;
-        push_pair(tok, s->heap, &n_heap, id, prev[l], l);
-        push_pair(tok, s->heap, &n_heap, id, l, next[l]);
-    }
-    for (int i = 0; i >= 0; i = next[i])
-        if (dy_tokens_push(out, id[i])) return -1;
+    for (int32_t i = 0; i >= 0; i = sym[i].next)
+        if (dy_tokens_push(out, sym[i].id)) return -1;
     if (len <= CACHE_MAX_WORD) cache_put(cache, word, len, out->ids + first_out, out->n - first_out);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merge_queue.h"
 #include "runtime/util/hash_map.h"
 #include "runtime/util/tokens.h"
 
@@ -21,15 +22,15 @@ typedef struct {
 } dy_word_cache;
 
 typedef struct {
-    uint32_t rank, pos;
-    int32_t left, right, merged;
-} dy_bpe_candidate;
+    int32_t id;          // token id; symbols merged into their left neighbour leave the list
+    int32_t prev, next;  // neighbouring symbols in the word, -1 at its ends
+} dy_bpe_symbol;
 
 typedef struct {  // per-word working memory, grown as needed and reused
-    int32_t *id, *prev, *next;
-    dy_bpe_candidate *heap;
+    dy_bpe_symbol *sym;
     char *mapped;
     size_t cap;
+    dy_merge_queue queue;
 } dy_bpe_scratch;
 
 void dy_byte_level_tables(dy_tokenizer *tok);

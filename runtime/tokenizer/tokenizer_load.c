@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "runtime/util/file_util.h"
-#include "runtime/util/json_util.h"
+#include "runtime/util/json_arena.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
@@ -183,7 +183,8 @@ static int set_token(dy_tokenizer *tok, int32_t id, const char *text, const ctx 
 // Merges are "left right" strings (older files) or [left, right] pairs (newer files).
 static int parse_merges(dy_tokenizer *tok, const cJSON *merges, const ctx *c) {
     if (!cJSON_IsArray(merges)) return dy_fail(c->err, "%s: model.merges: missing or not a list", c->path);
-    if (dy_u64_map_init(&tok->merges, (uint32_t)cJSON_GetArraySize(merges)))
+    const int n = cJSON_GetArraySize(merges);
+    if (dy_u64_map_init(&tok->merges, (uint32_t)n) || !(tok->merge_id = malloc((size_t)(n ? n : 1) * sizeof *tok->merge_id)))
         return dy_fail(c->err, "%s: out of memory", c->path);
     uint32_t rank = 0;
     const cJSON *m;
@@ -206,18 +207,20 @@ static int parse_merges(dy_tokenizer *tok, const cJSON *merges, const ctx *c) {
         }
         if (!left || !*left || !*right)
             return dy_fail(c->err, "%s: model.merges: entry %u is not \"left right\" or [left, right]", c->path, rank);
-        int32_t l = dy_str_map_get(&tok->model_vocab, left, strlen(left)),
-                r = dy_str_map_get(&tok->model_vocab, right, strlen(right));
-        if (snprintf(joined, sizeof joined, "%s%s", left, right) >= (int)sizeof joined)
-            return dy_fail(c->err, "%s: model.merges: entry %u is too long", c->path, rank);
-        int32_t merged = dy_str_map_get(&tok->model_vocab, joined, strlen(joined));
+        const size_t n_left = strlen(left), n_right = strlen(right);
+        if (n_left + n_right >= sizeof joined) return dy_fail(c->err, "%s: model.merges: entry %u is too long", c->path, rank);
+        memcpy(joined, left, n_left);
+        memcpy(joined + n_left, right, n_right);
+        const int32_t l = dy_str_map_get(&tok->model_vocab, left, n_left), r = dy_str_map_get(&tok->model_vocab, right, n_right),
+                      merged = dy_str_map_get(&tok->model_vocab, joined, n_left + n_right);
         if (l < 0 || r < 0 || merged < 0)
             return dy_fail(c->err, "%s: model.merges: entry %u (%s + %s) uses a token not in model.vocab", c->path, rank,
                            left, right);
-        if (dy_u64_map_put(&tok->merges, (uint64_t)l << 32 | (uint32_t)r, (uint64_t)rank << 32 | (uint32_t)merged))
+        if (dy_u64_map_put(&tok->merges, (uint64_t)l << 32 | (uint32_t)r, rank))
             return dy_fail(c->err, "%s: out of memory", c->path);
-        rank++;
+        tok->merge_id[rank++] = merged;
     }
+    tok->n_merges = rank;
     return 0;
 }
 
@@ -339,10 +342,11 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     *out = NULL;
     ctx c = {tokenizer_path, err};
     char problem[160];
-    cJSON *root = dy_json_parse(tokenizer_json, strlen(tokenizer_json), problem, sizeof problem);
+    dy_json_arena *arena;
+    cJSON *root = dy_json_parse_in_arena(tokenizer_json, strlen(tokenizer_json), &arena, problem, sizeof problem);
     if (!root) return dy_fail(err, "%s: %s", tokenizer_path, problem);
     if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        dy_json_arena_free(arena);
         return dy_fail(err, "%s: not a JSON object", tokenizer_path);
     }
     dy_tokenizer *tok = calloc(1, sizeof *tok);
@@ -355,7 +359,7 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
     if (rc == 0) rc = parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &c);
     if (rc == 0) rc = parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &c);
     if (rc == 0) rc = parse_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
-    cJSON_Delete(root);
+    dy_json_arena_free(arena);
     if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || !(tok->match_limits = match_limits()) ||
                     !(tok->path = strdup(tokenizer_path)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
         rc = dy_fail(err, "%s: out of memory", tokenizer_path);
@@ -385,6 +389,7 @@ void dy_tokenizer_free(dy_tokenizer *tok) {
     free(tok->id_is_special);
     dy_str_map_free(&tok->model_vocab);
     dy_u64_map_free(&tok->merges);
+    free(tok->merge_id);
     for (int i = 0; i < tok->n_added; i++) free(tok->added[i].content);
     free(tok->added);
     for (int i = 0; i < tok->n_splits; i++) {

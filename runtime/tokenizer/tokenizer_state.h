@@ -26,8 +26,11 @@ struct dy_tokenizer {
     uint8_t *id_is_added, *id_is_special;
     dy_str_map model_vocab;  // byte-level form -> id (model tokens only)
 
-    // BPE: (left id << 32 | right id) -> (rank << 32 | merged id)
+    // BPE: (left id << 32 | right id) -> rank, the entry's index in model.merges (a pair listed
+    // twice keeps its later rank, as in the `tokenizers` library)
     dy_u64_map merges;
+    uint32_t n_merges;  // entries of model.merges
+    int32_t *merge_id;  // (n_merges) the token each rank's merge makes
     bool ignore_merges;  // Llama-3: a word already in the vocabulary is one token
     int32_t byte_id[256];              // id of each single byte's byte-level symbol
     char byte_char[256][3];            // byte-level UTF-8 form of each byte (1-2 bytes + NUL)

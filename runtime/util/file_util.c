@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "huge_pages.h"
+
 char *dy_read_file(const char *path, size_t *len, dy_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -14,9 +16,13 @@ char *dy_read_file(const char *path, size_t *len, dy_error *err) {
     }
     char *buf = NULL;
     size_t cap = 0, n = 0;
+    // A regular file is read into one buffer of its size (one more read then finds its end);
+    // other files (pipes) grow the buffer as they go.
+    struct stat st;
+    const size_t first_cap = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 65536;
     for (;;) {
         if (n + 1 >= cap) {
-            cap = cap ? 2 * cap : 65536;
+            cap = cap ? 2 * cap : first_cap;
             char *grown = realloc(buf, cap);
             if (!grown) {
                 free(buf);
@@ -25,6 +31,7 @@ char *dy_read_file(const char *path, size_t *len, dy_error *err) {
                 return NULL;
             }
             buf = grown;
+            dy_advise_huge_pages(buf, cap);
         }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "huge_pages.h"
+
 static uint32_t capacity_for(uint32_t expected) {
     uint32_t cap = 16;
     while (cap < 2 * expected) cap *= 2;
@@ -29,7 +31,9 @@ int dy_str_map_init(dy_str_map *m, uint32_t expected) {
     memset(m, 0, sizeof *m);
     m->cap = capacity_for(expected);
     m->slots = calloc(m->cap, sizeof *m->slots);
-    return m->slots ? 0 : -1;
+    if (!m->slots) return -1;
+    dy_advise_huge_pages(m->slots, (size_t)m->cap * sizeof *m->slots);
+    return 0;
 }
 
 void dy_str_map_free(dy_str_map *m) {
@@ -57,6 +61,7 @@ static int grow(dy_str_map *m) {
     bigger.cap = m->cap * 2;
     bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
     if (!bigger.slots) return -1;
+    dy_advise_huge_pages(bigger.slots, (size_t)bigger.cap * sizeof *bigger.slots);
     for (uint32_t i = 0; i < m->cap; i++) {
         const dy_str_slot *s = &m->slots[i];
         if (s->hash) *find_slot(&bigger, m->arena + s->offset, s->len, s->hash) = *s;
@@ -82,6 +87,7 @@ int dy_str_map_put(dy_str_map *m, const char *key, size_t len, int32_t value) {
         if (!a) return -1;
         m->arena = a;
         m->arena_cap = cap;
+        dy_advise_huge_pages(a, cap);
     }
     memcpy(m->arena + m->arena_len, key, len);
     *s = (dy_str_slot){h, (uint32_t)m->arena_len, (uint32_t)len, value};
@@ -101,6 +107,8 @@ int dy_u64_map_init(dy_u64_map *m, uint32_t expected) {
     m->keys = malloc((size_t)m->cap * sizeof *m->keys);
     m->vals = malloc((size_t)m->cap * sizeof *m->vals);
     if (!m->keys || !m->vals) return -1;
+    dy_advise_huge_pages(m->keys, (size_t)m->cap * sizeof *m->keys);
+    dy_advise_huge_pages(m->vals, (size_t)m->cap * sizeof *m->vals);
     memset(m->keys, 0xff, (size_t)m->cap * sizeof *m->keys);
     return 0;
 }

@@ -3,11 +3,14 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
+#include "hash_map.h"
+#include "huge_pages.h"
 
 // The 16-bit value of the escape "\uXXXX" at s (avail bytes there), or -1.
 static long escape_at(const char *s, size_t avail) {
@@ -75,28 +78,46 @@ static bool string_problem(const char *text, size_t len, size_t end, char *probl
     return false;
 }
 
-static int by_string(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+// The first member of object o (n members) whose key an earlier member has, or NULL. The keys go
+// through a table of their hashes: sorting them made this check the slowest part of loading a
+// tokenizer.json (an object of 151k keys). Out of memory counts as none found.
+static const char *repeated_key(const cJSON *o, size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    struct {
+        uint64_t hash;
+        const char *key;
+    } *seen = calloc(cap, sizeof *seen);
+    if (!seen) return NULL;
+    dy_advise_huge_pages(seen, cap * sizeof *seen);
+    const char *dup = NULL;
+    for (const cJSON *c = o->child; c && !dup; c = c->next) {
+        const uint64_t h = dy_hash_bytes(c->string, strlen(c->string));
+        for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+            if (!seen[i].key) {
+                seen[i].hash = h;
+                seen[i].key = c->string;
+                break;
+            }
+            if (seen[i].hash == h && strcmp(seen[i].key, c->string) == 0) {
+                dup = c->string;
+                break;
+            }
+        }
+    }
+    free(seen);
+    return dup;
 }
 
 // The first key found twice in one object of the tree (cJSON keeps both and lookups see the
-// first: the second would be silently ignored), or NULL. Out of memory counts as none found.
+// first: the second would be silently ignored), or NULL.
 static const char *duplicate_key(const cJSON *item) {
     for (; item; item = item->next) {
         if (cJSON_IsObject(item) && item->child && item->child->next) {
             size_t n = 0;
             for (const cJSON *c = item->child; c; c = c->next) n++;
-            const char **keys = malloc(n * sizeof *keys);
-            if (keys) {
-                size_t k = 0;
-                for (const cJSON *c = item->child; c; c = c->next) keys[k++] = c->string;
-                qsort(keys, n, sizeof *keys, by_string);
-                const char *dup = NULL;
-                for (size_t i = 1; i < n && !dup; i++)
-                    if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
-                free(keys);
-                if (dup) return dup;
-            }
+            const char *dup = repeated_key(item, n);
+            if (dup) return dup;
         }
         if (item->child) {
             const char *dup = duplicate_key(item->child);
