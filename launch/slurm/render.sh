@@ -93,6 +93,9 @@ dysco_bin=$(path --dysco-bin "$dysco_bin")
 [[ -x $dysco_bin ]] || die "--dysco-bin: $dysco_bin is not an executable"
 "$dysco_bin" "$verb" --help >/dev/null 2>&1 ||
   die "$dysco_bin has no verb '$verb' ($dysco_bin --help lists its verbs): there is nothing for the $verb script to run yet"
+# dysco eval scores given outputs (eval score) before it runs a model: the script needs the run.
+[[ $verb != eval ]] || "$dysco_bin" eval --help 2>&1 | grep -q -- '--model' ||
+  die "$dysco_bin eval runs no model yet (only eval score): there is nothing for the eval script to run yet"
 for a in "${args[@]}"; do
   case $a in
     --device | --device=* | --tp | --tp=*) die "$a: the script sets it (--gpus-per-node chooses the device, the ranks are the degree)" ;;

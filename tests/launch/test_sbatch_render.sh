@@ -73,9 +73,9 @@ expect_error() {  # expect_error WANT RENDER_ARGS...: exit 2 and the one line WA
   [[ $status == 2 && $(cat "$WORK/err") == "$want" ]] ||
     fail "render.sh $*: expected exit 2 and [$want], got exit $status and [$(cat "$WORK/err")]"
 }
-expect_error "render: $DYSCO has no verb 'eval' ($DYSCO --help lists its verbs): there is nothing for the eval script to run yet" \
+expect_error "render: $DYSCO eval runs no model yet (only eval score): there is nothing for the eval script to run yet" \
   eval "${site[@]}" -- --model /m
-printf '#!/bin/sh\nexit 0\n' >"$WORK/bin/dysco-with-eval"  # a binary whose every verb exists
+printf '#!/bin/sh\necho "  --model DIR"\n' >"$WORK/bin/dysco-with-eval"  # every verb exists and takes --model
 chmod +x "$WORK/bin/dysco-with-eval"
 "$render" eval "${site[@]}" --dysco-bin "$WORK/bin/dysco-with-eval" -- --model /m >"$WORK/eval.sbatch" || fail "render.sh eval"
 bash -n "$WORK/eval.sbatch" && grep -qxF 'srun_dysco eval --device cuda --model /m' "$WORK/eval.sbatch" ||
