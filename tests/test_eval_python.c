@@ -1,0 +1,186 @@
+// The pieces of Python that dysco eval re-implements, against Python itself (Debian's python3,
+// run by the test): random.seed + random.shuffle (which examples --test-size picks),
+// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), and MD5 against
+// RFC 1321's test suite (the DySCO results file name). argv: (none).
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/eval/py_format.h"
+#include "runtime/eval/py_json.h"
+#include "runtime/eval/py_random.h"
+#include "runtime/util/json_util.h"
+#include "runtime/util/md5.h"
+#include "test_util.h"
+
+static void test_md5_rfc1321_suite(void **state) {
+    (void)state;
+    // RFC 1321, appendix A.5.
+    static const char *const suite[][2] = {
+        {"", "d41d8cd98f00b204e9800998ecf8427e"},
+        {"a", "0cc175b9c0f1b6a831c399e269772661"},
+        {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+        {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+        {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"},
+        {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+         "57edf4a22be3c955ac49da2e2107b67a"},
+    };
+    for (size_t i = 0; i < sizeof suite / sizeof *suite; i++) {
+        char hex[33];
+        dy_md5 h;
+        dy_md5_init(&h);
+        // In two pieces, so the partial-block path is taken too.
+        const size_t n = strlen(suite[i][0]), half = n / 3;
+        dy_md5_update(&h, suite[i][0], half);
+        dy_md5_update(&h, suite[i][0] + half, n - half);
+        dy_md5_hex(&h, hex);
+        assert_string_equal(hex, suite[i][1]);
+    }
+}
+
+// Python's output for a snippet (stdout, malloc'd).
+static char *python(const char *code) {
+    char path[] = "/tmp/dysco_py_XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) setup_die("mkstemp");
+    FILE *f = fdopen(fd, "w");
+    fputs(code, f);
+    fclose(f);
+    cmd_result r = run_cmd("python3 '%s'", path);
+    remove(path);
+    if (r.status != 0) fail_msg("python3 failed (%d): %s", r.status, r.err);
+    free(r.err);
+    return r.out;
+}
+
+static void test_shuffle_as_python(void **state) {
+    (void)state;
+    static const int64_t seeds[] = {42, 0, 1, -7, 23, 4294967295LL, 4294967296LL, 123456789012345LL};
+    static const int sizes[] = {1, 2, 5, 20, 100, 1000, 3000};
+    char code[8192] = "import random\n";
+    for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++)
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+            snprintf(code + strlen(code), sizeof code - strlen(code),
+                     "random.seed(%lld); x = list(range(%d)); random.shuffle(x); print(' '.join(map(str, x)))\n",
+                     (long long)seeds[s], sizes[k]);
+    char *expected = python(code), *line = expected;
+    for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++)
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            int *x = xmalloc((size_t)sizes[k] * sizeof *x);
+            for (int i = 0; i < sizes[k]; i++) x[i] = i;
+            dy_py_random r;
+            dy_py_random_seed(&r, seeds[s]);
+            dy_py_random_shuffle(&r, x, sizes[k]);
+            for (int i = 0; i < sizes[k]; i++) {
+                char *end;
+                const long v = strtol(line, &end, 10);
+                if (end == line || v != x[i])
+                    fail_msg("seed %lld, %d items: position %d is %d, Python has %.40s", (long long)seeds[s], sizes[k], i,
+                             x[i], line);
+                line = end;
+            }
+            free(x);
+        }
+    free(expected);
+}
+
+static void test_getrandbits_as_python(void **state) {
+    (void)state;
+    char *expected = python("import random\nrandom.seed(2024)\nprint(' '.join(str(random.getrandbits(k)) for k in "
+                            "[32, 1, 7, 31, 16, 32, 3] * 200))\n");
+    const int ks[] = {32, 1, 7, 31, 16, 32, 3};
+    dy_py_random r;
+    dy_py_random_seed(&r, 2024);
+    char *line = expected;
+    for (int i = 0; i < 7 * 200; i++) {
+        char *end;
+        const unsigned long v = strtoul(line, &end, 10);
+        assert_true(end != line);
+        assert_int_equal(v, dy_py_random_bits(&r, ks[i % 7]));
+        line = end;
+    }
+    free(expected);
+}
+
+static const char JSON_CASES[] =
+    "{\"a\": [], \"b\": {}, \"c\": [1, [2, [3, {}]], {\"d\": null}], \"e\": \"\\u00e9\\u4e2d\\ud83d\\ude00 \\\" \\\\ "
+    "\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f~\", \"f\": true, \"g\": false, \"h\": -12, \"i\": 0.1, \"j\": 1e-07, "
+    "\"l\": 2.5e+20, \"m\": [\"x\"], \"\\u00fc\": -0.000123}";
+
+static void test_json_dumps_as_python(void **state) {
+    (void)state;
+    char problem[160], code[4096];
+    cJSON *v = dy_json_parse(JSON_CASES, strlen(JSON_CASES), problem, sizeof problem);
+    assert_non_null(v);
+    for (int indent = 0; indent <= 2; indent += 2) {
+        snprintf(code, sizeof code, "import json, sys\nsys.stdout.write(json.dumps(json.loads(r'''%s'''), %s))\n",
+                 JSON_CASES, indent ? "indent=2" : "");
+        char *expected = python(code), *ours = dy_py_json_dumps(v, indent);
+        assert_string_equal(ours, expected);
+        free(expected);
+        free(ours);
+    }
+    cJSON_Delete(v);
+    // Raw floats keep Python's float form where a plain number would print as an int.
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "zero", dy_py_json_float(0));
+    cJSON_AddItemToObject(o, "two", dy_py_json_float(2));
+    cJSON_AddItemToObject(o, "third", dy_py_json_float(1.0 / 3));
+    char *ours = dy_py_json_dumps(o, 0);
+    assert_string_equal(ours, "{\"zero\": 0.0, \"two\": 2.0, \"third\": 0.3333333333333333}");
+    free(ours);
+    cJSON_Delete(o);
+}
+
+static void test_format_as_python(void **state) {
+    (void)state;
+    const char *tmpl = "[P] {{literal}} {a} and {b}{a}}}{{\n{c}";
+    cJSON *fields = cJSON_CreateObject();
+    cJSON_AddStringToObject(fields, "a", "x{b}y");  // a value is not formatted again
+    cJSON_AddStringToObject(fields, "b", "\xc3\xa9");
+    cJSON_AddStringToObject(fields, "c", "");
+    char code[1024];
+    snprintf(code, sizeof code,
+             "import sys\nsys.stdout.buffer.write('''%s'''.format(a='x{b}y', b='\\u00e9', c='').encode())\n", tmpl);
+    char *expected = python(code);
+    dy_error err;
+    char *ours = dy_py_format(tmpl, fields, "t", &err);
+    assert_non_null(ours);
+    assert_string_equal(ours, expected);
+    free(ours);
+    free(expected);
+    // Python raises for each of these; so does the port, naming the template.
+    static const char *const bad[][2] = {
+        {"a } b", "t: Single '}' encountered in format string"},
+        {"a { b", "t: Single '{' encountered in format string"},
+        {"{}", "t: a positional field {} (the template takes named fields only)"},
+        {"{d}", "t: {d}: the example has no such field"},
+        {"{a!r}", "t: {a!r}: conversions, format specs, attributes and indexes are not supported"},
+        {"{a:>10}", "t: {a:>10}: conversions, format specs, attributes and indexes are not supported"},
+        {"{a.upper}", "t: {a.upper}: conversions, format specs, attributes and indexes are not supported"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_null(dy_py_format(bad[i][0], fields, "t", &err));
+        assert_string_equal(err.msg, bad[i][1]);
+    }
+    cJSON_AddNumberToObject(fields, "n", 3);
+    assert_null(dy_py_format("{n}", fields, "t", &err));
+    assert_string_equal(err.msg, "t: {n}: the example's value is not a string");
+    cJSON_Delete(fields);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
+        cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
+        cmocka_unit_test(test_format_as_python),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
