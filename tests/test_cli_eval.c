@@ -151,9 +151,15 @@ static void test_usage(void **state) {
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "eval score: needs --dataset NAME and --input F.jsonl"));
     cmd_result_free(&r);
+    // Without the subverb score, eval is the run (test_cli_eval_run): a stray word is its usage error.
     r = run_cmd("'%s' eval scores", dysco_bin);
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "eval: unknown subverb 'scores'"));
+    assert_non_null(strstr(r.err, "eval: unexpected argument 'scores' (see dysco eval --help)"));
+    cmd_result_free(&r);
+    r = run_cmd("'%s' eval --help", dysco_bin);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "dysco eval score --dataset NAME --input F.jsonl"));
+    assert_non_null(strstr(r.out, "--model DIR"));
     cmd_result_free(&r);
     r = run_cmd("'%s' eval score --help", dysco_bin);
     assert_int_equal(r.status, 0);

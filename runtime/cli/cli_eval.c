@@ -1,5 +1,6 @@
 // dysco eval: the reference's evaluation (run_eval.py). `eval score` scores given outputs as the
-// reference's eval functions do, one JSONL line per example, without a model.
+// reference's eval functions do, one JSONL line per example, without a model; `eval` with a model
+// runs the evaluation (cli_eval_run.c).
 #define _GNU_SOURCE  // getline
 #include <cJSON.h>
 #include <stdio.h>
@@ -8,14 +9,9 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_job.h"
 #include "runtime/eval/eval_dataset.h"
 #include "runtime/util/json_util.h"
-
-static const char EVAL_USAGE[] =
-    "usage: dysco eval SUBVERB [options]     (dysco eval SUBVERB --help for its options)\n"
-    "\n"
-    "subverbs:\n"
-    "  score   score given outputs as the reference's eval functions do (no model)\n";
 
 static const char SCORE_USAGE[] =
     "usage: dysco eval score --dataset NAME --input F.jsonl [--summary]\n"
@@ -164,11 +160,9 @@ static int cli_eval_score(int argc, char **argv) {
 }
 
 int dy_cli_eval(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(EVAL_USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? DY_EXIT_USAGE : DY_EXIT_OK;
-    }
-    if (strcmp(argv[1], "score") == 0) return cli_eval_score(argc - 1, argv + 1);
-    fprintf(stderr, "dysco: eval: unknown subverb '%s'\n%s", argv[1], EVAL_USAGE);
-    return DY_EXIT_USAGE;
+    if (argc < 2 || strcmp(argv[1], "score") != 0) return dy_cli_eval_run(argc, argv);
+    dy_error err;
+    // Scoring prints every line: under a launcher each rank would print them all.
+    if (dy_cli_job_single("eval score", &err)) return dy_report(DY_EXIT_USAGE, &err);
+    return cli_eval_score(argc - 1, argv + 1);
 }

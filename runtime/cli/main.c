@@ -16,9 +16,9 @@ static const char USAGE[] =
     "  generate     decode a prompt with vanilla, attnsharp or DySCO\n"
     "  score        log-probabilities of a given continuation under a method\n"
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
-    "  eval         the reference's evaluation: eval score scores given outputs as it does\n"
+    "  eval         the reference's evaluation run over a dataset; eval score scores given outputs\n"
     "\n"
-    "generate, score and bench run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
+    "generate, score, bench and eval run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
     "(or srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
 
 int main(int argc, char **argv) {
@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
         {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
         {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
         {"score", dy_cli_score, true},        {"bench", dy_cli_bench, true},
-        {"eval", dy_cli_eval, false},
+        {"eval", dy_cli_eval, true},
     };
     dy_error err;
     if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);

@@ -1,0 +1,52 @@
+#include "eval_data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_loaders.h"
+#include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
+
+cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {
+    if (!dy_file_exists(path)) {
+        dy_fail(err, "%s: missing (%s)", path, source);
+        return NULL;
+    }
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
+    if (!text) return NULL;
+    char problem[160];
+    cJSON *list = dy_json_parse(text, len, problem, sizeof problem);
+    free(text);
+    if (!list) dy_fail(err, "%s: %s", path, problem);
+    else if (!cJSON_IsArray(list)) dy_fail(err, "%s: expected a JSON list of examples", path);
+    else return list;
+    cJSON_Delete(list);
+    return NULL;
+}
+
+const char *dy_eval_record_string(const cJSON *record, const char *path, int i, const char *key, dy_error *err) {
+    const cJSON *v = cJSON_IsObject(record) ? cJSON_GetObjectItemCaseSensitive(record, key) : NULL;
+    if (!cJSON_IsObject(record)) dy_fail(err, "%s: [%d]: expected an object", path, i);
+    else if (!v) dy_fail(err, "%s: [%d].%s: missing", path, i, key);
+    else if (!cJSON_IsString(v)) dy_fail(err, "%s: [%d].%s: expected a string", path, i, key);
+    else return v->valuestring;
+    return NULL;
+}
+
+int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_dir, dy_eval_data *out, dy_error *err) {
+    *out = (dy_eval_data){.filter = family != DY_EVAL_MRCR && family != DY_EVAL_CLIPPER, .shuffle = family != DY_EVAL_CLIPPER};
+    if (family == DY_EVAL_PATH_WALKING) out->examples = dy_eval_load_path_walking(name, data_dir, err);
+    else if (family == DY_EVAL_MRCR) out->examples = dy_eval_load_mrcr(name, data_dir, err);
+    else return dy_fail(err, "--dataset %s: running this family is not supported yet (path_walking_* and mrcr_* are; "
+                        "dysco eval score scores given outputs of every family)", name);
+    return out->examples ? 0 : -1;
+}
+
+void dy_eval_data_free(dy_eval_data *d) {
+    cJSON_Delete(d->examples);
+    d->examples = NULL;
+}
+
+const cJSON *dy_eval_example_prompt(const cJSON *example) { return cJSON_GetObjectItemCaseSensitive(example, "input_prompt"); }
