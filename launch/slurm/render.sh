@@ -39,8 +39,8 @@ usage: launch/slurm/render.sh generate|bench|eval [options] -- DYSCO_ARGS... > j
   --dysco-home DIR     models, logs and results, on storage every node sees (default \$DYSCO_HOME
                        or ~/.cache/dysco)
   --dysco-bin PATH     the dysco binary every node runs (default $repo/build/dysco)
-The DYSCO_ARGS are the verb's own (dysco VERB --help); --device, --tp and generate's --output
-are the script's.
+The DYSCO_ARGS are the verb's own (dysco VERB --help); --device, --tp, generate's --output and
+eval's --results-dir are the script's.
 USAGE
 }
 
@@ -93,13 +93,11 @@ dysco_bin=$(path --dysco-bin "$dysco_bin")
 [[ -x $dysco_bin ]] || die "--dysco-bin: $dysco_bin is not an executable"
 "$dysco_bin" "$verb" --help >/dev/null 2>&1 ||
   die "$dysco_bin has no verb '$verb' ($dysco_bin --help lists its verbs): there is nothing for the $verb script to run yet"
-# dysco eval scores given outputs (eval score) before it runs a model: the script needs the run.
-[[ $verb != eval ]] || "$dysco_bin" eval --help 2>&1 | grep -q -- '--model' ||
-  die "$dysco_bin eval runs no model yet (only eval score): there is nothing for the eval script to run yet"
 for a in "${args[@]}"; do
   case $a in
     --device | --device=* | --tp | --tp=*) die "$a: the script sets it (--gpus-per-node chooses the device, the ranks are the degree)" ;;
     --output | --output=*) [[ $verb != generate ]] || die "$a: the script sets it (\$RESULTS/generate.json)" ;;
+    --results-dir | --results-dir=*) [[ $verb != eval ]] || die "$a: the script sets it (\$RESULTS)" ;;
   esac
 done
 

@@ -2,7 +2,7 @@
 # launch/slurm/render.sh and launch/gpu-bind.sh without a cluster: the README's job for 2 nodes
 # x 8 GPUs renders to a script that passes bash -n and holds every line README "Clusters" says
 # it sets, and run with stand-ins for srun and module it starts the ranks as that table says;
-# bench and eval render too (eval only for a binary that has the verb, which dysco lacks yet);
+# bench and eval render too (eval with its results under the job's folder);
 # wrong options are one-line errors; gpu-bind.sh gives each local rank its own GPU and refuses
 # a rank past the node's GPUs.
 # usage: test_sbatch_render.sh DYSCO
@@ -64,7 +64,6 @@ done
 grep -qx 'export NCCL_NVLS_ENABLE=0' "$WORK/bench.sbatch" && fail "bench.sbatch keeps NCCL_NVLS_ENABLE=0 beside --env NCCL_NVLS_ENABLE=1"
 pass "bench: bash -n, its JSON lines to \$RESULTS/bench.jsonl, --env lines (NCCL_NVLS_ENABLE=1 replaces the default)"
 
-# dysco has no eval verb yet: render.sh says so instead of writing a job that cannot run.
 expect_error() {  # expect_error WANT RENDER_ARGS...: exit 2 and the one line WANT
   local want=$1 status
   shift
@@ -73,14 +72,12 @@ expect_error() {  # expect_error WANT RENDER_ARGS...: exit 2 and the one line WA
   [[ $status == 2 && $(cat "$WORK/err") == "$want" ]] ||
     fail "render.sh $*: expected exit 2 and [$want], got exit $status and [$(cat "$WORK/err")]"
 }
-expect_error "render: $DYSCO eval runs no model yet (only eval score): there is nothing for the eval script to run yet" \
-  eval "${site[@]}" -- --model /m
-printf '#!/bin/sh\necho "  --model DIR"\n' >"$WORK/bin/dysco-with-eval"  # every verb exists and takes --model
-chmod +x "$WORK/bin/dysco-with-eval"
-"$render" eval "${site[@]}" --dysco-bin "$WORK/bin/dysco-with-eval" -- --model /m >"$WORK/eval.sbatch" || fail "render.sh eval"
-bash -n "$WORK/eval.sbatch" && grep -qxF 'srun_dysco eval --device cuda --model /m' "$WORK/eval.sbatch" ||
+"$render" eval "${site[@]}" -- --model /m --dataset path_walking_16k >"$WORK/eval.sbatch" || fail "render.sh eval"
+bash -n "$WORK/eval.sbatch" &&
+  grep -qxF 'srun_dysco eval --device cuda --model /m --dataset path_walking_16k --results-dir "$RESULTS"' "$WORK/eval.sbatch" ||
   fail "eval.sbatch: $(cat "$WORK/eval.sbatch")"
-pass "eval: refused while dysco lacks the verb; renders (bash -n) for a binary that has it"
+expect_error "render: --results-dir: the script sets it (\$RESULTS)" eval "${site[@]}" -- --model /m --results-dir r
+pass "eval: renders (bash -n), its results under \$RESULTS; --results-dir is the script's"
 
 expect_error "render: --tasks-per-node 4 differs from --gpus-per-node 8: a GPU job runs one rank per GPU" \
   generate "${site[@]}" --tasks-per-node 4 -- --model /m
