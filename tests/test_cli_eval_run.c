@@ -465,6 +465,83 @@ static void test_mrcr_run(void **state) {
     free(path);
 }
 
+// LongBench v2 and CLIPPER records (written here, with the corners their loaders meet: "$Q$"
+// inside a context, Unicode whitespace around the fields, paragraphs out of order, an idx twice,
+// ints and strings for idx), their prompts and items against the reference's loaders transcribed
+// in Python, and a run of each: LongBench v2's --test-size shuffle, CLIPPER's order and pairs.
+static const char LOADERS_PY[] =
+    "import json, random, sys\n"
+    "lb = [dict(_id=str(i), domain='d', question=' Which river? \u3000', choice_A='A%d ' % i, choice_B='\\tB', choice_C='C',\n"
+    "           choice_D='D $DOC$', answer='ABCD'[i % 4], context='\\n Text %d with $Q$ and $C_A$.\\u2003' % i) for i in range(5)]\n"
+    "cl = []\n"
+    "for i in range(2):\n"
+    "    for label in (True, False):\n"
+    "        ps = [dict(idx=10, paragraph_text='ten'), dict(idx='2', paragraph_text='two'), dict(idx=2, paragraph_text='two again'),\n"
+    "              dict(idx='1', paragraph_text='one %d' % i)]\n"
+    "        cl.append(dict(data=dict(idx=str(i), question='It is %s.' % label, paragraphs=ps, gt_docs=['1'], num_gold_docs=1), label=label))\n"
+    "d = sys.argv[1]\n"
+    "import os\n"
+    "os.makedirs(d + '/lbv2_qr', exist_ok=True); os.makedirs(d + '/clipper', exist_ok=True)\n"
+    "json.dump(lb, open(d + '/lbv2_qr/data_32k.json', 'w')); json.dump(cl, open(d + '/clipper/test-400.json', 'w'))\n"
+    "HEAD = 'Please read the following text and answer the question below.\\n\\n<text>\\n$DOC$\\n</text>\\n\\nWhat is the correct answer to this question: $Q$\\nChoices:\\n(A) $C_A$\\n(B) $C_B$\\n(C) $C_C$\\n(D) $C_D$\\n\\n'\n"
+    "T = HEAD + 'Format your response as follows: \"The correct answer is (insert choice here)\".'\n"
+    "out = []\n"
+    "for r in json.load(open(d + '/lbv2_qr/data_32k.json')):\n"
+    "    p = T.replace('$DOC$', r['context'].strip()).replace('$Q$', r['question'].strip()).replace('$C_A$', r['choice_A'].strip()).replace('$C_B$', r['choice_B'].strip()).replace('$C_C$', r['choice_C'].strip()).replace('$C_D$', r['choice_D'].strip())\n"
+    "    ref = f\"The correct answer is ({r['answer']})\"\n"
+    "    for k in ['context', 'choice_A', 'choice_B', 'choice_C', 'choice_D']: del r[k]\n"
+    "    out.append(dict(input_prompt=p, reference_output=ref, item=r))\n"
+    "random.seed(42); random.shuffle(out)\n"
+    "print(json.dumps(out[:2]))\n"
+    "G = 'You are provided with a context and a statement. Your task is to carefully read the context and then determine whether the statement is true or false.  \\n\\nAnswer TRUE if the statement is true in its entirety based on the context provided.\\nAnswer FALSE if any part of the statement is false based on the context provided.\\n\\n<context>{}</context>\\n\\n\\n<statement>{}</statement>\\n\\n<question>Based on the context provided, is the above statement TRUE or FALSE?</question>\\n\\nFirst provide an explanation of your decision-making process, and then provide your final answer. Use the following format:\\n\\n<explanation>YOUR EXPLANATION</explanation>\\n<answer>YOUR ANSWER</answer>'\n"
+    "out = []\n"
+    "for item in json.load(open(d + '/clipper/test-400.json')):\n"
+    "    s, lab = item['data'], item['label']\n"
+    "    ids = sorted([str(x['idx']) for x in s['paragraphs']], key=lambda x: int(x))\n"
+    "    t = {str(x['idx']): x['paragraph_text'] for x in s['paragraphs']}\n"
+    "    out.append(dict(input_prompt=G.format('\\n\\n\\n'.join(t[i] for i in ids), s['question']), reference_output='TRUE' if lab else 'FALSE', item={**s, 'label': lab}))\n"
+    "print(json.dumps(out))\n";
+
+static void expect_examples(const char *path, const cJSON *expected) {
+    cJSON *results = read_json(path);
+    const cJSON *saving = cJSON_GetObjectItemCaseSensitive(results, "saving_info"), *e = expected->child, *entry;
+    assert_int_equal(cJSON_GetArraySize(saving), cJSON_GetArraySize(expected));
+    cJSON_ArrayForEach(entry, saving) {
+        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(entry, "data"), e, true))
+            fail_msg("%s: example differs from the reference loader's:\n%s", path, cJSON_Print(e));
+        e = e->next;
+    }
+    cJSON_Delete(results);
+}
+
+static void test_longbench_v2_and_clipper(void **state) {
+    (void)state;
+    char cwd[PATH_MAX], code_path[PATH_MAX + 16], data[PATH_MAX + 16], args[3 * PATH_MAX];
+    work_dir("lbv2_clipper", cwd, sizeof cwd);
+    snprintf(code_path, sizeof code_path, "%s/loaders.py", cwd);
+    snprintf(data, sizeof data, "%s/data", cwd);
+    write_text(code_path, LOADERS_PY);
+    cmd_result r = run_cmd("python3 '%s' '%s'", code_path, data);
+    if (r.status != 0) fail_msg("loaders.py: %s", r.err);
+    char *second = strchr(r.out, '\n') + 1;
+    cJSON *lb = cJSON_ParseWithOpts(r.out, NULL, false), *cl = cJSON_Parse(second);
+    assert_non_null(lb);
+    assert_non_null(cl);
+    snprintf(args, sizeof args, "--dataset longbenchv2_32k --data-dir '%s' --test-size 2 --max-tokens 2", data);
+    char *path = eval_ok(cwd, "", args);
+    expect_examples(path, lb);
+    free(path);
+    snprintf(args, sizeof args, "--dataset clipper --data-dir '%s' --test-size 4 --max-tokens 2", data);
+    path = eval_ok(cwd, "", args);
+    expect_examples(path, cl);
+    free(path);
+    snprintf(args, sizeof args, "--dataset clipper --data-dir '%s' --test-size 3 --max-tokens 2", data);
+    expect_error(args, 1, "clipper: 3 examples: CLIPPER's accuracy counts (TRUE, FALSE) pairs; use an even --test-size");
+    cJSON_Delete(lb);
+    cJSON_Delete(cl);
+    cmd_result_free(&r);
+}
+
 // A copy of the synthetic data under dir/NAME with one file replaced by text ("" removes it).
 static void bad_data(const char *name, const char *file, const char *text) {
     char path[PATH_MAX];
@@ -515,7 +592,9 @@ static void test_bad_input(void **state) {
     }
     expect_error("--dataset mrcr_2needle_8k --no-chat-template", 1,
                  "mrcr_2needle_8k example 0: input_prompt is a list of messages: it needs the chat template");
-    expect_error("--dataset hotpot_cot_8k", 1, "--dataset hotpot_cot_8k: running this family is not supported yet");
+    expect_error("--dataset hotpot_cot_8k", 1, "--dataset hotpot_cot_8k: running HELMET's datasets (hotpot_*, infbench_*) is not supported yet");
+    expect_error("--dataset longbenchv2_cot_64k --data-dir nowhere", 1, "nowhere/lbv2_qr/data_64k.json: missing (the reference ships no LongBench v2 data");
+    expect_error("--dataset clipper_sp2 --data-dir nowhere", 1, "nowhere/clipper/test-400_sp2.json: missing (the reference ships no CLIPPER data");
     expect_error("--dataset path_walking_15k", 2, "--dataset: unknown dataset 'path_walking_15k'");
     expect_error("--dataset path_walking_16k --strip-thinking", 2, "--strip-thinking: needs --think");
     expect_error("--dataset path_walking_16k --method attnsharp", 2, "--attn-temperature: attnsharp needs a temperature > 0");
@@ -574,7 +653,7 @@ int main(int argc, char **argv) {
     mpiexec = argc == 5 ? argv[4] : NULL;
     const struct CMUnitTest runs[] = {
         cmocka_unit_test(test_dysco_run), cmocka_unit_test(test_length_filter), cmocka_unit_test(test_kill_then_resume),
-        cmocka_unit_test(test_mrcr_run),  cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_mrcr_run),  cmocka_unit_test(test_longbench_v2_and_clipper), cmocka_unit_test(test_bad_input),
     };
     const struct CMUnitTest tp[] = {cmocka_unit_test(test_tensor_parallel)};
     if (mpiexec) return cmocka_run_group_tests(tp, group_setup, group_teardown);

@@ -34,8 +34,10 @@ static const char USAGE[] =
 
 static void print_notes(FILE *out) {
     fputs("\ndatasets run: path_walking_{4k,8k,16k,32k} (DATA/longproc/path_walking/NAME.json and prompts.yaml),\n"
-          "mrcr_{2,4,8}needle_{8k,...,256k} (DATA/mrcr/{N}needle_{L}.json); the other families' outputs are\n"
-          "scored by dysco eval score. tests/eval_synthetic_data.py writes synthetic data in both schemas.\n",
+          "mrcr_{2,4,8}needle_{8k,...,256k} (DATA/mrcr/{N}needle_{L}.json), longbenchv2_* (DATA/lbv2_qr/data_{L}.json),\n"
+          "clipper[_sp1|_sp2] (DATA/clipper/test-400[_sp1|_sp2].json); HELMET's (hotpot_*, infbench_*) not yet, their\n"
+          "outputs are scored by dysco eval score. tests/eval_synthetic_data.py writes synthetic path_walking\n"
+          "and MRCR data.\n",
           out);
 }
 
@@ -258,6 +260,9 @@ static int prepare_root(const options *o, dy_method method, dy_eval_family famil
     if (st->ex.n == 0)
         return dy_fail(err, "%s: no examples left: the length filter kept %d of %d (--max-model-len %lld, --max-tokens %lld)",
                        o->dataset, st->ex.n_kept, st->ex.n_loaded, (long long)o->max_model_len, (long long)o->max_tokens);
+    if (family == DY_EVAL_CLIPPER && st->ex.n % 2)  // run_eval.py asserts it before its paired accuracy
+        return dy_fail(err, "%s: %d examples: CLIPPER's accuracy counts (TRUE, FALSE) pairs; use an even --test-size",
+                       o->dataset, st->ex.n);
     for (int k = 0; method == DY_METHOD_DYSCO && k < st->ex.n; k++) {
         dy_error why;
         if (dy_dysco_check_prompt(&s->dysco, s->interv_warmup, st->ex.prompts[k].n, &why))

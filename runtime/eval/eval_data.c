@@ -26,6 +26,23 @@ cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {
     return NULL;
 }
 
+cJSON *dy_eval_map_records(cJSON *records, const char *path, dy_eval_example_fn *example, const void *ctx, dy_error *err) {
+    cJSON *examples = records ? cJSON_CreateArray() : NULL;
+    const cJSON *r;
+    int i = 0;
+    if (records) cJSON_ArrayForEach(r, records) {
+        cJSON *e = example(r, path, i++, ctx, err);
+        if (!e) {
+            cJSON_Delete(examples);
+            examples = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(examples, e);
+    }
+    cJSON_Delete(records);
+    return examples;
+}
+
 const char *dy_eval_record_string(const cJSON *record, const char *path, int i, const char *key, dy_error *err) {
     const cJSON *v = cJSON_IsObject(record) ? cJSON_GetObjectItemCaseSensitive(record, key) : NULL;
     if (!cJSON_IsObject(record)) dy_fail(err, "%s: [%d]: expected an object", path, i);
@@ -39,8 +56,10 @@ int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_
     *out = (dy_eval_data){.filter = family != DY_EVAL_MRCR && family != DY_EVAL_CLIPPER, .shuffle = family != DY_EVAL_CLIPPER};
     if (family == DY_EVAL_PATH_WALKING) out->examples = dy_eval_load_path_walking(name, data_dir, err);
     else if (family == DY_EVAL_MRCR) out->examples = dy_eval_load_mrcr(name, data_dir, err);
-    else return dy_fail(err, "--dataset %s: running this family is not supported yet (path_walking_* and mrcr_* are; "
-                        "dysco eval score scores given outputs of every family)", name);
+    else if (family == DY_EVAL_LONGBENCH_V2) out->examples = dy_eval_load_longbench_v2(name, data_dir, err);
+    else if (family == DY_EVAL_CLIPPER) out->examples = dy_eval_load_clipper(name, data_dir, err);
+    else return dy_fail(err, "--dataset %s: running HELMET's datasets (hotpot_*, infbench_*) is not supported yet "
+                        "(dysco eval score scores given outputs of every family)", name);
     return out->examples ? 0 : -1;
 }
 

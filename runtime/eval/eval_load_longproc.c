@@ -14,9 +14,13 @@ static const char SOURCE[] =
     "the reference's scripts/setup/prepare_data.sh unzips data_eval_longproc.zip of the Hugging Face dataset "
     "PrincetonPLI/DySCO into data_eval/; tests/eval_synthetic_data.py writes synthetic files in its schema";
 
+typedef struct {
+    const char *prompt, *where;  // USER_PROMPT, and its name in errors
+} template_text;
+
 // {input_prompt, reference_output, item: {city_context, src_city, dst_city, reference_output}}.
-static cJSON *example(const cJSON *record, const char *path, int i, const char *prompt, const char *where,
-                      dy_error *err) {
+static cJSON *example(const cJSON *record, const char *path, int i, const void *ctx, dy_error *err) {
+    const template_text *t = ctx;
     const char *context = dy_eval_record_string(record, path, i, "context_nl", err);
     const char *answer = context ? dy_eval_record_string(record, path, i, "answer_nl", err) : NULL;
     if (!answer) return NULL;
@@ -31,7 +35,7 @@ static cJSON *example(const cJSON *record, const char *path, int i, const char *
     cJSON_AddStringToObject(item, "src_city", cJSON_GetArrayItem(q, 0)->valuestring);
     cJSON_AddStringToObject(item, "dst_city", cJSON_GetArrayItem(q, 1)->valuestring);
     cJSON_AddStringToObject(item, "reference_output", answer);
-    char *text = dy_py_format(prompt, item, where, err);
+    char *text = dy_py_format(t->prompt, item, t->where, err);
     if (!text) {
         cJSON_Delete(item);
         return NULL;
@@ -56,20 +60,9 @@ cJSON *dy_eval_load_path_walking(const char *name, const char *data_dir, dy_erro
     if (!dy_file_exists(yaml)) dy_fail(err, "%s: missing (%s)", yaml, SOURCE);
     else dy_prompt_yaml_string(yaml, "USER_PROMPT", &prompt, err);
     snprintf(where, sizeof where, "%s: USER_PROMPT", yaml);
-    cJSON *examples = prompt ? cJSON_CreateArray() : NULL;
-    const cJSON *record;
-    int i = 0;
-    cJSON_ArrayForEach(record, records) {
-        if (!examples) break;
-        cJSON *e = example(record, path, i++, prompt, where, err);
-        if (e) {
-            cJSON_AddItemToArray(examples, e);
-        } else {
-            cJSON_Delete(examples);
-            examples = NULL;
-        }
-    }
+    const template_text t = {prompt, where};
+    cJSON *examples = prompt ? dy_eval_map_records(records, path, example, &t, err) : NULL;
+    if (!prompt) cJSON_Delete(records);
     free(prompt);
-    cJSON_Delete(records);
     return examples;
 }

@@ -10,6 +10,10 @@
 // The JSON list in path, parsed: a missing file is "PATH: missing (SOURCE)", where source says
 // where the reference gets it.
 cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err);
+// One record of a data file as the loader's example, or NULL with err set.
+typedef cJSON *dy_eval_example_fn(const cJSON *record, const char *path, int i, const void *ctx, dy_error *err);
+// The examples of records (which it frees) through example, in order; NULL at the first error.
+cJSON *dy_eval_map_records(cJSON *records, const char *path, dy_eval_example_fn *example, const void *ctx, dy_error *err);
 // list[i][key] when it is a string, else NULL with "PATH: [i].key: ..." in err.
 const char *dy_eval_record_string(const cJSON *record, const char *path, int i, const char *key, dy_error *err);
 
@@ -17,5 +21,10 @@ const char *dy_eval_record_string(const cJSON *record, const char *path, int i, 
 cJSON *dy_eval_load_path_walking(const char *name, const char *data_dir, dy_error *err);
 // MRCR's mrcr_{N}needle_{L}: DIR/mrcr/{N}needle_{L}.json, records as they are.
 cJSON *dy_eval_load_mrcr(const char *name, const char *data_dir, dy_error *err);
+
+// LongBench v2's longbenchv2_[cot_|original_cot_]{L}, longbenchv2_128k_sp1/sp2: DIR/lbv2_qr/data_{L}.json.
+cJSON *dy_eval_load_longbench_v2(const char *name, const char *data_dir, dy_error *err);
+// CLIPPER's clipper[_sp1|_sp2]: DIR/clipper/test-400[_sp1|_sp2].json.
+cJSON *dy_eval_load_clipper(const char *name, const char *data_dir, dy_error *err);
 
 #endif

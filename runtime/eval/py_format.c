@@ -49,3 +49,14 @@ char *dy_py_format(const char *template_text, const cJSON *fields, const char *w
     free(text);
     return NULL;
 }
+
+char *dy_py_replace(const char *s, const char *old, const char *new_text) {
+    dy_text_buffer out = {0};
+    const size_t n = strlen(old);
+    for (const char *hit; (hit = strstr(s, old)); s = hit + n) {
+        dy_text_put(&out, s, (size_t)(hit - s));
+        dy_text_puts(&out, new_text);
+    }
+    dy_text_puts(&out, s);
+    return dy_text_take(&out);
+}

@@ -13,4 +13,8 @@
 // template in errors ("p/prompts.yaml: USER_PROMPT").
 char *dy_py_format(const char *template_text, const cJSON *fields, const char *where, dy_error *err);
 
+// s.replace(old, new) (old non-empty): every occurrence, left to right, without overlaps;
+// malloc'd, NULL when out of memory.
+char *dy_py_replace(const char *s, const char *old, const char *new_text);
+
 #endif

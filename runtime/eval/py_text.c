@@ -139,3 +139,20 @@ int dy_py_lower(const uint32_t *s, size_t n, dy_ustr *out) {
     }
     return 0;
 }
+
+void dy_py_strip_utf8(const char *s, size_t len, size_t *start, size_t *end) {
+    // Code point by code point from the front; the end is the byte after the last non-space.
+    size_t a = len, b = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t c;
+        const utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+        const size_t step = k > 0 ? (size_t)k : 1;
+        if (!dy_py_isspace((uint32_t)c)) {
+            if (a == len) a = i;
+            b = i + step;
+        }
+        i += step;
+    }
+    *start = a == len ? 0 : a;
+    *end = a == len ? 0 : b;
+}

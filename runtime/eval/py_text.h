@@ -41,6 +41,9 @@ bool dy_py_isspace(uint32_t c);
 bool dy_py_isword(uint32_t c);
 // str.strip(): the bounds [*start, *end) of s[0..n) without leading and trailing whitespace.
 void dy_py_strip(const uint32_t *s, size_t n, size_t *start, size_t *end);
+// str.strip() of len bytes of well-formed UTF-8: the byte bounds [*start, *end) without leading
+// and trailing whitespace.
+void dy_py_strip_utf8(const char *s, size_t len, size_t *start, size_t *end);
 // str.lower() of s[0..n) appended to *out: utf8proc's simple mapping, U+0130 to "i\u0307" (its
 // one unconditional full mapping) and U+03A3 to final sigma where Python's context rule says so.
 int dy_py_lower(const uint32_t *s, size_t n, dy_ustr *out);
