@@ -394,7 +394,7 @@ static void test_kill_then_resume(void **state) {
     // during a write leaves it.
     cmd_result r = run_cmd("(cd '%s' && { '%s' eval --model '%s/model' --data-dir '%s/data' --filter-tokenizer '%s/llama3_1' "
                            "--results-dir res %s >/dev/null 2>&1 & pid=$!; }; j='%sl'; "
-                           "while [ \"$(cat \"$j\" 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.02; done; kill -9 $pid; "
+                           "while kill -0 $pid 2>/dev/null && [ \"$(cat \"$j\" 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.02; done; kill -9 $pid; "
                            "wait $pid; echo \"status $?\"; wc -l < \"$j\"; printf '{\"index\": 2, \"da' >> \"$j\")",
                            killed, dysco_bin, dir, dir, toks, RUN_ARGS, relative);
     int lines = 0;
