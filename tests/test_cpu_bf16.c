@@ -423,8 +423,8 @@ static void check_model(const char *preset) {
 
 int main(void) {
     dy_error err;
-    cpu = dy_backend_create("cpu", &err);
-    twin = dy_backend_create("cpu-bf16", &err);
+    cpu = dy_backend_create("cpu", 0, &err);
+    twin = dy_backend_create("cpu-bf16", 0, &err);
     const dy_op_limits limits = {.max_rows = 8, .hidden = 64, .intermediate = 32, .n_experts = 4,
                                  .experts_per_token = 1, .n_heads = HEADS, .head_dim = HEAD_DIM, .vocab = 64};
     if (!cpu || !twin || cpu->prepare(cpu, &limits) || twin->prepare(twin, &limits)) setup_die("CPU backends");

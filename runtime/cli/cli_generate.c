@@ -34,7 +34,7 @@ static const char USAGE_SCORE[] =
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
         *interv_warmup, *stop_ids, *device, *output, *trace, *continuation;
-    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected, tp_check_selection;
+    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected, tp_check_selection, nccl;
     bool has_select_top_k, has_select_top_p, has_strength, has_decay, has_ctx_warmup;
     int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed, tp;
     double select_top_p, strength, decay, attn_temperature, temperature, sample_top_p;
@@ -132,6 +132,7 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
          .max = 4096, .default_text = "the world size"},
         {"--tp-check-selection", NULL, "DySCO: compare a hash of every selection across the ranks (debug)",
          .flag = &o->tp_check_selection},
+        {"--nccl", NULL, DY_CLI_NCCL_HELP, .flag = &o->nccl},
         {.help = "output:"},
         {"--output", "F.json", "input_ids, output_ids, output_text, generation_logging, timing", .string = &o->output},
         {"--trace", "F.jsonl", "one line per fed token after the prefill: pos, phase, n_selected,\n"
@@ -171,6 +172,7 @@ static int check_options(const options *o, bool score, dy_error *err) {
         return dy_fail(err, "--dysco-top-p: expected a value in [0, 1] (0 disables the nucleus), got %g", o->select_top_p);
     if (o->has_strength && !(o->strength > 0))
         return dy_fail(err, "--dysco-strength: expected a value > 0, got %g", o->strength);
+    if (dy_cli_job_check_nccl(o->nccl, o->device, err)) return -1;
     if (o->input_ids && (o->system || o->think))
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (o->trace_selected && (!o->trace || method != DY_METHOD_DYSCO))
@@ -364,16 +366,17 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
     if (rc == 0 && s.prompt.n + new_tokens > ck.config.max_position_embeddings)
         rc = dy_fail(err, "prompt: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", s.prompt.n,
                      new_tokens, ck.config.max_position_embeddings, o->model);
-    if (rc == 0 && !(be = dy_backend_create(o->device, err))) rc = -1;
+    dy_comm *ops;
+    int status = dy_cli_job_backend(comm, o->device, o->nccl, rc, &be, &ops, err);
     // Prefill passes of up to DY_DEFAULT_PREFILL_CHUNK tokens: the GPU's GEMMs and attention want
     // long ones; a short prompt needs no more workspace than its own length.
     const int chunk = s.prompt.n < DY_DEFAULT_PREFILL_CHUNK ? s.prompt.n : DY_DEFAULT_PREFILL_CHUNK;
-    if (rc == 0) rc = dy_model_load_shard(&model, be, &ck, comm, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
+    if (status == DY_EXIT_OK)
+        rc = dy_model_load_shard(&model, be, &ck, ops, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
     bool quiet = false;
-    int status = DY_EXIT_OK;
-    if (dy_cli_job_agree(comm, rc, &quiet)) {
+    if (status == DY_EXIT_OK && dy_cli_job_agree(comm, rc, &quiet))
         status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
-    } else {
+    if (status == DY_EXIT_OK) {
         dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->attn_temperature, .dysco = &s.dysco,
             .interv_warmup = s.interv_warmup, .max_new_tokens = new_tokens, .temperature = (float)o->temperature,
@@ -394,6 +397,7 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
     }
     dy_generate_result_free(&r);
     if (model.be) dy_model_free(&model);
+    if (ops && ops != comm) ops->destroy(ops);
     if (be) be->destroy(be);
     dy_tokenizer_free(s.tok);
     dy_tokens_free(&s.prompt);

@@ -38,9 +38,9 @@ typedef struct {
 // This process's part of a tensor-parallel model (runtime/model/tp_shard.h has the splits): its
 // query and KV heads, a slice of the MLP width, and of the vocabulary for the embedding and LM
 // head. The attention output projection, the MLP and the embedding each leave a partial sum that
-// an all-reduce over comm completes. tp 1 (comm NULL): the whole model.
+// an all-reduce over comm completes. tp 1: the whole model (comm NULL or one process's).
 typedef struct {
-    dy_comm *comm;
+    dy_comm *comm;  // collectives on the backend's memory (NCCL on a GPU); comm->host for the host's
     int tp, rank;
     int n_heads, n_kv_heads;   // this rank's, consecutive from n_heads * rank (KV: replicated past n_kv_heads ranks)
     int64_t vocab0, vocab;     // this rank's vocabulary rows [vocab0, vocab0 + vocab)
