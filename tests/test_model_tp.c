@@ -85,13 +85,5 @@ static void test_preset(const char *preset) {
 
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO", &dysco_bin, NULL);
-    dy_launch_env env;
-    dy_error err;
-    if (dy_launch_env_read(&env, &err) || !(comm = dy_comm_create(&env, &err))) setup_die(err.msg);
-    test_preset("tiny-qwen3");
-    test_preset("tiny-llama");
-    test_preset("tiny-qwen3-moe");
-    const int status = check_summary();
-    comm->destroy(comm);
-    return status;
+    return tp_run_presets(&comm, test_preset);
 }

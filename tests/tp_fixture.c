@@ -63,3 +63,15 @@ int tp_run_positions(dy_model *m, const int32_t *tokens, float *logits, int64_t 
     }
     return 0;
 }
+
+int tp_run_presets(dy_comm **comm, void (*test)(const char *preset)) {
+    dy_launch_env env;
+    dy_error err;
+    if (dy_launch_env_read(&env, &err) || !(*comm = dy_comm_create(&env, &err))) setup_die(err.msg);
+    test("tiny-qwen3");
+    test("tiny-llama");
+    test("tiny-qwen3-moe");
+    const int status = check_summary();
+    (*comm)->destroy(*comm);
+    return status;
+}

@@ -22,5 +22,8 @@ void tp_tokens(int32_t *tokens);
 // two chunks (the LM head sees the last token of each), then one-token steps.
 int tp_run_positions(dy_model *m, const int32_t *tokens, float *logits, int64_t stride, dy_error *err);
 double tp_rel_error(const float *got, const float *want, int64_t n);
+// Starts the job's communicator into *comm (MPI under mpirun, else the one process), runs test on
+// the tiny Qwen3, Llama-3 and Qwen3-MoE presets, and ends it: the exit status of check_summary.
+int tp_run_presets(dy_comm **comm, void (*test)(const char *preset));
 
 #endif

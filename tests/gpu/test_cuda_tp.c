@@ -192,13 +192,5 @@ int main(int argc, char **argv) {
         printf("SKIPPED: no CUDA device visible\n");
         return 77;
     }
-    dy_launch_env env;
-    dy_error err;
-    if (dy_launch_env_read(&env, &err) || !(comm = dy_comm_create(&env, &err))) setup_die(err.msg);
-    test_preset("tiny-qwen3");
-    test_preset("tiny-llama");
-    test_preset("tiny-qwen3-moe");
-    const int status = check_summary();
-    comm->destroy(comm);
-    return status;
+    return tp_run_presets(&comm, test_preset);
 }
