@@ -242,6 +242,13 @@ struct dy_backend {
     // probable (ties to the lower index), optional renormalisation of their weights; out = sum_k w_k * SwiGLU_expert_k(x)
     void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int experts_per_token, bool norm_topk, dy_view *out);
+    // How close each routing came to another choice (optional: NULL where the backend does not
+    // record it, the GPU's). While margins is set (host memory, one float per row of the ops that
+    // follow), every moe op lowers margins[row] to that row's routing margin when it is smaller:
+    // the experts_per_token-th largest router probability minus the next largest (the fp32
+    // softmax, before renormalisation; with experts_per_token == n_experts, nothing is lowered).
+    // A margin below the noise between two runs lets them route that row differently. NULL stops.
+    void (*moe_record_margins)(dy_backend *b, float *margins);
     // The next token from logits (vocab) fp32 in backend memory; p is a host struct, out backend
     // memory. Sampling: p_i = exp((l_i - max) / temperature); the kept set is the sample_top_k largest
     // p_i by (p desc, id asc), then the shortest prefix of that order whose mass / kept mass

@@ -256,6 +256,63 @@ static void test_device_cpu_bf16(void **state) {
     }
 }
 
+// The router_margins array of an --output file: n values, each finite and > 0 (asserted).
+static void expect_margins(const char *path, int n) {
+    cJSON *j = read_json(path);
+    const cJSON *m = cJSON_GetObjectItem(j, "router_margins");
+    assert_true(cJSON_IsArray(m));
+    assert_int_equal(cJSON_GetArraySize(m), n);
+    for (const cJSON *e = m->child; e; e = e->next) assert_true(cJSON_IsNumber(e) && isfinite(e->valuedouble) && e->valuedouble > 0);
+    cJSON_Delete(j);
+}
+
+// --router-margins on the MoE preset: one margin per fed position (the prompt and every token
+// but the last) from generate and score, on cpu and cpu-bf16; asked for nothing, the key is
+// absent; refused with one line for a dense model, a routing that chooses every expert and a
+// generate without --output.
+static void test_router_margins(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/margins.json", dir);
+    snprintf(args, sizeof args,
+             "make-model '%s/moe' --preset tiny-qwen3-moe --vocab 1024 && '%s' make-model '%s/moe-all' --preset "
+             "tiny-qwen3-moe --vocab 1024 --experts 2 --experts-per-tok 2",
+             dir, dysco_bin, dir);
+    expect(args, 0, NULL);
+    const char *devices[] = {"cpu", "cpu-bf16"};
+    for (int d = 0; d < 2; d++) {
+        snprintf(args, sizeof args,
+                 "generate --model '%s/moe' --input-ids '%s/prompt.json' --method dysco --dysco-config '%s/dysco.yaml' "
+                 "--max-new-tokens 5 --device %s --output '%s' --router-margins",
+                 dir, dir, dir, devices[d], out);
+        expect(args, 0, NULL);
+        expect_margins(out, 60 + 5 - 1);
+        snprintf(args, sizeof args,
+                 "score --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --continuation-ids '%s/prompt.json' "
+                 "--device %s --output '%s' --router-margins",
+                 dir, dir, dir, devices[d], out);
+        expect(args, 0, NULL);
+        expect_margins(out, 60 + 60 - 1);
+    }
+    snprintf(args, sizeof args, "generate --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 2 --output '%s'",
+             dir, dir, out);
+    expect(args, 0, NULL);
+    cJSON *j = read_json(out);
+    assert_null(cJSON_GetObjectItem(j, "router_margins"));
+    cJSON_Delete(j);
+    char want[PATH_MAX + 100];
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --output '%s' --router-margins",
+             dir, dir, out);
+    snprintf(want, sizeof want, "dysco: --router-margins: %s/ids/config.json: no MoE layers", dir);
+    expect(args, 1, want);
+    snprintf(args, sizeof args, "generate --model '%s/moe-all' --input-ids '%s/prompt.json' --method vanilla --output '%s' --router-margins",
+             dir, dir, out);
+    snprintf(want, sizeof want, "dysco: --router-margins: %s/moe-all/config.json: num_experts_per_tok 2 chooses every expert", dir);
+    expect(args, 1, want);
+    snprintf(args, sizeof args, "generate --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --router-margins", dir, dir);
+    expect(args, 2, "dysco: generate: --router-margins needs --output F.json");
+}
+
 // Generation ends at a stop id (after emitting it) and at max_new_tokens; sampling is seeded.
 static void test_stops_and_sampling(void **state) {
     (void)state;
@@ -457,7 +514,7 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
-        cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16),
+        cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16), cmocka_unit_test(test_router_margins),
         cmocka_unit_test(test_trace_write_error),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_generation_config_errors),

@@ -34,7 +34,8 @@ static const char USAGE_SCORE[] =
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *method, *dysco_config, *dysco_heads,
         *interv_warmup, *stop_ids, *device, *output, *trace, *continuation;
-    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected, tp_check_selection, nccl;
+    bool no_chat, think, dysco_static, rescale_template, stop_on_newline, trace_selected, tp_check_selection, nccl,
+        router_margins;
     bool has_select_top_k, has_select_top_p, has_strength, has_decay, has_ctx_warmup;
     int64_t select_top_k, ctx_warmup, max_new_tokens, sample_top_k, seed, tp;
     double select_top_p, strength, decay, attn_temperature, temperature, sample_top_p;
@@ -139,6 +140,10 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
                                "top_positions, and token + logprob where a token is produced", .string = &o->trace},
         {"--trace-selected", NULL, "DySCO: --trace's intervention lines also list every selected position\n"
                                    "(\"selected\", before template masking)", .flag = &o->trace_selected},
+        {"--router-margins", NULL, "MoE on cpu or cpu-bf16: --output's router_margins, per fed position the\n"
+                                   "least gap between the k-th and next router probability of its MoE layers\n"
+                                   "and passes (how near a different expert choice it came)",
+         .flag = &o->router_margins},
     };
     // score's own option comes first, under its usage line.
     dy_option table[1 + DY_COUNT_OF(rows)];
@@ -177,6 +182,22 @@ static int check_options(const options *o, bool score, dy_error *err) {
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (o->trace_selected && (!o->trace || method != DY_METHOD_DYSCO))
         return dy_fail(err, "%s: --trace-selected needs --trace F.jsonl and --method dysco", verb);
+    if (o->router_margins && !score && !o->output)  // score prints its output
+        return dy_fail(err, "generate: --router-margins needs --output F.json");
+    return 0;
+}
+
+// What --router-margins needs of the model and the device: a routing choice to measure, and ops
+// that record it.
+static int check_router_margins(const options *o, const dy_model *m, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    if (!m->be->moe_record_margins)
+        return dy_fail(err, "--router-margins: --device %s does not record router margins (cpu and cpu-bf16 do)",
+                       o->device);
+    if (dy_model_sparse_layers(c) == 0) return dy_fail(err, "--router-margins: %s/config.json: no MoE layers", o->model);
+    if (c->n_experts_per_tok == c->n_experts)
+        return dy_fail(err, "--router-margins: %s/config.json: num_experts_per_tok %d chooses every expert, no margin",
+                       o->model, c->n_experts_per_tok);
     return 0;
 }
 
@@ -303,6 +324,10 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     } else {
         cJSON_AddNullToObject(root, "generation_logging");
     }
+    if (r->router_margins) {
+        cJSON *m = cJSON_AddArrayToObject(root, "router_margins");
+        for (int i = 0; i < r->n_router_margins; i++) cJSON_AddItemToArray(m, cJSON_CreateNumber(r->router_margins[i]));
+    }
     cJSON *par = cJSON_AddObjectToObject(root, "parallel");
     cJSON_AddNumberToObject(par, "tp", tp);
     cJSON_AddNumberToObject(par, "weight_bytes_per_rank", (double)weight_bytes_per_rank);
@@ -373,6 +398,7 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
     const int chunk = s.prompt.n < DY_DEFAULT_PREFILL_CHUNK ? s.prompt.n : DY_DEFAULT_PREFILL_CHUNK;
     if (status == DY_EXIT_OK)
         rc = dy_model_load_shard(&model, be, &ck, ops, s.prompt.n + new_tokens, chunk > 0 ? chunk : 1, err);
+    if (status == DY_EXIT_OK && rc == 0 && o->router_margins) rc = check_router_margins(o, &model, err);
     bool quiet = false;
     if (status == DY_EXIT_OK && dy_cli_job_agree(comm, rc, &quiet))
         status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
@@ -384,6 +410,7 @@ static int run(const options *o, bool score, dy_comm *comm, dy_error *err) {
             .n_stop = s.stops.n, .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
             .on_token = score || !root ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace, .trace_name = o->trace,
             .trace_selected = o->trace_selected, .tp_check_selection = o->tp_check_selection,
+            .router_margins = o->router_margins,
         };
         if (dy_generate(&model, s.prompt.ids, s.prompt.n, &g, &r, err)) status = dy_cli_job_fail(comm, DY_EXIT_FAIL, err);
         if (!score && root) putchar('\n');

@@ -242,6 +242,12 @@ void dy_model_step_ops(dy_model *m, const dy_forward_opts *o, bool logits) {
     run_ops(m, 1, m->kv.max_ctx, o, logits);
 }
 
+void dy_model_record_router_margins(dy_model *m, float *margins) {
+    assert(m->be->moe_record_margins);
+    m->router_margins = margins;
+    m->be->moe_record_margins(m->be, margins);
+}
+
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
     dy_backend *be = m->be;
     if (check_positions(m, n, pos0, err)) return -1;
@@ -261,7 +267,9 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
 
     const bool logits = o->logits || o->pick;
-    void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, logits) : NULL;
+    // A recorded step would write the margins of the position it was recorded at: recording runs the ops.
+    if (m->router_margins) be->moe_record_margins(be, m->router_margins + pos0);
+    void *graph = n == 1 && o->n_capture == 0 && !m->router_margins ? step_graph(m, o, logits) : NULL;
     const int n_keys = o->n_capture && !o->capture_out ? m->kv.max_ctx : ctx;
     if (graph) be->graph_launch(be, graph);
     else run_ops(m, n, n_keys, o, logits);

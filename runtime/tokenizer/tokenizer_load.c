@@ -10,6 +10,7 @@
 
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_arena.h"
+#include "runtime/util/json_util.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
