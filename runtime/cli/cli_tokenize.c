@@ -72,7 +72,7 @@ static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_speci
 
 static int decode(const dy_tokenizer *tok, const char *json, const char *where, bool skip_special, dy_error *err) {
     dy_tokens ids = {0};
-    int rc = dy_prompt_ids_from_json(json, where, true, &ids, err);
+    int rc = dy_prompt_ids_from_json(json, strlen(json), where, true, &ids, err);
     for (int i = 0; rc == 0 && i < ids.n; i++)
         if (!dy_tokenizer_has_id(tok, ids.ids[i]))  // a typo, most likely: say so
             rc = dy_fail(err, "%s: [%d]: token id %d is not in the vocabulary", where, i, ids.ids[i]);
@@ -122,7 +122,7 @@ static int run(const options *o, dy_error *err) {
         rc = dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err) ||
              dy_chat_template_load(config_path, &tmpl, err);
     if (rc == 0 && o->file) {
-        owned = dy_read_file(o->file, NULL, err);
+        owned = dy_read_text_file(o->file, NULL, err);
         text = owned;
         rc = owned ? 0 : -1;
     }
