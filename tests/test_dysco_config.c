@@ -507,6 +507,9 @@ static void test_duplicate_keys(void **state) {
                       "line 8: key \"a\" appears twice in one mapping (first on line 5)");
     assert_load_error(minimal_with("template_sequences: [{a: 1}, {a: 2}]\n"),
                       "template_sequences: entry 1: expected a list of token ids");
+    // The empty key (fuzz_dysco_config found a null arena pointer offset by 0 for the first one).
+    assert_load_error("\"\": 1\n\"\": 2\n", "line 2: key \"\" appears twice in one mapping (first on line 1)");
+    assert_load_error("?\n", ": unknown key (selected_heads,");
     // The key as far as one line shows it.
     assert_load_error(MINIMAL "\"a\\nb\": 1\n\"a\\nb\": 2\n", "line 6: key \"a\" appears twice in one mapping (first on line 5)");
 }
