@@ -214,7 +214,7 @@ static void stream_token(int32_t token, void *ctx) {
 static int build_prompt(const options *o, session *s, dy_error *err) {
     if (o->input_ids) return read_ids(o->input_ids, &s->prompt, err);
     if (!s->tok) return dy_fail(err, "%s/tokenizer.json: missing (a text prompt needs the tokenizer; --input-ids does not)", o->model);
-    char *owned = o->prompt_file ? dy_read_text_file(o->prompt_file, NULL, err) : NULL;
+    char *owned = o->prompt_file ? dy_read_text_file(o->prompt_file, err) : NULL;
     const char *text = o->prompt_file ? owned : o->prompt;
     if (!text) return -1;
     int rc;

@@ -122,7 +122,7 @@ static int run(const options *o, dy_error *err) {
         rc = dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err) ||
              dy_chat_template_load(config_path, &tmpl, err);
     if (rc == 0 && o->file) {
-        owned = dy_read_text_file(o->file, NULL, err);
+        owned = dy_read_text_file(o->file, err);
         text = owned;
         rc = owned ? 0 : -1;
     }

@@ -440,7 +440,7 @@ int dy_chat_template_load(const char *tokenizer_config_path, dy_chat_template *t
         dy_fail(err, "%s: expected a JSON object", tokenizer_config_path);
     } else if (read_special_tokens(root, tokenizer_config_path, &bos, err) == 0) {
         if (dy_file_exists(sidecar)) {
-            char *jinja = dy_read_text_file(sidecar, NULL, err);
+            char *jinja = dy_read_text_file(sidecar, err);
             if (jinja) rc = dy_chat_template_detect(jinja, bos, sidecar, t, err);
             free(jinja);
         } else if (read_template(root, tokenizer_config_path, &text, err) == 0) {

@@ -49,7 +49,7 @@ char *dy_read_file(const char *path, size_t *len, dy_error *err) {
     return buf;
 }
 
-char *dy_read_text_file(const char *path, size_t *len, dy_error *err) {
+char *dy_read_text_file(const char *path, dy_error *err) {
     size_t n;
     char *text = dy_read_file(path, &n, err);
     const char *nul = text ? memchr(text, '\0', n) : NULL;
@@ -58,7 +58,6 @@ char *dy_read_text_file(const char *path, size_t *len, dy_error *err) {
         free(text);
         return NULL;
     }
-    if (text && len) *len = n;
     return text;
 }
 
