@@ -387,6 +387,8 @@ static void test_bench(void **state) {
     char args[PATH_MAX + 100];
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 8,x --device cpu", dir);
     expect(args, 1, "--ctx: expected comma-separated lengths from 16 to 16777216, got '8,x'");
+    snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 32, --device cpu", dir);
+    expect(args, 1, "--ctx: entry 2 of '32,' is empty (expected comma-separated lengths from 16 to 16777216)");
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16 --device cpu",
              dir);
     expect(args, 1, "--ctx: more than 16 lengths in '16,16,");
@@ -438,7 +440,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method dysco --trace-selected", 2, "generate: --trace-selected needs --trace F.jsonl and --method dysco"},
         {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
         {"score %s --method vanilla", 2, "score: needs --continuation-ids F.json"},
-        {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: '1,x' is not a list of token ids"},
+        {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: expected token ids below 2^31 such as 1,2,3 or [1, 2, 3], got '1,x'"},
         {"generate %s --method vanilla --max-new-tokens 50000", 1, "prompt: 60 tokens + 50000 new exceed max_position_embeddings 40960"},
         {"generate %s --method dysco", 1, "selected_heads"},
         {"generate %s --method dysco --dysco-heads '[(9,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1,

@@ -42,8 +42,9 @@ typedef struct {
 } options;
 
 static int read_ids(const char *path, dy_tokens *out, dy_error *err) {
-    char *text = dy_read_file(path, NULL, err);
-    int rc = text ? dy_prompt_ids_from_json(text, path, false, out, err) : -1;
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
+    int rc = text ? dy_prompt_ids_from_json(text, len, path, false, out, err) : -1;
     free(text);
     return rc;
 }
@@ -63,10 +64,11 @@ static int generation_config_eos(const char *dir, int vocab, dy_tokens *out, dy_
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, dir, "generation_config.json", err)) return -1;
     if (!dy_file_exists(path)) return 0;
-    char *text = dy_read_file(path, NULL, err);
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
     if (!text) return -1;
     char problem[160];
-    cJSON *root = dy_json_parse(text, strlen(text), problem, sizeof problem);
+    cJSON *root = dy_json_parse(text, len, problem, sizeof problem);
     free(text);
     if (!root) return dy_fail(err, "%s: %s", path, problem);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
@@ -235,7 +237,7 @@ static void stream_token(int32_t token, void *ctx) {
 static int build_prompt(const options *o, session *s, dy_error *err) {
     if (o->input_ids) return read_ids(o->input_ids, &s->prompt, err);
     if (!s->tok) return dy_fail(err, "%s/tokenizer.json: missing (a text prompt needs the tokenizer; --input-ids does not)", o->model);
-    char *owned = o->prompt_file ? dy_read_file(o->prompt_file, NULL, err) : NULL;
+    char *owned = o->prompt_file ? dy_read_text_file(o->prompt_file, err) : NULL;
     const char *text = o->prompt_file ? owned : o->prompt;
     if (!text) return -1;
     int rc;
