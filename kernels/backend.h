@@ -116,16 +116,33 @@ typedef struct {
 // The importance update (dy_dysco_update): a[j] = the mean of probs[i][j] over the n_pairs rows,
 // summed in row order in double and rounded to fp32; new[j] = a[j] + decay * old[j] for j < c - 1,
 // new[c - 1] = a[c - 1]; importance[j] = (float)(new[j] / sum of new), the sum in double.
+// Under tensor parallelism each rank holds the rows of its own heads: dysco_head_sum sums them
+// (rank_sums NULL there), an all-gather brings every rank's sums, and the update adds those in
+// rank order where it would sum the rows.
 typedef struct {
     const float *probs;       // (n_pairs, probs_stride): the step's capture rows (dy_attention_args.capture_out)
     int64_t probs_stride;     // their row stride: the attention's n_keys, at least c
-    int n_pairs;              // >= 1
+    int n_pairs;              // >= 1: the rows, and the mean's divisor (every rank's rows together)
+    // NULL: the head sum is probs' rows. Else (n_ranks, max_ctx): the ranks' dysco_head_sum
+    // results, a[j] = (float)((sum over r in rank order of rank_sums[r][j]) / n_pairs); probs unread.
+    const double *rank_sums;
+    int n_ranks;
     const int32_t *position;  // (1) the newest query's cache index: c = *position + 1 (a one-token step's positions)
     float *importance;        // (max_ctx) in: [0, c - 1) (zeros before the first update); out: [0, c)
     int max_ctx;              // bounds c and sizes the launch (prepare()'s limits->max_ctx at most)
     double decay;             // lambda
 } dy_dysco_update_args;
 
+// This rank's part of the head sum: sum[j] = the sum of probs' n_rows rows at j in row order, in
+// double, for j < c (zeros when n_rows is 0: a rank holding none of the heads); sum[c..) unwritten.
+typedef struct {
+    const float *probs;       // (n_rows, probs_stride)
+    int64_t probs_stride;
+    int n_rows;               // >= 0
+    const int32_t *position;  // (1) c = *position + 1
+    int max_ctx;              // bounds c and sizes the launch
+    double *sum;              // (max_ctx) out
+} dy_dysco_head_sum_args;
 // The generation_logging sums of the selections so far, in runtime/dysco's DY_DYSCO_LOG_* order
 // (avg_num_token, avg_nucleus_mass, scale_by_token, scale_by_nucleus, num_generations), not yet
 // divided by num_generations.
@@ -167,6 +184,9 @@ typedef struct dy_backend dy_backend;
 struct dy_backend {
     const char *name;
     dy_dtype act_dtype;  // activations, KV cache and weights as this backend stores them
+    // The queue the ops run on (a cudaStream_t), where collectives on backend memory are enqueued
+    // to stay in order with them (parallel/comm.h); NULL for a backend computing in host memory.
+    void *stream;
     void *impl;
 
     // Scratch for ops up to these limits; -1 when out of memory. Called before any op runs.
@@ -222,6 +242,13 @@ struct dy_backend {
     // probable (ties to the lower index), optional renormalisation of their weights; out = sum_k w_k * SwiGLU_expert_k(x)
     void (*moe)(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int experts_per_token, bool norm_topk, dy_view *out);
+    // How close each routing came to another choice (optional: NULL where the backend does not
+    // record it, the GPU's). While margins is set (host memory, one float per row of the ops that
+    // follow), every moe op lowers margins[row] to that row's routing margin when it is smaller:
+    // the experts_per_token-th largest router probability minus the next largest (the fp32
+    // softmax, before renormalisation; with experts_per_token == n_experts, nothing is lowered).
+    // A margin below the noise between two runs lets them route that row differently. NULL stops.
+    void (*moe_record_margins)(dy_backend *b, float *margins);
     // The next token from logits (vocab) fp32 in backend memory; p is a host struct, out backend
     // memory. Sampling: p_i = exp((l_i - max) / temperature); the kept set is the sample_top_k largest
     // p_i by (p desc, id asc), then the shortest prefix of that order whose mass / kept mass
@@ -233,12 +260,15 @@ struct dy_backend {
     // DySCO's importance update and selection + bias on the device (optional: NULL on the CPU, whose
     // decode loop runs runtime/dysco's controller on the host). prepare() needs limits->max_ctx.
     void (*dysco_update)(dy_backend *b, const dy_dysco_update_args *a);
+    void (*dysco_head_sum)(dy_backend *b, const dy_dysco_head_sum_args *a);
     void (*dysco_select)(dy_backend *b, const dy_dysco_select_args *a);
 };
 
-// The backend named "cpu", "cpu-bf16" or "cuda" (GPU 0), or NULL with err set: unknown name, a
-// build without CUDA, no usable device, out of memory.
-dy_backend *dy_backend_create(const char *device, dy_error *err);
+// The backend named "cpu", "cpu-bf16" or "cuda", or NULL with err set: unknown name, a build
+// without CUDA, no usable device, out of memory. cuda: GPU local_rank (the process's place on its
+// node; 0 for one process), or the one GPU the process sees when CUDA_VISIBLE_DEVICES bound it;
+// a local rank past the node's GPUs is an error.
+dy_backend *dy_backend_create(const char *device, int local_rank, dy_error *err);
 
 // The CPU backend (fp32, OpenMP over rows/heads).
 dy_backend *dy_backend_cpu_create(void);

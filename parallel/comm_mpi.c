@@ -45,8 +45,14 @@ static void mpi_all_gather(dy_comm *c, const void *send, void *recv, size_t byte
     MPI_CHECK(MPI_Allgather(send, n, MPI_BYTE, recv, n, MPI_BYTE, MPI_COMM_WORLD));
 }
 
-static void mpi_all_reduce_sum(dy_comm *c, float *data, size_t n) {
+static void mpi_all_reduce_sum(dy_comm *c, void *values, size_t n, dy_dtype dtype) {
     mpi_impl *m = c->impl;
+    if (dtype != DY_F32) {  // host memory holds fp32 activations (the CPU backend's): another dtype is a bug
+        fprintf(stderr, "dysco[rank %d]: MPI all-reduce of %s values: only fp32 is summed on the host\n", c->rank,
+                dy_dtype_safetensors_name(dtype));
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    float *data = values;
     if (n > m->cap) {
         free(m->gathered);
         m->gathered = malloc((size_t)c->size * n * sizeof(float));
@@ -114,7 +120,7 @@ dy_comm *dy_comm_mpi_create(const dy_launch_env *env, dy_error *err) {
         dy_fail(err, "MPI: out of memory");
         return NULL;
     }
-    *c = (dy_comm){.name = "mpi", .rank = rank, .size = size, .impl = m, .all_reduce_sum = mpi_all_reduce_sum,
+    *c = (dy_comm){.name = "mpi", .rank = rank, .size = size, .host = c, .impl = m, .all_reduce_sum = mpi_all_reduce_sum,
                    .all_gather = mpi_all_gather, .broadcast = mpi_broadcast, .barrier = mpi_barrier,
                    .abort = mpi_abort, .destroy = mpi_destroy};
     return c;

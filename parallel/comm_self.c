@@ -5,7 +5,7 @@
 
 #include "comm.h"
 
-static void self_all_reduce_sum(dy_comm *c, float *data, size_t n) { (void)c, (void)data, (void)n; }
+static void self_all_reduce_sum(dy_comm *c, void *data, size_t n, dy_dtype dtype) { (void)c, (void)data, (void)n, (void)dtype; }
 static void self_all_gather(dy_comm *c, const void *send, void *recv, size_t bytes) {
     (void)c;
     if (recv != send) memmove(recv, send, bytes);
@@ -21,7 +21,7 @@ static void self_destroy(dy_comm *c) { free(c); }
 dy_comm *dy_comm_self_create(void) {
     dy_comm *c = malloc(sizeof *c);
     if (!c) return NULL;
-    *c = (dy_comm){.name = "self", .rank = 0, .size = 1, .all_reduce_sum = self_all_reduce_sum,
+    *c = (dy_comm){.name = "self", .rank = 0, .size = 1, .host = c, .all_reduce_sum = self_all_reduce_sum,
                    .all_gather = self_all_gather, .broadcast = self_broadcast, .barrier = self_barrier,
                    .abort = self_abort, .destroy = self_destroy};
     return c;

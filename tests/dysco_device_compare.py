@@ -2,7 +2,7 @@
 """DySCO on the GPU against the CPU and its bf16-storage twin on the tiny presets, same inputs (issue 12's model-level check).
 
 usage: tests/dysco_device_compare.py --dysco build-gpu/dysco [--skip-cuda] [--work DIR] [--presets LIST]
-           [--prompt-len N] [--steps N] [--qk-std X] [--seed S] [--tie-gap G]
+           [--prompt-len N] [--steps N] [--qk-std X] [--seed S] [--tie-gap G] [--router-tie-margin M]
 
 For each preset: `dysco make-model` (bf16 weights, --qk-std so attention is peaked and the
 importance has structure), a random prompt and continuation of ids, then on each device the same
@@ -17,7 +17,14 @@ cpu-bf16 with cpu; with --skip-cuda (a machine without a GPU) only cpu-bf16 with
 - the greedy tokens: how many agree before the first difference, and at that difference the
   reference's logit gap between its own token and the other device's (its logprob of each after
   the same prefix; the second from a `dysco score` of the other device's tokens on the reference)
-  and whether that is a near-tie, a gap below --tie-gap.
+  and whether that is a near-tie, a gap below --tie-gap;
+- on a MoE preset, also the reference's smallest router margin (`generate --router-margins`: the gap
+  between the k-th and (k+1)-th router probability) over the positions fed before that token was
+  chosen, where it was, how many positions were below --router-tie-margin, and whether it is a
+  "router near-tie" (below it): a routing the other device may have decided otherwise, after which
+  the hidden states differ by more than bf16 noise without the token changing at once. Where both
+  devices record margins (cpu-bf16 against cpu) the largest change of a position's margin between
+  them over those positions is given too: the noise the pair showed.
 
 Prints one JSON line per preset and a table to stderr; exit status 1 with one line naming the
 problem when a dysco command fails. Differences from cpu come from bf16 numerics (the GPU's
@@ -35,6 +42,8 @@ from pathlib import Path
 # Heads each preset's DySCO config uses: valid (layer, query head) pairs of its shape.
 HEADS = {"tiny-qwen3": "[(1,0),(2,1),(2,3),(3,2)]", "tiny-llama": "[(1,0),(2,1),(2,3),(3,2)]",
          "tiny-qwen3-moe": "[(1,0),(2,1),(2,3),(3,2)]"}
+# Devices that record router margins (the CPU backends; the GPU does not).
+MARGIN_DEVICES = ("cpu", "cpu-bf16")
 # (device, reference) pairs compared, with and without the GPU.
 PAIRS = [("cuda", "cpu"), ("cuda", "cpu-bf16"), ("cpu-bf16", "cpu")]
 PAIRS_WITHOUT_CUDA = [("cpu-bf16", "cpu")]
@@ -85,8 +94,24 @@ def first_difference(args, common, work, dev, ref, greedy):
     if forced["logprobs"][:k] != greedy[ref]["logprobs"][:k]:  # the same tokens up to k: the same numbers
         fail(f"{ref}: score of {dev}'s greedy tokens disagrees with generate before their first difference")
     gap = greedy[ref]["logprobs"][k] - forced["logprobs"][k]  # = logit[ref's token] - logit[dev's token]
-    return {"position": k, "token": a[k], "reference_token": b[k], "reference_logit_gap": gap,
+    diff = {"position": k, "token": a[k], "reference_token": b[k], "reference_logit_gap": gap,
             "near_tie": gap < args.tie_gap}
+    if "router_margins" in greedy[ref]:
+        diff.update(router_margins(args, greedy[dev], greedy[ref], k))
+    return diff
+
+
+def router_margins(args, dev_run, ref_run, k):
+    """ref's router margins over the positions fed before token k was chosen (the prompt and tokens 0..k-1)."""
+    fed = len(ref_run["input_ids"]) + k
+    margins = ref_run["router_margins"][:fed]
+    least = min(margins)
+    out = {"reference_router_margin": least, "reference_router_margin_position": margins.index(least),
+           "positions_below_router_tie_margin": sum(m < args.router_tie_margin for m in margins),
+           "router_near_tie": least < args.router_tie_margin}
+    if "router_margins" in dev_run:
+        out["router_margin_change_max"] = max(abs(x - y) for x, y in zip(dev_run["router_margins"][:fed], margins))
+    return out
 
 
 def compare_pair(args, common, work, dev, ref, sets, scores, greedy):
@@ -121,18 +146,20 @@ def compare(args, preset, work):
     common = ["--model", str(model), "--input-ids", str(work / "prompt.json"), "--method", "dysco",
               "--dysco-config", str(cfg)]
     pairs = PAIRS_WITHOUT_CUDA if args.skip_cuda else PAIRS
+    moe = json.loads((model / "config.json").read_text())["model_type"] == "qwen3_moe"
     sets, scores, greedy = {}, {}, {}
     for dev in dict.fromkeys(d for pair in pairs for d in pair):
         trace = work / f"trace_{dev}.jsonl"
         scores[dev] = score(args, common, dev, work / "cont.json", work / f"score_{dev}.json", trace)
         sets[dev] = trace_sets(trace)
         gen = work / f"gen_{dev}.json"
+        margins = ["--router-margins"] if moe and dev in MARGIN_DEVICES else []
         run([args.dysco, "generate", *common, "--max-new-tokens", str(args.steps), "--device", dev,
-             "--output", str(gen)])
+             "--output", str(gen), *margins])
         greedy[dev] = json.loads(gen.read_text())
     return {"preset": preset, "steps": len(sets["cpu"]), "argmax_positions": len(scores["cpu"]["argmax_ids"]),
             "greedy_tokens": len(greedy["cpu"]["output_ids"]), "prompt_len": args.prompt_len, "qk_std": args.qk_std,
-            "tie_gap": args.tie_gap,
+            "tie_gap": args.tie_gap, "router_tie_margin": args.router_tie_margin if moe else None,
             "pairs": [compare_pair(args, common, work, dev, ref, sets, scores, greedy) for dev, ref in pairs]}
 
 
@@ -140,6 +167,13 @@ def describe(line, p):
     diff = p["first_difference"]
     where = (f"first difference at {diff['position']}: {p['reference']}'s logit gap {diff['reference_logit_gap']:.3g}"
              f"{' (a near-tie)' if diff['near_tie'] else ' (NOT a near-tie)'}" if diff else "no difference")
+    if diff and "reference_router_margin" in diff:
+        where += (f"; its smallest router margin before it {diff['reference_router_margin']:.3g} at position "
+                  f"{diff['reference_router_margin_position']}"
+                  f"{' (a router near-tie' if diff['router_near_tie'] else ' (NOT a router near-tie'}, "
+                  f"{diff['positions_below_router_tie_margin']} positions below {line['router_tie_margin']:.3g})")
+        if "router_margin_change_max" in diff:
+            where += f", margins moved by up to {diff['router_margin_change_max']:.3g} between the two"
     return (f"{line['preset']:>15} {p['device']:>8} vs {p['reference']:<8}: Jaccard mean {p['jaccard_mean']:.4f} "
             f"min {p['jaccard_min']:.4f}, {p['identical_steps']}/{line['steps']} steps identical, argmax "
             f"{p['argmax_agreement']}/{line['argmax_positions']}, greedy equal for "
@@ -161,6 +195,12 @@ def main():
                     help="a first greedy difference is a near-tie when the reference's logits of the two tokens are "
                          "closer than this (default 0.005: 2e-2 of the tiny models' logit rms 0.23, the tie tolerance "
                          "of tests/gpu/test_cuda_ops.c)")
+    ap.add_argument("--router-tie-margin", type=float, default=5e-4,
+                    help="MoE: a first greedy difference follows a router near-tie when the reference's smallest "
+                         "router margin before it is below this (default 5e-4: below the largest change of a "
+                         "position's margin between cpu and cpu-bf16 this script showed, 1.0e-3 and 7.4e-4 before "
+                         "the first difference with seeds 1 and 2 of tiny-qwen3-moe, so bf16 storage can move such "
+                         "a margin across zero)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

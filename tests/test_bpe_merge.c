@@ -252,7 +252,7 @@ static void check_synthetic(bool shuffle, bool ignore_merges, uint64_t seed, con
     char *json = cJSON_PrintUnformatted(root);
     dy_tokenizer *tok;
     dy_error err;
-    if (dy_tokenizer_parse(json, what, &tok, &err)) fail_msg("%s", err.msg);
+    if (dy_tokenizer_parse(json, strlen(json), what, &tok, &err)) fail_msg("%s", err.msg);
     reference ref;
     reference_init(&ref, cJSON_GetObjectItem(root, "model"));
     compare(tok, &ref, alphabets, sizes, 3, 700, seed, what);

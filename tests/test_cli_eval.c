@@ -136,7 +136,7 @@ static void test_bad_input(void **state) {
            "", "bad.jsonl:1: example.random_string_to_prepend: missing");
     // Raw bytes: a NUL inside the line, and invalid UTF-8 in the output string.
     static const char nul[] = "{\"output\": \"a\0b\", \"example\": {}}\n";
-    expect("hotpot_cot_16k", input_bytes("bad.jsonl", nul, sizeof nul - 1), "", 1, "", "bad.jsonl:1: byte 13: NUL byte");
+    expect("hotpot_cot_16k", input_bytes("bad.jsonl", nul, sizeof nul - 1), "", 1, "", "bad.jsonl:1: not valid JSON: a NUL byte at byte 13");
     expect("hotpot_cot_16k", input("bad.jsonl", "{\"output\": \"ab\xff\", \"example\": {\"item\": {\"answer\": \"a\"}}}\n"),
            "", 1, "", "bad.jsonl:1: not valid JSON: invalid UTF-8 at byte 14");
     expect("hotpot_cot_16k", "/nonexistent/in.jsonl", "", 1, "", "/nonexistent/in.jsonl: cannot open");

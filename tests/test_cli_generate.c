@@ -256,6 +256,63 @@ static void test_device_cpu_bf16(void **state) {
     }
 }
 
+// The router_margins array of an --output file: n values, each finite and > 0 (asserted).
+static void expect_margins(const char *path, int n) {
+    cJSON *j = read_json(path);
+    const cJSON *m = cJSON_GetObjectItem(j, "router_margins");
+    assert_true(cJSON_IsArray(m));
+    assert_int_equal(cJSON_GetArraySize(m), n);
+    for (const cJSON *e = m->child; e; e = e->next) assert_true(cJSON_IsNumber(e) && isfinite(e->valuedouble) && e->valuedouble > 0);
+    cJSON_Delete(j);
+}
+
+// --router-margins on the MoE preset: one margin per fed position (the prompt and every token
+// but the last) from generate and score, on cpu and cpu-bf16; asked for nothing, the key is
+// absent; refused with one line for a dense model, a routing that chooses every expert and a
+// generate without --output.
+static void test_router_margins(void **state) {
+    (void)state;
+    char args[4 * PATH_MAX], out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/margins.json", dir);
+    snprintf(args, sizeof args,
+             "make-model '%s/moe' --preset tiny-qwen3-moe --vocab 1024 && '%s' make-model '%s/moe-all' --preset "
+             "tiny-qwen3-moe --vocab 1024 --experts 2 --experts-per-tok 2",
+             dir, dysco_bin, dir);
+    expect(args, 0, NULL);
+    const char *devices[] = {"cpu", "cpu-bf16"};
+    for (int d = 0; d < 2; d++) {
+        snprintf(args, sizeof args,
+                 "generate --model '%s/moe' --input-ids '%s/prompt.json' --method dysco --dysco-config '%s/dysco.yaml' "
+                 "--max-new-tokens 5 --device %s --output '%s' --router-margins",
+                 dir, dir, dir, devices[d], out);
+        expect(args, 0, NULL);
+        expect_margins(out, 60 + 5 - 1);
+        snprintf(args, sizeof args,
+                 "score --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --continuation-ids '%s/prompt.json' "
+                 "--device %s --output '%s' --router-margins",
+                 dir, dir, dir, devices[d], out);
+        expect(args, 0, NULL);
+        expect_margins(out, 60 + 60 - 1);
+    }
+    snprintf(args, sizeof args, "generate --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --max-new-tokens 2 --output '%s'",
+             dir, dir, out);
+    expect(args, 0, NULL);
+    cJSON *j = read_json(out);
+    assert_null(cJSON_GetObjectItem(j, "router_margins"));
+    cJSON_Delete(j);
+    char want[PATH_MAX + 100];
+    snprintf(args, sizeof args, "generate --model '%s/ids' --input-ids '%s/prompt.json' --method vanilla --output '%s' --router-margins",
+             dir, dir, out);
+    snprintf(want, sizeof want, "dysco: --router-margins: %s/ids/config.json: no MoE layers", dir);
+    expect(args, 1, want);
+    snprintf(args, sizeof args, "generate --model '%s/moe-all' --input-ids '%s/prompt.json' --method vanilla --output '%s' --router-margins",
+             dir, dir, out);
+    snprintf(want, sizeof want, "dysco: --router-margins: %s/moe-all/config.json: num_experts_per_tok 2 chooses every expert", dir);
+    expect(args, 1, want);
+    snprintf(args, sizeof args, "generate --model '%s/moe' --input-ids '%s/prompt.json' --method vanilla --router-margins", dir, dir);
+    expect(args, 2, "dysco: generate: --router-margins needs --output F.json");
+}
+
 // Generation ends at a stop id (after emitting it) and at max_new_tokens; sampling is seeded.
 static void test_stops_and_sampling(void **state) {
     (void)state;
@@ -330,6 +387,8 @@ static void test_bench(void **state) {
     char args[PATH_MAX + 100];
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 8,x --device cpu", dir);
     expect(args, 1, "--ctx: expected comma-separated lengths from 16 to 16777216, got '8,x'");
+    snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 32, --device cpu", dir);
+    expect(args, 1, "--ctx: entry 2 of '32,' is empty (expected comma-separated lengths from 16 to 16777216)");
     snprintf(args, sizeof args, "bench --model '%s/ids' --ctx 16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16,16 --device cpu",
              dir);
     expect(args, 1, "--ctx: more than 16 lengths in '16,16,");
@@ -381,7 +440,7 @@ static void test_validation_errors(void **state) {
         {"generate %s --method dysco --trace-selected", 2, "generate: --trace-selected needs --trace F.jsonl and --method dysco"},
         {"generate %s --method vanilla --frobnicate", 2, "generate: unknown option '--frobnicate'"},
         {"score %s --method vanilla", 2, "score: needs --continuation-ids F.json"},
-        {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: '1,x' is not a list of token ids"},
+        {"generate %s --method vanilla --stop-ids 1,x", 1, "--stop-ids: expected token ids below 2^31 such as 1,2,3 or [1, 2, 3], got '1,x'"},
         {"generate %s --method vanilla --max-new-tokens 50000", 1, "prompt: 60 tokens + 50000 new exceed max_position_embeddings 40960"},
         {"generate %s --method dysco", 1, "selected_heads"},
         {"generate %s --method dysco --dysco-heads '[(9,0)]' --dysco-top-k 4 --dysco-strength 2 --dysco-decay 0.5", 1,
@@ -457,7 +516,7 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_methods_end_to_end), cmocka_unit_test(test_score_matches_generate),
-        cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16),
+        cmocka_unit_test(test_trace_selected), cmocka_unit_test(test_device_cpu_bf16), cmocka_unit_test(test_router_margins),
         cmocka_unit_test(test_trace_write_error),
         cmocka_unit_test(test_stops_and_sampling), cmocka_unit_test(test_bench), cmocka_unit_test(test_text_prompt),
         cmocka_unit_test(test_validation_errors), cmocka_unit_test(test_generation_config_errors),

@@ -34,7 +34,7 @@ static void test_all_reduce(dy_comm *c, size_t n) {
         for (size_t i = 0; i < n; i++) want[i] += v[i];
         free(v);
     }
-    c->all_reduce_sum(c, data, n);
+    c->all_reduce_sum(c, data, n, DY_F32);
     check(memcmp(data, want, n * sizeof(float)) == 0, "rank %d/%d: all-reduce of %zu values equals the rank-order sum",
           c->rank, c->size, n);
     uint64_t h = hash_bytes(data, n * sizeof(float)), *all = xmalloc((size_t)c->size * sizeof h);

@@ -66,10 +66,9 @@ static void write_raw(const char *path, const void *bytes, size_t n) {
     if (dy_write_file(path, bytes, n, &err)) fail_msg("%s", err.msg);
 }
 
-// Writes a safetensors file from a header text and a data area.
-static void write_st(const char *path, const char *header, const void *data, size_t data_len) {
-    size_t hl = strlen(header);
-    unsigned char *buf = malloc(8 + hl + data_len);
+// Writes a safetensors file from a header (hl bytes) and a data area.
+static void write_st_bytes(const char *path, const char *header, size_t hl, const void *data, size_t data_len) {
+    unsigned char *buf = xmalloc(8 + hl + data_len);
     for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
     memcpy(buf + 8, header, hl);
     if (data_len) memcpy(buf + 8 + hl, data, data_len);
@@ -77,24 +76,47 @@ static void write_st(const char *path, const char *header, const void *data, siz
     free(buf);
 }
 
+static void write_st(const char *path, const char *header, const void *data, size_t data_len) {
+    write_st_bytes(path, header, strlen(header), data, data_len);
+}
+
+// A safetensors file read whole: its header text (not NUL-terminated) and the data area after it.
+typedef struct {
+    char *bytes;  // the file; free it
+    const char *header, *data;
+    size_t header_len, data_len;
+} st_file;
+
+static st_file read_header(const char *path) {
+    st_file f = {0};
+    size_t len;
+    dy_error err;
+    f.bytes = dy_read_file(path, &len, &err);
+    if (!f.bytes) fail_msg("%s", err.msg);
+    if (len < 8) fail_msg("%s: shorter than the header length", path);
+    uint64_t hl = 0;  // little-endian
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)f.bytes[i];
+    if (hl > len - 8) fail_msg("%s: header length past the end", path);
+    f.header = f.bytes + 8;
+    f.header_len = (size_t)hl;
+    f.data = f.header + hl;
+    f.data_len = len - 8 - (size_t)hl;
+    return f;
+}
+
 // Parses FILE's header, lets `edit` change it, and writes the file back with the same data area.
 static void edit_header(const char *dir, const char *file, void (*edit)(cJSON *root)) {
     char path[PATH_MAX];
     path_in(path, dir, file);
-    size_t len;
-    dy_error err;
-    char *bytes = dy_read_file(path, &len, &err);
-    assert_non_null(bytes);
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)bytes[i];
-    cJSON *root = cJSON_ParseWithLength(bytes + 8, hl);
+    st_file f = read_header(path);
+    cJSON *root = cJSON_ParseWithLength(f.header, f.header_len);
     assert_non_null(root);
     edit(root);
     char *header = cJSON_PrintUnformatted(root);
-    write_st(path, header, bytes + 8 + hl, len - 8 - hl);
+    write_st(path, header, f.data, f.data_len);
     free(header);
     cJSON_Delete(root);
-    free(bytes);
+    free(f.bytes);
 }
 
 // Replaces the first `from` in FILE's header text by `to` (bytes cJSON would not write: raw NULs,
@@ -102,26 +124,20 @@ static void edit_header(const char *dir, const char *file, void (*edit)(cJSON *r
 static void replace_in_header(const char *dir, const char *file, const char *from, const void *to, size_t to_len) {
     char path[PATH_MAX];
     path_in(path, dir, file);
-    size_t len;
-    dy_error err;
-    char *bytes = dy_read_file(path, &len, &err);
-    assert_non_null(bytes);
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--) hl = hl << 8 | (unsigned char)bytes[i];
-    char *header = bytes + 8, *at = NULL;
-    for (size_t i = 0; !at && i + strlen(from) <= hl; i++)  // the header may not be NUL-terminated
-        if (memcmp(header + i, from, strlen(from)) == 0) at = header + i;
+    st_file f = read_header(path);
+    const size_t from_len = strlen(from);
+    const char *at = NULL;
+    for (size_t i = 0; !at && i + from_len <= f.header_len; i++)
+        if (memcmp(f.header + i, from, from_len) == 0) at = f.header + i;
     if (!at) fail_msg("%s: header has no %s", path, from);
-    const size_t before = (size_t)(at - header), after = hl - before - strlen(from), new_len = before + to_len + after;
-    unsigned char *out = malloc(8 + new_len + (len - 8 - hl));
-    for (int i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)new_len >> (8 * i));
-    memcpy(out + 8, header, before);
-    memcpy(out + 8 + before, to, to_len);
-    memcpy(out + 8 + before + to_len, at + strlen(from), after);
-    memcpy(out + 8 + new_len, header + hl, len - 8 - hl);
-    write_raw(path, out, 8 + new_len + (len - 8 - hl));
-    free(out);
-    free(bytes);
+    const size_t before = (size_t)(at - f.header), after = f.header_len - before - from_len;
+    char *header = xmalloc(before + to_len + after);
+    memcpy(header, f.header, before);
+    memcpy(header + before, to, to_len);
+    memcpy(header + before + to_len, at + from_len, after);
+    write_st_bytes(path, header, before + to_len + after, f.data, f.data_len);
+    free(header);
+    free(f.bytes);
 }
 
 static cJSON *entry(cJSON *root, const char *name) {

@@ -327,9 +327,34 @@ static void gate_up_swiglu_case(int n, int in, bool fused) {
     free_views((dy_view[]){x, w, out_twin, ref, other}, 5);
 }
 
-// Top-1 routing renormalised (weight exactly 1): each token's output is its expert's down product
-// of the SwiGLU of the gate and up products, those three stored in bf16 as the GPU's MoE stores
-// them, the down product fp32 until the output is stored.
+// One token's top-2 renormalised routing as the shared op computes it (kernels/cpu/ops_mlp.c),
+// from the fp32 router logits: softmax in double rounded to fp32, the two largest (ties to the
+// lower index), weights renormalised over a double sum. chosen in ascending index order, the order
+// in which the op adds the experts' outputs.
+static void top2_routing(const float *logits, int n_experts, int chosen[2], float weights[2]) {
+    double max = logits[0], sum = 0;
+    for (int e = 1; e < n_experts; e++)
+        if (logits[e] > max) max = logits[e];
+    for (int e = 0; e < n_experts; e++) sum += exp(logits[e] - max);
+    float p[16];
+    for (int e = 0; e < n_experts; e++) p[e] = (float)(exp(logits[e] - max) / sum);
+    int a = 0, b = -1;
+    for (int e = 1; e < n_experts; e++)
+        if (p[e] > p[a]) a = e;
+    for (int e = 0; e < n_experts; e++)
+        if (e != a && (b < 0 || p[e] > p[b])) b = e;
+    const double picked = (double)p[a] + p[b];
+    chosen[0] = a < b ? a : b;
+    chosen[1] = a < b ? b : a;
+    for (int k = 0; k < 2; k++) weights[k] = (float)(p[chosen[k]] / picked);
+}
+
+// Top-2 routing renormalised: each token's output is the weighted sum of its two experts' down
+// products of the SwiGLU of the gate and up products, those three stored in bf16 as the GPU's MoE
+// stores them, the down products and their weighted sum fp32 (the GPU's fp32 accumulator) until
+// the output is stored. Rounding each down product before the sum gives other values, and so does
+// rounding nothing until the end (the fp32 op's output rounded). The routing margins the twin
+// records are the fp32 op's, bit for bit: the router logits stay fp32 on both.
 static void check_moe(void) {
     enum { N = 5, HIDDEN = 64, INTER = 32, EXPERTS = 4 };
     const dy_view x = new_view(N, HIDDEN, HIDDEN, 1, true), router = new_view(EXPERTS, HIDDEN, HIDDEN, 1, true);
@@ -338,34 +363,64 @@ static void check_moe(void) {
         experts[e] = (dy_mlp_weights){new_view(INTER, HIDDEN, HIDDEN, 0.2f, true), new_view(INTER, HIDDEN, HIDDEN, 0.2f, true),
                                       new_view(HIDDEN, INTER, INTER, 0.2f, true)};
     dy_view out_twin = new_view(N, HIDDEN, HIDDEN, 1, false), out_cpu = copy_view(&out_twin),
-            ref = new_view(N, HIDDEN, HIDDEN, 1, false), logits = new_view(N, EXPERTS, EXPERTS, 1, false),
-            gate_up = new_view(1, 2 * INTER, 2 * INTER, 1, false);
-    twin->moe(twin, &x, &router, experts, EXPERTS, 1, true, &out_twin);
-    cpu->moe(cpu, &x, &router, experts, EXPERTS, 1, true, &out_cpu);
+            ref = new_view(N, HIDDEN, HIDDEN, 1, false), down_rounded = copy_view(&ref),
+            logits = new_view(N, EXPERTS, EXPERTS, 1, false), gate_up = new_view(1, 2 * INTER, 2 * INTER, 1, false),
+            down = new_view(1, HIDDEN, HIDDEN, 1, false);
+    float margins_twin[N], margins_cpu[N];
+    for (int t = 0; t < N; t++) margins_twin[t] = margins_cpu[t] = INFINITY;
+    twin->moe_record_margins(twin, margins_twin);
+    cpu->moe_record_margins(cpu, margins_cpu);
+    twin->moe(twin, &x, &router, experts, EXPERTS, 2, true, &out_twin);
+    cpu->moe(cpu, &x, &router, experts, EXPERTS, 2, true, &out_cpu);
+    twin->moe_record_margins(twin, NULL);
+    cpu->moe_record_margins(cpu, NULL);
     cpu->matmul(cpu, &x, &router, &logits);
     int used = 0;
     for (int t = 0; t < N; t++) {
-        const int chosen = argmax_f32((const float *)logits.data + t * EXPERTS, EXPERTS);
-        const dy_mlp_weights *ex = &experts[chosen];
-        used |= 1 << chosen;
+        int chosen[2];
+        float weight[2];
+        top2_routing((const float *)logits.data + t * EXPERTS, EXPERTS, chosen, weight);
+        float *r = (float *)ref.data + t * HIDDEN, *rr = (float *)down_rounded.data + t * HIDDEN;
+        for (int c = 0; c < HIDDEN; c++) r[c] = rr[c] = 0.0f;
         const dy_view row = dy_view_rows(&x, t, 1);
-        dy_view gate = gate_up, up = gate_up, out_row = dy_view_rows(&ref, t, 1);
-        gate.cols = up.cols = INTER;
-        up.data = (float *)gate_up.data + INTER;
-        cpu->matmul(cpu, &row, &ex->gate, &gate);
-        cpu->matmul(cpu, &row, &ex->up, &up);
-        for (int i = 0; i < 2 * INTER; i++) ((float *)gate_up.data)[i] = dy_bf16_round(((float *)gate_up.data)[i]);
-        dy_cpu_swiglu_gate_up(&gate_up);
-        for (int i = 0; i < INTER; i++) ((float *)gate_up.data)[i] = dy_bf16_round(((float *)gate_up.data)[i]);
-        cpu->matmul(cpu, &gate, &ex->down, &out_row);
+        for (int k = 0; k < 2; k++) {
+            const dy_mlp_weights *ex = &experts[chosen[k]];
+            used |= 1 << chosen[k];
+            dy_view gate = gate_up, up = gate_up;
+            gate.cols = up.cols = INTER;
+            up.data = (float *)gate_up.data + INTER;
+            cpu->matmul(cpu, &row, &ex->gate, &gate);
+            cpu->matmul(cpu, &row, &ex->up, &up);
+            for (int i = 0; i < 2 * INTER; i++) ((float *)gate_up.data)[i] = dy_bf16_round(((float *)gate_up.data)[i]);
+            dy_cpu_swiglu_gate_up(&gate_up);
+            for (int i = 0; i < INTER; i++) ((float *)gate_up.data)[i] = dy_bf16_round(((float *)gate_up.data)[i]);
+            cpu->matmul(cpu, &gate, &ex->down, &down);
+            for (int c = 0; c < HIDDEN; c++) {
+                const float d = ((const float *)down.data)[c];
+                r[c] += d * weight[k];
+                rr[c] += dy_bf16_round(d) * weight[k];
+            }
+        }
     }
-    const comparison k = compare(&out_twin, &ref, true), unrounded = compare(&out_twin, &out_cpu, true);
-    check(k.mismatches == 0 && k.changed > 0 && unrounded.mismatches > 0 && used != 1 && used != 2 && used != 4 && used != 8,
-          "moe top-1 of %d experts (experts used: mask %x): the rounded down product of the stored gate/up/SwiGLU "
-          "values (%lld of %d differ; %lld differ from the fp32 op's output rounded)",
-          EXPERTS, used, (long long)k.mismatches, N * HIDDEN, (long long)unrounded.mismatches);
+    const comparison k = compare(&out_twin, &ref, true), unrounded = compare(&out_twin, &out_cpu, true),
+                     early = compare(&out_twin, &down_rounded, true);
+    check(k.mismatches == 0 && k.changed > 0 && unrounded.mismatches > 0 && early.mismatches > 0 &&
+              used != 3 && used != 5 && used != 6 && used != 9 && used != 10 && used != 12,
+          "moe top-2 of %d experts (experts used: mask %x): the rounded weighted sum of fp32 down products of the "
+          "stored gate/up/SwiGLU values (%lld of %d differ; %lld differ from the fp32 op's output rounded, %lld from "
+          "the sum of rounded down products)",
+          EXPERTS, used, (long long)k.mismatches, N * HIDDEN, (long long)unrounded.mismatches,
+          (long long)early.mismatches);
+    int margins_differ = 0, margins_finite = 0;
+    for (int t = 0; t < N; t++) {
+        margins_differ += bits(margins_twin[t]) != bits(margins_cpu[t]);
+        margins_finite += isfinite(margins_twin[t]) && margins_twin[t] > 0;
+    }
+    check(margins_differ == 0 && margins_finite == N,
+          "moe routing margins: the twin records the fp32 op's (%d of %d differ; %d finite and > 0)", margins_differ, N,
+          margins_finite);
     for (int e = 0; e < EXPERTS; e++) free_views((dy_view[]){experts[e].gate, experts[e].up, experts[e].down}, 3);
-    free_views((dy_view[]){x, router, out_twin, out_cpu, ref, logits, gate_up}, 7);
+    free_views((dy_view[]){x, router, out_twin, out_cpu, ref, down_rounded, logits, gate_up, down}, 9);
 }
 
 // ---- the model -------------------------------------------------------------------------------
@@ -423,10 +478,10 @@ static void check_model(const char *preset) {
 
 int main(void) {
     dy_error err;
-    cpu = dy_backend_create("cpu", &err);
-    twin = dy_backend_create("cpu-bf16", &err);
+    cpu = dy_backend_create("cpu", 0, &err);
+    twin = dy_backend_create("cpu-bf16", 0, &err);
     const dy_op_limits limits = {.max_rows = 8, .hidden = 64, .intermediate = 32, .n_experts = 4,
-                                 .experts_per_token = 1, .n_heads = HEADS, .head_dim = HEAD_DIM, .vocab = 64};
+                                 .experts_per_token = 2, .n_heads = HEADS, .head_dim = HEAD_DIM, .vocab = 64};
     if (!cpu || !twin || cpu->prepare(cpu, &limits) || twin->prepare(twin, &limits)) setup_die("CPU backends");
     check(strcmp(twin->name, "cpu-bf16") == 0 && twin->act_dtype == DY_F32, "backend \"%s\" stores fp32 memory",
           twin->name);

@@ -25,15 +25,17 @@ static void load_shipped(const char *name, dy_dysco_config *c) {
     if (dy_dysco_config_load(path, c, &err)) fail_msg("%s", err.msg);
 }
 
-// Writes text to a fresh file in tmp_dir and returns its path (static buffer).
-static const char *yaml_file(const char *text) {
+// Writes len bytes to a fresh file in tmp_dir and returns its path (static buffer).
+static const char *yaml_bytes(const char *bytes, size_t len) {
     static char path[4096];
     static int n;
     dy_error err;
     snprintf(path, sizeof path, "%s/cfg%d.yaml", tmp_dir, n++);
-    if (dy_write_file(path, text, strlen(text), &err)) fail_msg("%s", err.msg);
+    if (dy_write_file(path, bytes, len, &err)) fail_msg("%s", err.msg);
     return path;
 }
+
+static const char *yaml_file(const char *text) { return yaml_bytes(text, strlen(text)); }
 
 static dy_dysco_config load_text(const char *text) {
     dy_dysco_config c;
@@ -47,15 +49,39 @@ static void assert_msg(int rc, const dy_error *err, const char *expected, const 
         fail_msg("%s\n  expected error containing: %s\n  got: %s", what, expected, rc ? err->msg : "(success)");
 }
 
-static void assert_load_error(const char *text, const char *expected) {
+// The file of len bytes fails to load with one line that names it and holds expected.
+static void assert_bytes_error(const char *bytes, size_t len, const char *expected) {
     dy_dysco_config c;
     dy_error err = {{0}};
-    const char *path = yaml_file(text);
-    assert_msg(dy_dysco_config_load(path, &c, &err), &err, expected, text);
+    const char *path = yaml_bytes(bytes, len);
+    assert_msg(dy_dysco_config_load(path, &c, &err), &err, expected, bytes);
     assert_non_null(strstr(err.msg, path));  // every load error names the file
+    assert_null(strchr(err.msg, '\n'));      // on one line
 }
 
+static void assert_load_error(const char *text, const char *expected) { assert_bytes_error(text, strlen(text), expected); }
+
 #define MINIMAL "selected_heads: \"[(1,2)]\"\ntop_k: 8\nstrength: 2.0\ndecay_factor: 0.75\n"
+
+// MINIMAL without the keys that tail sets (at the start of one of its lines), then tail: a key
+// given twice is an error, so a test replaces a setting rather than repeating it. Static buffer.
+static const char *minimal_with(const char *tail) {
+    static char text[4096];
+    size_t n = 0;
+    for (const char *line = MINIMAL; *line;) {
+        const char *end = strchr(line, '\n') + 1, *colon = strchr(line, ':');
+        char key[64];
+        snprintf(key, sizeof key, "\n%.*s", (int)(colon + 1 - line), line);  // "\ntop_k:"
+        if (strncmp(tail, key + 1, strlen(key + 1)) != 0 && !strstr(tail, key)) {
+            memcpy(text + n, line, (size_t)(end - line));
+            n += (size_t)(end - line);
+        }
+        line = end;
+    }
+    if (n + strlen(tail) >= sizeof text) fail_msg("minimal_with: tail too long");
+    strcpy(text + n, tail);
+    return text;
+}
 
 static void assert_pairs(const dy_dysco_config *c, const int (*pairs)[2], int n) {
     assert_int_equal(c->n_heads, n);
@@ -218,8 +244,8 @@ static void test_value_spellings(void **state) {
         assert_false(c.interv_auto);
         assert_int_equal(c.interv_warmup, 7);
     }
-    dy_dysco_config c = load_text(MINIMAL "intervention_warmup: 0\nscale_template_tokens: yes\ndynamic_rescale: false\n"
-                                          "top_p: 1\nstrength: 99\ndecay_factor: 0\ncontext_warmup_steps: 1\n");
+    dy_dysco_config c = load_text(minimal_with("intervention_warmup: 0\nscale_template_tokens: yes\ndynamic_rescale: false\n"
+                                               "top_p: 1\nstrength: 99\ndecay_factor: 0\ncontext_warmup_steps: 1\n"));
     assert_false(c.interv_auto);
     assert_int_equal(c.interv_warmup, 0);
     assert_true(c.scale_template_tokens);
@@ -228,13 +254,13 @@ static void test_value_spellings(void **state) {
     assert_true(c.strength == 99.0 && c.decay == 0.0);
     assert_int_equal(c.ctx_warmup, 1);
 
-    c = load_text(MINIMAL "dynamic_rescale: True\nscale_template_tokens: OFF\ntop_p: 9.75e-1\nstrength: .5\n");
+    c = load_text(minimal_with("dynamic_rescale: True\nscale_template_tokens: OFF\ntop_p: 9.75e-1\nstrength: .5\n"));
     assert_true(c.dynamic);
     assert_false(c.scale_template_tokens);
     assert_true(c.select_top_p == 0.975 && c.strength == 0.5);
 
     // null keeps the default (run_eval's cfg.get); top_k: null leaves nucleus only.
-    c = load_text(MINIMAL "top_k: null\ntop_p: 0.9\ncontext_warmup_steps: ~\nintervention_warmup:\n");
+    c = load_text(minimal_with("top_k: null\ntop_p: 0.9\ncontext_warmup_steps: ~\nintervention_warmup:\n"));
     assert_false(c.has_select_top_k);
     assert_true(c.has_select_top_p);
     assert_int_equal(c.ctx_warmup, 0);
@@ -283,9 +309,7 @@ static void test_overrides(void **state) {
 }
 
 static void assert_invalid(const char *yaml_tail, const char *expected) {
-    char text[1024];
-    snprintf(text, sizeof text, MINIMAL "%s", yaml_tail);
-    dy_dysco_config c = load_text(text);
+    dy_dysco_config c = load_text(minimal_with(yaml_tail));
     dy_error err = {{0}};
     assert_msg(dy_dysco_config_validate(&c, 36, 32, "cfg.yaml", &err), &err, expected, yaml_tail);
     assert_non_null(strstr(err.msg, "cfg.yaml: "));
@@ -314,7 +338,7 @@ static void test_validation_errors(void **state) {
     assert_invalid("context_warmup_steps: -1\n", "context_warmup_steps: must be at least 0, got -1");
 
     // Edges that pass: p = 1, decay 0, k = 1, the last layer and head.
-    dy_dysco_config c = load_text(MINIMAL "top_p: 1\ndecay_factor: 0\ntop_k: 1\nselected_heads: \"[(35,31)]\"\n");
+    dy_dysco_config c = load_text(minimal_with("top_p: 1\ndecay_factor: 0\ntop_k: 1\nselected_heads: \"[(35,31)]\"\n"));
     dy_error err;
     assert_int_equal(dy_dysco_config_validate(&c, 36, 32, "x", &err), 0);
     c.interv_auto = false;
@@ -372,16 +396,16 @@ static void test_load_errors(void **state) {
     assert_load_error("selected_heads: [[21,31]]\n", "selected_heads: expected a string such as \"[(21,31),(21,18)]\"");
 
     // Wrong types, each naming its field.
-    assert_load_error(MINIMAL "top_k: 4096.5\n", "top_k: expected an integer");
-    assert_load_error(MINIMAL "top_k: '4096'\n", "top_k: expected an integer");
-    assert_load_error(MINIMAL "top_k: [1]\n", "top_k: expected an integer");
-    assert_load_error(MINIMAL "top_k: 99999999999\n", "top_k: expected an integer");
+    assert_load_error(minimal_with("top_k: 4096.5\n"), "top_k: expected an integer");
+    assert_load_error(minimal_with("top_k: '4096'\n"), "top_k: expected an integer");
+    assert_load_error(minimal_with("top_k: [1]\n"), "top_k: expected an integer");
+    assert_load_error(minimal_with("top_k: 99999999999\n"), "top_k: expected an integer");
     assert_load_error(MINIMAL "top_p: high\n", "top_p: expected a number");
     assert_load_error(MINIMAL "top_p: '0.9'\n", "top_p: expected a number");
     assert_load_error(MINIMAL "top_p: .inf\n", "top_p: expected a number");
-    assert_load_error(MINIMAL "strength: [2]\n", "strength: expected a number");
-    assert_load_error(MINIMAL "strength: 1e999\n", "strength: expected a number");
-    assert_load_error(MINIMAL "decay_factor: {a: 1}\n", "decay_factor: expected a number");
+    assert_load_error(minimal_with("strength: [2]\n"), "strength: expected a number");
+    assert_load_error(minimal_with("strength: 1e999\n"), "strength: expected a number");
+    assert_load_error(minimal_with("decay_factor: {a: 1}\n"), "decay_factor: expected a number");
     assert_load_error(MINIMAL "context_warmup_steps: 8.0\n", "context_warmup_steps: expected an integer");
     assert_load_error(MINIMAL "intervention_warmup: -3\n",
                       "intervention_warmup: expected 'auto' or a non-negative integer, got \"-3\"");
@@ -437,33 +461,78 @@ static void test_bounded_work(void **state) {
     static const struct {
         const char *head, *piece, *tail, *expected;
         int n;
+        bool minimal;  // head is minimal_with(head)
     } cases[] = {
-        {"", "[", "", "line 1: nested deeper than 32", 100000},
-        {"", "{", "", "line 1: nested deeper than 32", 100000},
-        {"", "- ", "x\n", "line 1: nested deeper than 32", 100000},
-        {MINIMAL "template_sequences:\n", "  ", "x\n", "template_sequences: expected a list of token-id lists", 1},
-        {MINIMAL "top_k: [", "1, ", "1]\n", "top_k: expected an integer", 200000},
-        {MINIMAL "template_sequences: [", "[1], ", "[1]]\n", "template_sequences: more than 64 sequences", 200000},
-        {MINIMAL "strength: ", "9", "\n", "strength: expected a number", 1000000},
-        {"a: &a [1, 1]\nb: &b [", "*a, ", "*a]\n", "line 1: anchors (&name) and aliases (*name) are not supported", 1000},
-        {MINIMAL "top_k: ", "*x", "\n", "line 5: anchors (&name) and aliases (*name) are not supported", 1},
-        {MINIMAL "selected_heads: \"[(1,2)]", "\\0", "junk\"\n", "line 5: a string holds a NUL character", 1},
-        {MINIMAL "---\n", "top_k: 9\n", "", "line 5: a second YAML document", 1},
-        {MINIMAL "top_k: [1\n", "", "", "line 6: not valid YAML", 0},  // syntax errors come first
+        {"", "[", "", "line 1: nested deeper than 32", 100000, false},
+        {"", "{", "", "line 1: nested deeper than 32", 100000, false},
+        {"", "- ", "x\n", "line 1: nested deeper than 32", 100000, false},
+        {"template_sequences:\n", "  ", "x\n", "template_sequences: expected a list of token-id lists", 1, true},
+        {"top_k: [", "1, ", "1]\n", "top_k: expected an integer", 200000, true},
+        {"template_sequences: [", "[1], ", "[1]]\n", "template_sequences: more than 64 sequences", 200000, true},
+        {"strength: ", "9", "\n", "strength: expected a number", 1000000, true},
+        {"a: &a [1, 1]\nb: &b [", "*a, ", "*a]\n", "line 1: anchors (&name) and aliases (*name) are not supported", 1000, false},
+        {"top_k: ", "*x", "\n", "line 4: anchors (&name) and aliases (*name) are not supported", 1, true},
+        {"selected_heads: \"[(1,2)]", "\\0", "junk\"\n", "line 4: a string holds a NUL character", 1, true},
+        {"---\n", "top_k: 9\n", "", "line 5: a second YAML document", 1, true},
+        {"top_k: [1\n", "", "", "line 5: not valid YAML", 0, true},  // syntax errors come first
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *text = repeated(cases[i].head, cases[i].piece, cases[i].n, cases[i].tail);
+        char *text = repeated(cases[i].minimal ? minimal_with(cases[i].head) : cases[i].head, cases[i].piece, cases[i].n,
+                              cases[i].tail);
         assert_load_error(text, cases[i].expected);
         free(text);
     }
     // At the limit: the root mapping and 31 lists pass the first reading (and top_k refuses a
     // list); one more list is too deep.
     for (int lists = 31; lists <= 32; lists++) {
-        char *closing = repeated("", "]", lists, "\n"), *text = repeated(MINIMAL "top_k: ", "[", lists, closing);
-        assert_load_error(text, lists == 31 ? "top_k: expected an integer" : "line 5: nested deeper than 32");
+        char *closing = repeated("", "]", lists, "\n"), *text = repeated(minimal_with("top_k: "), "[", lists, closing);
+        assert_load_error(text, lists == 31 ? "top_k: expected an integer" : "line 4: nested deeper than 32");
         free(text);
         free(closing);
     }
+}
+
+// PyYAML keeps a key's later value without a word, so a second top_k further down a file
+// silently won. A key twice in any one mapping is an error naming the line, the key and the line
+// of its first use; mappings apart may share keys.
+static void test_duplicate_keys(void **state) {
+    (void)state;
+    assert_load_error(MINIMAL "top_k: 4\n", "line 5: key \"top_k\" appears twice in one mapping (first on line 2)");
+    assert_load_error(MINIMAL "top_p: 0.9\ntop_p: null\n", "line 6: key \"top_p\" appears twice in one mapping (first on line 5)");
+    // Keys compare by their text: quoted or plain, the same key.
+    assert_load_error(MINIMAL "'strength': 3\n", "line 5: key \"strength\" appears twice in one mapping (first on line 3)");
+    // Nested mappings (refused later as values) are checked too, each apart.
+    assert_load_error(minimal_with("top_k: {a: 1, b: 2, a: 3}\n"), "line 4: key \"a\" appears twice in one mapping (first on line 4)");
+    assert_load_error(minimal_with("top_k:\n  a:\n    a: 1\n  b: 2\n  a: 3\n"),
+                      "line 8: key \"a\" appears twice in one mapping (first on line 5)");
+    assert_load_error(minimal_with("template_sequences: [{a: 1}, {a: 2}]\n"),
+                      "template_sequences: entry 1: expected a list of token ids");
+    // The empty key (fuzz_dysco_config found a null arena pointer offset by 0 for the first one).
+    assert_load_error("\"\": 1\n\"\": 2\n", "line 2: key \"\" appears twice in one mapping (first on line 1)");
+    assert_load_error("?\n", ": unknown key (selected_heads,");
+    // The key as far as one line shows it.
+    assert_load_error(MINIMAL "\"a\\nb\": 1\n\"a\\nb\": 2\n", "line 6: key \"a\" appears twice in one mapping (first on line 5)");
+}
+
+// A NUL byte anywhere in the file (once cut by nothing: libyaml's reader refused it but the line
+// named was always 1) names its byte; so do the reader's other errors.
+static void test_nul_bytes(void **state) {
+    (void)state;
+    static const struct {
+        const char *before, *after;  // the file is before, a NUL byte, after
+    } cases[] = {{MINIMAL "top_p: 0.", "9\n"}, {"# a", "comment\n" MINIMAL}, {MINIMAL, ""}, {"", MINIMAL}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char bytes[256], expected[64];
+        const size_t at = strlen(cases[i].before), len = at + 1 + strlen(cases[i].after);
+        memcpy(bytes, cases[i].before, at);
+        bytes[at] = '\0';
+        memcpy(bytes + at + 1, cases[i].after, len - at - 1);
+        snprintf(expected, sizeof expected, "not valid YAML: a NUL byte at byte %zu", at);
+        assert_bytes_error(bytes, len, expected);
+    }
+    char expected[64];
+    snprintf(expected, sizeof expected, "not valid YAML: invalid leading UTF-8 octet at byte %zu", strlen(MINIMAL "top_p: 0.9"));
+    assert_load_error(MINIMAL "top_p: 0.9\xff\n", expected);
 }
 
 int main(int argc, char **argv) {
@@ -476,6 +545,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_overrides),         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_prompt_check),      cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_limits),            cmocka_unit_test(test_bounded_work),
+        cmocka_unit_test(test_duplicate_keys),    cmocka_unit_test(test_nul_bytes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(tmp_dir);

@@ -13,6 +13,17 @@
 #include "runtime/checkpoint/model_config.h"
 #include "runtime/checkpoint/presets.h"
 
+// Parses config.json text as written ("cfg/config.json" in errors).
+static int parse_text(const char *json, dy_model_config *c, dy_error *err) {
+    return dy_model_config_parse(json, strlen(json), "cfg/config.json", c, err);
+}
+
+// Parses the embedded preset NAME's config.json ("p" in errors).
+static int parse_preset(const char *name, dy_model_config *c, dy_error *err) {
+    const char *json = dy_preset_find(name)->config_json;
+    return dy_model_config_parse(json, strlen(json), "p", c, err);
+}
+
 // Parses "{fields}". Tests override a field of BASE_QWEN3 by putting it first: the first
 // occurrence of a key is kept and later ones dropped here, before the reader (which refuses a
 // duplicate key) sees the text.
@@ -25,7 +36,7 @@ static int parse_with(const char *fields, dy_model_config *c, dy_error *err) {
         if (!cJSON_GetObjectItemCaseSensitive(first, f->string))
             cJSON_AddItemToObject(first, f->string, cJSON_Duplicate(f, true));
     char *text = cJSON_PrintUnformatted(first);
-    const int rc = dy_model_config_parse(text, "cfg/config.json", c, err);
+    const int rc = parse_text(text, c, err);
     free(text);
     cJSON_Delete(first);
     cJSON_Delete(all);
@@ -51,7 +62,7 @@ static void test_all_presets_parse(void **state) {
     for (int i = 0; i < dy_n_presets; i++) {
         dy_model_config c;
         dy_error err;
-        if (dy_model_config_parse(dy_presets[i].config_json, dy_presets[i].name, &c, &err))
+        if (dy_model_config_parse(dy_presets[i].config_json, strlen(dy_presets[i].config_json), dy_presets[i].name, &c, &err))
             fail_msg("preset %s: %s", dy_presets[i].name, err.msg);
     }
 }
@@ -60,7 +71,7 @@ static void test_qwen3_8b_fields(void **state) {
     (void)state;
     dy_model_config c;
     dy_error err;
-    assert_int_equal(dy_model_config_parse(dy_preset_find("qwen3-8b")->config_json, "p", &c, &err), 0);
+    assert_int_equal(parse_preset("qwen3-8b", &c, &err), 0);
     assert_int_equal(c.arch, DY_ARCH_QWEN3);
     assert_int_equal(c.vocab_size, 151936);
     assert_int_equal(c.hidden_size, 4096);
@@ -78,7 +89,7 @@ static void test_qwen3_8b_fields(void **state) {
     assert_int_equal(c.n_eos, 1);
     assert_int_equal(c.eos_ids[0], 151645);
     assert_int_equal(c.dtype, DY_BF16);
-    assert_true(dy_model_config_parse(dy_preset_find("qwen3-4b")->config_json, "p", &c, &err) == 0 &&
+    assert_true(parse_preset("qwen3-4b", &c, &err) == 0 &&
                 c.tie_word_embeddings);
 }
 
@@ -86,7 +97,7 @@ static void test_llama3_rope_and_eos_list(void **state) {
     (void)state;
     dy_model_config c;
     dy_error err;
-    assert_int_equal(dy_model_config_parse(dy_preset_find("llama3-8b")->config_json, "p", &c, &err), 0);
+    assert_int_equal(parse_preset("llama3-8b", &c, &err), 0);
     assert_int_equal(c.arch, DY_ARCH_LLAMA);
     assert_int_equal(c.head_dim, 128);  // derived: 4096 / 32, no head_dim key in Llama configs
     assert_int_equal(c.rope.type, DY_ROPE_LLAMA3);
@@ -102,14 +113,14 @@ static void test_moe_fields(void **state) {
     (void)state;
     dy_model_config c;
     dy_error err;
-    assert_int_equal(dy_model_config_parse(dy_preset_find("qwen3-30b-a3b")->config_json, "p", &c, &err), 0);
+    assert_int_equal(parse_preset("qwen3-30b-a3b", &c, &err), 0);
     assert_int_equal(c.arch, DY_ARCH_QWEN3_MOE);
     assert_int_equal(c.n_experts, 128);
     assert_int_equal(c.n_experts_per_tok, 8);
     assert_int_equal(c.moe_intermediate_size, 768);
     assert_true(c.norm_topk_prob);
     assert_int_equal(dy_model_sparse_layers(&c), 48);
-    assert_int_equal(dy_model_config_parse(dy_preset_find("tiny-qwen3-moe")->config_json, "p", &c, &err), 0);
+    assert_int_equal(parse_preset("tiny-qwen3-moe", &c, &err), 0);
     assert_true(dy_layer_is_moe(&c, 1) && !dy_layer_is_moe(&c, 2));  // mlp_only_layers [2]
     assert_int_equal(parse_with("\"num_experts\":8,\"num_experts_per_tok\":2,\"moe_intermediate_size\":32,"
                                 "\"decoder_sparse_step\":2,\"mlp_only_layers\":[],\"model_type\":\"qwen3_moe\","
@@ -208,16 +219,20 @@ static void test_errors(void **state) {
     (void)state;
     dy_model_config c;
     dy_error err;
-    assert_int_equal(dy_model_config_parse("{\"model_type\": ", "cfg/config.json", &c, &err), -1);
+    assert_int_equal(parse_text("{\"model_type\": ", &c, &err), -1);
     assert_non_null(strstr(err.msg, "cfg/config.json: not valid JSON"));
     // One JSON rule for every reader (runtime/util/json_util.h): once each silently accepted.
-    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\", \"model_type\": \"llama\"}", "cfg/config.json", &c, &err), -1);
+    assert_int_equal(parse_text("{\"model_type\": \"qwen3\", \"model_type\": \"llama\"}", &c, &err), -1);
     assert_string_equal(err.msg, "cfg/config.json: not valid JSON: key \"model_type\" appears twice in one object");
-    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\"} x", "cfg/config.json", &c, &err), -1);
+    assert_int_equal(parse_text("{\"model_type\": \"qwen3\"} x", &c, &err), -1);
     assert_string_equal(err.msg, "cfg/config.json: not valid JSON: bytes after the JSON value (from byte 24)");
-    assert_int_equal(dy_model_config_parse("{\"model_type\": \"qwen3\\u0000x\"}", "cfg/config.json", &c, &err), -1);
+    assert_int_equal(parse_text("{\"model_type\": \"qwen3\\u0000x\"}", &c, &err), -1);
     assert_string_equal(err.msg, "cfg/config.json: not valid JSON: the escape \\u0000 at byte 21 is a NUL character (not allowed in names or values)");
-    assert_int_equal(dy_model_config_parse("[1, 2]", "cfg/config.json", &c, &err), -1);
+    // The text's length is given: a raw NUL byte inside it is refused, not read as its end.
+    static const char with_nul[] = "{\"model_type\": \"qwen3\"}\0junk";
+    assert_int_equal(dy_model_config_parse(with_nul, sizeof with_nul - 1, "cfg/config.json", &c, &err), -1);
+    assert_string_equal(err.msg, "cfg/config.json: not valid JSON: a NUL byte at byte 23");
+    assert_int_equal(parse_text("[1, 2]", &c, &err), -1);
     assert_non_null(strstr(err.msg, "expected a JSON object"));
     assert_int_equal(dy_model_config_load("/nonexistent/config.json", &c, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/config.json: cannot open"));

@@ -8,7 +8,6 @@
 // added in another order than one matmul adds them), and the top id of the slice the same. A
 // shard on the bf16-storage twin (cpu-bf16) is refused with one line.
 // One PASS/FAIL line per check and rank; "N passed, M failed" last.
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,73 +15,28 @@
 #include "parallel/comm.h"
 #include "runtime/model/model.h"
 #include "test_util.h"
-
-enum { VOCAB = 1001, PROMPT = 40, STEPS = 24, PATH_BYTES = 4096 };
+#include "tp_fixture.h"
 
 static const char *dysco_bin;
 static dy_comm *comm;
 
-// Rank 0 writes the checkpoint into a fresh folder whose path every rank then receives.
-static char *shared_checkpoint(const char *preset) {
-    char path[PATH_BYTES] = {0};
-    if (comm->rank == 0) {
-        char *dir = make_temp_dir("model-tp");
-        snprintf(path, sizeof path, "%s/%s", dir, preset);
-        free(dir);
-        // A child of a rank: without the launcher's variables it is a process of its own.
-        cmd_result r = run_cmd("env -u OMPI_COMM_WORLD_RANK -u OMPI_COMM_WORLD_SIZE '%s' make-model '%s' --preset %s --heads 8 --kv-heads 2 --vocab %d --dtype fp32 "
-                               "--qk-std 0.08 --seed 5",
-                               dysco_bin, path, preset, VOCAB);
-        if (r.status != 0) {
-            fprintf(stderr, "make-model failed: %s", r.err);
-            comm->abort(comm, 99);
-        }
-        cmd_result_free(&r);
-    }
-    comm->broadcast(comm, path, sizeof path, 0);
-    return strdup(path);
-}
-
-static double rel_error(const float *got, const float *want, int64_t n) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        den += (double)want[i] * want[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
-
-// Logits at every position: a prefill of [0, PROMPT) in two chunks (the LM head sees the last
-// token of each), then one-token steps.
-static int run_positions(dy_model *m, const int32_t *tokens, float *logits, int64_t stride, dy_error *err) {
-    const dy_forward_opts none = {0};
-    dy_forward_opts with = {.logits = logits};
-    if (dy_model_forward(m, tokens, PROMPT / 2, 0, &none, err)) return -1;
-    with.logits = logits + (int64_t)(PROMPT - 1) * stride;
-    if (dy_model_forward(m, tokens + PROMPT / 2, PROMPT / 2, PROMPT / 2, &with, err)) return -1;
-    for (int p = PROMPT; p < PROMPT + STEPS; p++) {
-        with.logits = logits + (int64_t)p * stride;
-        if (dy_model_forward(m, tokens + p, 1, p, &with, err)) return -1;
-    }
-    return 0;
-}
-
-// Tensor parallelism runs on the cpu backend alone; the bf16-storage twin stands for one GPU, and
+// The bf16-storage twin stands for one GPU (under tensor parallelism it would have to round each
+// partial sum as NCCL does), and
 // a job asking for it gets one line saying so, before anything is allocated.
 static void check_twin_refused(const char *preset, const dy_checkpoint *ck) {
     dy_backend *twin = dy_backend_cpu_bf16_create();
     if (!twin) setup_die("cpu-bf16 backend");
     dy_model m;
     dy_error err;
-    const int rc = dy_model_load_shard(&m, twin, ck, comm, PROMPT + STEPS, PROMPT / 2, &err);
-    check(rc != 0 && strstr(err.msg, "tensor parallelism runs on the cpu backend only, not on cpu-bf16"),
+    const int rc = dy_model_load_shard(&m, twin, ck, comm, TP_PROMPT + TP_STEPS, TP_PROMPT / 2, &err);
+    check(rc != 0 && strstr(err.msg, "the cpu-bf16 twin runs as one process"),
           "%s rank %d/%d: a cpu-bf16 shard is refused: %s", preset, comm->rank, comm->size, rc ? err.msg : "loaded");
     if (rc == 0) dy_model_free(&m);
     twin->destroy(twin);
 }
 
 static void test_preset(const char *preset) {
-    char *dir = shared_checkpoint(preset);
+    char *dir = tp_checkpoint(comm, dysco_bin, preset);
     dy_checkpoint ck;
     dy_model whole, shard;
     dy_error err;
@@ -90,8 +44,8 @@ static void test_preset(const char *preset) {
     dy_backend *be_whole = dy_backend_cpu_create(), *be_shard = dy_backend_cpu_create();
     if (!be_whole || !be_shard) setup_die("CPU backend");
     if (dy_checkpoint_open(dir, &ck, &err)) setup_die(err.msg);
-    if (dy_model_load(&whole, be_whole, &ck, PROMPT + STEPS, PROMPT / 2, &err) ||
-        dy_model_load_shard(&shard, be_shard, &ck, comm, PROMPT + STEPS, PROMPT / 2, &err))
+    if (dy_model_load(&whole, be_whole, &ck, TP_PROMPT + TP_STEPS, TP_PROMPT / 2, &err) ||
+        dy_model_load_shard(&shard, be_shard, &ck, comm, TP_PROMPT + TP_STEPS, TP_PROMPT / 2, &err))
         setup_die(err.msg);
     if (comm->size > 1) check_twin_refused(preset, &ck);
     const dy_model_shard *s = &shard.shard;
@@ -99,19 +53,18 @@ static void test_preset(const char *preset) {
               s->n_kv_heads == (comm->size == 1 ? 2 : 1),
           "%s rank %d/%d: %d query heads, %d KV heads, vocabulary [%lld, %lld)", preset, comm->rank, comm->size,
           s->n_heads, s->n_kv_heads, (long long)s->vocab0, (long long)(s->vocab0 + s->vocab));
-    uint64_t rng = 0xC0FFEEull;  // the same tokens on every rank
-    int32_t tokens[PROMPT + STEPS];
-    for (int i = 0; i < PROMPT + STEPS; i++) tokens[i] = (int32_t)(uniform_f32(&rng, 0, VOCAB)) % VOCAB;
-    const int64_t positions = PROMPT + STEPS;
-    float *want = xmalloc((size_t)(positions * VOCAB) * sizeof(float)),
+    int32_t tokens[TP_PROMPT + TP_STEPS];
+    tp_tokens(tokens);
+    const int64_t positions = TP_PROMPT + TP_STEPS;
+    float *want = xmalloc((size_t)(positions * TP_VOCAB) * sizeof(float)),
           *got = xmalloc((size_t)(positions * s->vocab) * sizeof(float));
-    if (run_positions(&whole, tokens, want, VOCAB, &err) || run_positions(&shard, tokens, got, s->vocab, &err))
+    if (tp_run_positions(&whole, tokens, want, TP_VOCAB, &err) || tp_run_positions(&shard, tokens, got, s->vocab, &err))
         setup_die(err.msg);
     double worst = 0;
     int top_agree = 0, compared = 0;
-    for (int64_t p = PROMPT - 1; p < positions; p++) {
-        const float *w = want + p * VOCAB + s->vocab0, *g = got + p * s->vocab;
-        const double e = rel_error(g, w, s->vocab);
+    for (int64_t p = TP_PROMPT - 1; p < positions; p++) {
+        const float *w = want + p * TP_VOCAB + s->vocab0, *g = got + p * s->vocab;
+        const double e = tp_rel_error(g, w, s->vocab);
         worst = e > worst ? e : worst;
         top_agree += argmax_f32(g, s->vocab) == argmax_f32(w, s->vocab);
         compared++;
@@ -127,24 +80,10 @@ static void test_preset(const char *preset) {
     dy_checkpoint_close(&ck);
     be_whole->destroy(be_whole);
     be_shard->destroy(be_shard);
-    comm->barrier(comm);  // every rank is done with the files
-    if (comm->rank == 0) {
-        char *slash = strrchr(dir, '/');
-        *slash = '\0';
-        rm_rf(dir);
-    }
-    free(dir);
+    tp_checkpoint_remove(comm, dir);
 }
 
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO", &dysco_bin, NULL);
-    dy_launch_env env;
-    dy_error err;
-    if (dy_launch_env_read(&env, &err) || !(comm = dy_comm_create(&env, &err))) setup_die(err.msg);
-    test_preset("tiny-qwen3");
-    test_preset("tiny-llama");
-    test_preset("tiny-qwen3-moe");
-    const int status = check_summary();
-    comm->destroy(comm);
-    return status;
+    return tp_run_presets(&comm, test_preset);
 }

@@ -84,7 +84,7 @@ static dy_tokenizer *load(cJSON *root) {
     cJSON_Delete(root);
     dy_tokenizer *tok;
     dy_error err;
-    int rc = dy_tokenizer_parse(json, "t/tokenizer.json", &tok, &err);
+    int rc = dy_tokenizer_parse(json, strlen(json), "t/tokenizer.json", &tok, &err);
     free(json);
     if (rc) fail_msg("%s", err.msg);
     return tok;
@@ -236,7 +236,7 @@ static void expect_load_error(cJSON *root, const char *expected) {
     cJSON_Delete(root);
     dy_tokenizer *tok = NULL;
     dy_error err = {{0}};
-    int rc = dy_tokenizer_parse(json, "t/tokenizer.json", &tok, &err);
+    int rc = dy_tokenizer_parse(json, strlen(json), "t/tokenizer.json", &tok, &err);
     free(json);
     if (rc == 0 || !strstr(err.msg, expected)) fail_msg("expected error containing '%s', got '%s'", expected, rc ? err.msg : "(loaded)");
     assert_null(tok);
@@ -266,9 +266,12 @@ static void test_load_errors(void **state) {
     (void)state;
     dy_tokenizer *tok;
     dy_error err;
-    assert_int_equal(dy_tokenizer_parse("{\"model\": ", "t/tokenizer.json", &tok, &err), -1);
+    assert_int_equal(dy_tokenizer_parse("{\"model\": ", 10, "t/tokenizer.json", &tok, &err), -1);
     assert_string_equal(err.msg, "t/tokenizer.json: not valid JSON at byte 9");
-    assert_int_equal(dy_tokenizer_parse("[1]", "t/tokenizer.json", &tok, &err), -1);
+    // The text's length is given: a raw NUL byte inside it is refused, not read as its end.
+    assert_int_equal(dy_tokenizer_parse("{\"model\": null}\0{", 17, "t/tokenizer.json", &tok, &err), -1);
+    assert_string_equal(err.msg, "t/tokenizer.json: not valid JSON: a NUL byte at byte 15");
+    assert_int_equal(dy_tokenizer_parse("[1]", 3, "t/tokenizer.json", &tok, &err), -1);
     assert_string_equal(err.msg, "t/tokenizer.json: not a JSON object");
     assert_int_equal(dy_tokenizer_load("/nonexistent-dysco", &tok, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent-dysco/tokenizer.json: cannot open"));

@@ -38,7 +38,7 @@ int main(void) {
     dy_launch_env env;
     dy_error err;
     if (dy_launch_env_read(&env, &err) || !(comm = dy_comm_create(&env, &err))) setup_die(err.msg);
-    if (!(cpu = dy_backend_create("cpu", &err))) setup_die(err.msg);
+    if (!(cpu = dy_backend_create("cpu", 0, &err))) setup_die(err.msg);
     const dy_op_limits limits = {.max_rows = 1, .hidden = 1, .intermediate = 1, .vocab = VOCAB};
     if (cpu->prepare(cpu, &limits)) setup_die("the CPU backend's scratch");
     float *logits = xmalloc(VOCAB * sizeof(float));

@@ -132,7 +132,7 @@ char *preset_json(const char *name, int vocab) {
 void load_preset(const char *name, dy_model_config *cfg, int vocab) {
     char *json = preset_json(name, vocab);
     dy_error err;
-    if (dy_model_config_parse(json, name, cfg, &err)) setup_die(err.msg);
+    if (dy_model_config_parse(json, strlen(json), name, cfg, &err)) setup_die(err.msg);
     free(json);
 }
 

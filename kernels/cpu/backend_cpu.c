@@ -81,6 +81,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .attention = dy_cpu_attention,
         .gate_up_swiglu = dy_cpu_gate_up_swiglu,
         .moe = dy_cpu_moe,
+        .moe_record_margins = dy_cpu_moe_record_margins,
         .pick = dy_cpu_pick,
     };
     return b;

@@ -14,12 +14,18 @@
 //                     GPU's cuBLASLt GEMM stores before its SwiGLU kernel (one row: the fused GEMV
 //                     keeps them in registers) (gemm/ops_mlp.cu, gemm/ops_gemv.cu)
 //   moe               each expert's gate, up and SwiGLU values (inside the CPU op, through
-//                     dy_cpu_impl.bf16_storage) and the output; the router logits and the expert
-//                     down products before their weighted sum stay fp32 (gemm/ops_mlp.cu)
+//                     dy_cpu_impl.bf16_storage; the GPU stores them on its one-row GEMV path and
+//                     its cuBLASLt path alike) and the output, rounded once; the router logits,
+//                     probabilities and routing weights, the expert down products and their
+//                     weighted sum (the GPU's fp32 accumulator, experts in index order) stay fp32
+//                     (gemm/ops_mlp.cu)
 // Not reproduced: the tensor-core prefill attention (head_dim 64 or 128) rounds its softmax
 // probabilities to bf16 before multiplying them with V, inside one CPU loop that keeps them in
 // double (the tiny presets' head_dim 32 takes the GPU's fp32 kernel instead). The arithmetic
-// inside the ops differs too (the GPU sums in fp32 in its own order, the CPU in double).
+// inside the ops differs too (the GPU sums in fp32 in its own order, the CPU in double; the MoE
+// router's softmax and renormalisation likewise; the GPU's MoE accumulator adds w * y as one fused
+// multiply-add, the CPU rounds the product first). A MoE routing whose margin
+// (dy_backend.moe_record_margins) is below those differences can go another way on the GPU.
 #include "ops_cpu.h"
 #include "scratch.h"
 

@@ -36,6 +36,9 @@ void dy_cpu_gate_up_swiglu(dy_backend *b, const dy_view *x, const dy_view *w, dy
 void dy_cpu_swiglu_gate_up(dy_view *gate_up);
 void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy_mlp_weights *experts, int n_experts,
                 int experts_per_token, bool norm_topk, dy_view *out);
+// Where dy_cpu_moe records its routing margins (dy_backend.moe_record_margins); the twin's moe
+// runs the same op, so both CPU backends record the same way.
+void dy_cpu_moe_record_margins(dy_backend *b, float *margins);
 void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 
 #endif

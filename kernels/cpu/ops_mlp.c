@@ -48,18 +48,26 @@ static void store_intermediate(dy_backend *b, float *values, int64_t n) {
 
 // One token: logits (n_experts) become fp32 probabilities in place (softmax in double), the
 // experts_per_token largest are chosen (kernels/moe_route.h: ties to the lower index), and their
-// weights optionally renormalised over a double sum.
-static void route(float *logits, int n_experts, int experts_per_token, bool norm_topk, int32_t *chosen, float *weights) {
+// weights optionally renormalised over a double sum. Returns the routing margin
+// (dy_backend.moe_record_margins): the last chosen probability minus the largest one left, before
+// renormalisation; INFINITY when every expert is chosen.
+static float route(float *logits, int n_experts, int experts_per_token, bool norm_topk, int32_t *chosen, float *weights) {
     double max = logits[0], sum = 0;
     for (int e = 1; e < n_experts; e++)
         if (logits[e] > max) max = logits[e];
     for (int e = 0; e < n_experts; e++) sum += exp(logits[e] - max);
     for (int e = 0; e < n_experts; e++) logits[e] = (float)(exp(logits[e] - max) / sum);
     dy_moe_choose(logits, n_experts, experts_per_token, chosen, weights);
-    if (!norm_topk) return;
-    double picked = 0;
-    for (int k = 0; k < experts_per_token; k++) picked += weights[k];
-    for (int k = 0; k < experts_per_token; k++) weights[k] = (float)(weights[k] / picked);
+    float left = -INFINITY;  // the chosen probabilities are now -1, below every other
+    for (int e = 0; e < n_experts; e++)
+        if (logits[e] > left) left = logits[e];
+    const float margin = experts_per_token < n_experts ? weights[experts_per_token - 1] - left : INFINITY;
+    if (norm_topk) {
+        double picked = 0;
+        for (int k = 0; k < experts_per_token; k++) picked += weights[k];
+        for (int k = 0; k < experts_per_token; k++) weights[k] = (float)(weights[k] / picked);
+    }
+    return margin;
 }
 
 // Scratch for n tokens: router probabilities (n, n_experts), choices and weights (n, experts_per_token), the
@@ -102,9 +110,13 @@ void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy
     assert(experts_per_token >= 1 && experts_per_token <= n_experts);
     moe_scratch s = carve(b, n, hidden, inter, n_experts, experts_per_token);
 
+    float *margins = ((dy_cpu_impl *)b->impl)->moe_margins;
     dy_cpu_matmul_rows(x->data, x->stride, router->data, router->stride, s.probs, n_experts, n, hidden, n_experts);
-    for (int64_t t = 0; t < n; t++)
-        route(s.probs + t * n_experts, n_experts, experts_per_token, norm_topk, s.chosen + t * experts_per_token, s.weights + t * experts_per_token);
+    for (int64_t t = 0; t < n; t++) {
+        const float margin = route(s.probs + t * n_experts, n_experts, experts_per_token, norm_topk,
+                                   s.chosen + t * experts_per_token, s.weights + t * experts_per_token);
+        if (margins && margin < margins[t]) margins[t] = margin;
+    }
     for (int64_t t = 0; t < n; t++) memset((float *)out->data + t * out->stride, 0, (size_t)hidden * sizeof(float));
 
     for (int e = 0; e < n_experts; e++) {
@@ -132,3 +144,5 @@ void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy
         }
     }
 }
+
+void dy_cpu_moe_record_margins(dy_backend *b, float *margins) { ((dy_cpu_impl *)b->impl)->moe_margins = margins; }

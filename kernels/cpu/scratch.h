@@ -1,6 +1,6 @@
 // The CPU backend's state: one scratch buffer that the MoE and pick ops share (they never run at
-// once), sized by prepare() for the largest op, and whether the ops' intermediate values are
-// stored in bf16 (the bf16-storage twin).
+// once), sized by prepare() for the largest op, whether the ops' intermediate values are stored
+// in bf16 (the bf16-storage twin), and where the MoE op records its routing margins.
 #ifndef DYSCO_CPU_SCRATCH_H
 #define DYSCO_CPU_SCRATCH_H
 
@@ -10,6 +10,7 @@ typedef struct {
     void *scratch;
     size_t scratch_bytes;
     bool bf16_storage;  // the twin (backend_cpu_bf16.c): ops round the intermediates the GPU stores in bf16
+    float *moe_margins;  // dy_backend.moe_record_margins: per row of the next moe ops, or NULL
 } dy_cpu_impl;  // what dy_backend.impl points to
 
 // Grows the scratch to at least bytes (through b->alloc like any backend memory, so a wrapper

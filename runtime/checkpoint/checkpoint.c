@@ -72,10 +72,11 @@ static int check_index_metadata(const cJSON *root, const char *index_path, dy_er
 // the shard it says, and each tensor a shard holds is named (else the index hides weights that
 // would be loaded anyway).
 static int open_shards(dy_checkpoint *ck, const char *index_path, dy_error *err) {
-    char *json = dy_read_file(index_path, NULL, err);
+    size_t len;
+    char *json = dy_read_file(index_path, &len, err);
     if (!json) return -1;
     char problem[160];
-    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    cJSON *root = dy_json_parse(json, len, problem, sizeof problem);
     free(json);
     if (!root) return dy_fail(err, "%s: %s", index_path, problem);
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");

@@ -263,10 +263,10 @@ static int parse_root(const cJSON *root, const char *path, dy_model_config *c, d
     return 0;
 }
 
-int dy_model_config_parse(const char *json, const char *path, dy_model_config *cfg, dy_error *err) {
+int dy_model_config_parse(const char *json, size_t len, const char *path, dy_model_config *cfg, dy_error *err) {
     memset(cfg, 0, sizeof *cfg);
     char problem[160];
-    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    cJSON *root = dy_json_parse(json, len, problem, sizeof problem);
     if (!root) return dy_fail(err, "%s: %s", path, problem);
     int rc = cJSON_IsObject(root) ? parse_root(root, path, cfg, err) : dy_fail(err, "%s: expected a JSON object", path);
     cJSON_Delete(root);
@@ -274,9 +274,10 @@ int dy_model_config_parse(const char *json, const char *path, dy_model_config *c
 }
 
 int dy_model_config_load(const char *path, dy_model_config *cfg, dy_error *err) {
-    char *json = dy_read_file(path, NULL, err);
+    size_t len;
+    char *json = dy_read_file(path, &len, err);
     if (!json) return -1;
-    int rc = dy_model_config_parse(json, path, cfg, err);
+    int rc = dy_model_config_parse(json, len, path, cfg, err);
     free(json);
     return rc;
 }

@@ -51,8 +51,9 @@ typedef struct {
     dy_dtype dtype;
 } dy_model_config;
 
-// Parses config.json text; `path` only names the file in error messages.
-int dy_model_config_parse(const char *json, const char *path, dy_model_config *cfg, dy_error *err);
+// Parses config.json text (len bytes: a NUL byte among them is an error, not the end); `path`
+// only names the file in error messages.
+int dy_model_config_parse(const char *json, size_t len, const char *path, dy_model_config *cfg, dy_error *err);
 int dy_model_config_load(const char *path, dy_model_config *cfg, dy_error *err);
 
 bool dy_layer_is_moe(const dy_model_config *cfg, int layer);

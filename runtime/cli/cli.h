@@ -31,6 +31,8 @@ extern const char *const dy_cli_devices[];
 #define DY_CLI_DEVICE_HELP                                                                                \
     "cpu: the fp32 reference; cpu-bf16: the same ops storing bf16 where the GPU does\n"                  \
     "(its twin: weights, activations, KV cache; fp32 logits); cuda: bf16 on GPU 0"
+// --nccl (generate, score, bench): NCCL for the collectives at one process too.
+#define DY_CLI_NCCL_HELP "cuda: the collectives through NCCL at one process too\n(what the NCCL path itself costs; always on with several)"
 
 // Prints "dysco: MESSAGE" (in a job of several processes "dysco: rank R of N: MESSAGE") and
 // returns status.

@@ -1,10 +1,33 @@
+#define _GNU_SOURCE  // getline
 #include "cli_batch.h"
 
 #include <cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/util/json_util.h"
+
+int dy_cli_jsonl_each_line(const char *path, dy_cli_jsonl_line each, void *ctx, dy_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return dy_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL, where[PATH_MAX + 32];
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0, lineno = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len) continue;  // strspn stops at a NUL: "\0\n" is not blank
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        rc = each(line, (size_t)len, where, ctx, err);
+    }
+    if (rc == 0 && ferror(f)) rc = dy_fail(err, "%s: read error after line %d", path, lineno);
+    free(line);
+    fclose(f);
+    return rc;
+}
 
 // A --batch line's flag: true, false, or absent (absent, kept in *out); any other value is an error.
 static int line_flag(const cJSON *o, const char *key, const char *where, int *out, dy_error *err) {

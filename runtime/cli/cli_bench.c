@@ -23,7 +23,7 @@
 static const char USAGE[] =
     "usage: dysco bench --model DIR [--random-weights] [--ctx N,N,...] [--decode-steps N]\n"
     "                   [--method vanilla|dysco|attnsharp] [--attn-temperature T] [--dysco-config YAML]\n"
-    "                   [--device cpu|cpu-bf16|cuda] [--prefill-chunk N] [--seed N]\n"
+    "                   [--device cpu|cpu-bf16|cuda] [--prefill-chunk N] [--seed N] [--tp N] [--nccl]\n"
     "\n"
     "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
@@ -35,9 +35,10 @@ static const char USAGE[] =
     "vanilla's decode ms and prefill seconds on the same prompt, and, where DySCO runs on the\n"
     "device, dysco_phases_ms: each part of a step timed alone.\n"
     "\n"
-    "Under mpirun -np N or srun -n N it runs tensor-parallel (CPU backend) and rank 0 prints: the\n"
-    "machine line adds tp and the memory plan of one rank, and the rooflines are rank 0's share\n"
-    "(its weight and KV slices over its own measured bandwidth and GEMM rate).\n";
+    "Under mpirun -np N or srun -n N it runs tensor-parallel (CPU ranks over MPI, GPU ranks over\n"
+    "NCCL) and rank 0 prints: the machine line adds tp, the collectives (self, mpi or nccl) and the\n"
+    "memory plan of one rank, and the rooflines are rank 0's share (its weight and KV slices over\n"
+    "its own measured bandwidth and GEMM rate).\n";
 
 // Whether be is a CPU backend (cpu, cpu-bf16): host memory, which has no memory_info to check.
 static bool on_host(const dy_backend *be) { return !be->memory_info; }
@@ -147,7 +148,7 @@ static void stamp(int32_t token, void *ctx) {
 
 typedef struct {
     const char *model, *ctx_list, *method, *dysco_config, *device;
-    bool random_weights;
+    bool random_weights, nccl;
     int64_t decode_steps, prefill_chunk, seed, tp;
     double attn_temperature;
 } options;
@@ -174,6 +175,7 @@ static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
          .max = INT64_MAX},
         {"--tp", "N", "must equal the number of processes the launcher started", .integer = &o->tp, .min = 1,
          .max = 4096, .default_text = "the world size"},
+        {"--nccl", NULL, DY_CLI_NCCL_HELP, .flag = &o->nccl},
     };
     const dy_args_spec spec = {.verb = "bench", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table)};
     return dy_args_parse_verb(&spec, argc, argv, exit_status);
@@ -187,7 +189,7 @@ static int check_options(const options *o, dy_error *err) {
     if (method == DY_METHOD_ATTNSHARP && !(o->attn_temperature > 0))
         return dy_fail(err, "--attn-temperature: attnsharp needs a temperature > 0");
     if (method == DY_METHOD_DYSCO && !o->dysco_config) return dy_fail(err, "bench: --method dysco needs --dysco-config");
-    return 0;
+    return dy_cli_job_check_nccl(o->nccl, o->device, err);
 }
 
 typedef struct {
@@ -332,15 +334,17 @@ static int bench(const options *o, dy_comm *comm, dy_error *err) {
     }
     // Random ids have no chat template: 'auto' means 2 then, as in run_eval (dysco/README §8).
     const int interv = is_dysco && rc == 0 ? (dysco.interv_auto ? 2 : dysco.interv_warmup) : 0;
-    dy_backend *be = rc == 0 ? dy_backend_create(o->device, err) : NULL;
-    if (rc == 0 && !be) rc = -1;
+    dy_backend *be;
+    dy_comm *ops;
+    int status = dy_cli_job_backend(comm, o->device, o->nccl, rc, &be, &ops, err);
+    rc = status == DY_EXIT_OK ? 0 : -1;  // reported already
     dy_model m = {0};
     const dy_init_params init = {.seed = (uint64_t)o->seed, .std = 0.02, .norm_jitter = 0.1};
     const int capacity = max_ctx + (int)o->decode_steps, chunk = (int)o->prefill_chunk;
     double t0 = dy_now();
     if (rc == 0)
-        rc = o->random_weights ? dy_model_load_random_shard(&m, be, &cfg, &init, comm, capacity, chunk, err)
-                               : dy_model_load_shard(&m, be, &ck, comm, capacity, chunk, err);
+        rc = o->random_weights ? dy_model_load_random_shard(&m, be, &cfg, &init, ops, capacity, chunk, err)
+                               : dy_model_load_shard(&m, be, &ck, ops, capacity, chunk, err);
     const double load_seconds = dy_now() - t0;
     // The whole model's weights, and what one rank holds: weights, KV cache and workspace.
     dy_memory_plan whole, rank_plan;
@@ -355,18 +359,18 @@ static int bench(const options *o, dy_comm *comm, dy_error *err) {
     step_bytes bytes = {.elem = dy_dtype_size(be ? be->act_dtype : DY_BF16)};
     if (rc == 0) rc = count_step_bytes(&cfg, bytes.elem, spec_layers, tp, &bytes, err);
     bool quiet = false;
-    int status = DY_EXIT_OK;
-    if (dy_cli_job_agree(comm, rc, &quiet)) {
+    if (status == DY_EXIT_OK && dy_cli_job_agree(comm, rc, &quiet))
         status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
-    } else {
+    if (status == DY_EXIT_OK) {
         double peak = gpu_memory_in_use();
         const double bw = copy_bandwidth(be), flops = gemm_rate(be);
         if (root) {
             printf("{\"kind\": \"machine\", \"device\": \"%s\", \"copy_bandwidth_bytes_per_s\": %.4g, "
                    "\"gemm_flops_per_s\": %.4g, \"model\": \"%s\", \"random_weights\": %s, \"parameters\": %lld, "
-                   "\"weight_bytes\": %.0f, \"load_seconds\": %.3f, \"tp\": %d, \"memory_plan_bytes_per_rank\": %.0f}\n",
+                   "\"weight_bytes\": %.0f, \"load_seconds\": %.3f, \"tp\": %d, \"collectives\": \"%s\", "
+                   "\"memory_plan_bytes_per_rank\": %.0f}\n",
                    be->name, bw, flops, o->model, o->random_weights ? "true" : "false", (long long)params,
-                   (double)whole.weight_bytes, load_seconds, tp, (double)dy_memory_plan_total_bytes(&rank_plan));
+                   (double)whole.weight_bytes, load_seconds, tp, ops->name, (double)dy_memory_plan_total_bytes(&rank_plan));
             fflush(stdout);
             gemv_lines(be, &cfg, bw);
         }
@@ -387,6 +391,7 @@ static int bench(const options *o, dy_comm *comm, dy_error *err) {
         }
     }
     if (m.be) dy_model_free(&m);
+    if (ops && ops != comm) ops->destroy(ops);
     if (be) be->destroy(be);
     dy_checkpoint_close(&ck);
     return status;

@@ -1,7 +1,6 @@
 // dysco eval: the reference's evaluation (run_eval.py). `eval score` scores given outputs as the
 // reference's eval functions do, one JSONL line per example, without a model; `eval` with a model
 // runs the evaluation (cli_eval_run.c).
-#define _GNU_SOURCE  // getline
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_batch.h"
 #include "cli_job.h"
 #include "runtime/eval/eval_dataset.h"
 #include "runtime/util/json_util.h"
@@ -73,12 +73,16 @@ static int print_metrics(const char *prefix, const dy_metrics *m, const char *su
     return 0;
 }
 
+typedef struct {
+    dy_eval_family family;
+    bool summary;
+    metrics_list kept;  // with summary: every line's metrics
+} scoring;
+
 // One input line: {"output": ..., "example": ...} scored and printed.
-static int score_line(dy_eval_family family, const char *line, size_t len, const char *where, metrics_list *kept,
-                      bool summary, dy_error *err) {
+static int score_line(const char *line, size_t len, const char *where, void *ctx, dy_error *err) {
+    scoring *s = ctx;
     char problem[160];
-    const size_t nul = strlen(line);
-    if (nul != len) return dy_fail(err, "%s: byte %zu: NUL byte", where, nul);
     cJSON *o = dy_json_parse(line, len, problem, sizeof problem);
     if (!o) return dy_fail(err, "%s: %s", where, problem);
     const cJSON *output = cJSON_GetObjectItemCaseSensitive(o, "output");
@@ -94,43 +98,29 @@ static int score_line(dy_eval_family family, const char *line, size_t len, const
         rc = dy_fail(err, "%s: output: expected a string", where);
     else if (!example)
         rc = dy_fail(err, "%s: example: missing", where);
-    else if (dy_eval_score(family, output->valuestring, strlen(output->valuestring), example, &m, &why))
+    else if (dy_eval_score(s->family, output->valuestring, strlen(output->valuestring), example, &m, &why))
         rc = dy_fail(err, "%s: %s", where, why.msg);
-    else if (print_metrics("", &m, "", err) || (summary && keep(kept, &m, err)))
+    else if (print_metrics("", &m, "", err) || (s->summary && keep(&s->kept, &m, err)))
         rc = -1;
     cJSON_Delete(o);
     return rc;
 }
 
 static int run_score(const char *dataset, const char *input, bool summary, dy_error *err) {
-    dy_eval_family family;
-    if (dy_eval_dataset_family(dataset, &family, err)) return DY_EXIT_USAGE;
-    FILE *f = fopen(input, "r");
-    if (!f) return dy_fail(err, "%s: cannot open", input), DY_EXIT_FAIL;
-    metrics_list kept = {0};
-    char *line = NULL, where[4200];
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0, lineno = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len) continue;
-        snprintf(where, sizeof where, "%s:%d", input, lineno);
-        rc = score_line(family, line, (size_t)len, where, &kept, summary, err);
-    }
-    if (rc == 0 && ferror(f)) rc = dy_fail(err, "%s: read error after line %d", input, lineno);
+    scoring s = {.summary = summary};
+    if (dy_eval_dataset_family(dataset, &s.family, err)) return DY_EXIT_USAGE;
+    int rc = dy_cli_jsonl_each_line(input, score_line, &s, err);
     if (rc == 0 && summary) {
         dy_metrics avg;
         char tail[32];
-        snprintf(tail, sizeof tail, ", \"test_size\": %d}", kept.n);
-        if (kept.n == 0)
+        snprintf(tail, sizeof tail, ", \"test_size\": %d}", s.kept.n);
+        if (s.kept.n == 0)
             rc = dy_fail(err, "%s: --summary: no examples", input);
         else
-            rc = dy_eval_average(family, kept.all, kept.n, &avg, err) || print_metrics("{\"avg_metrics\": ", &avg, tail, err);
+            rc = dy_eval_average(s.family, s.kept.all, s.kept.n, &avg, err) ||
+                 print_metrics("{\"avg_metrics\": ", &avg, tail, err);
     }
-    free(line);
-    free(kept.all);
-    fclose(f);
+    free(s.kept.all);
     return rc ? DY_EXIT_FAIL : DY_EXIT_OK;
 }
 

@@ -408,14 +408,13 @@ static int run(const options *o, dy_method method, dy_eval_family family, dy_com
     bool quiet = false;
     int status = DY_EXIT_OK;
     int rc = prepare(o, method, family, comm, &s, &st, err);
-    if (dy_cli_job_agree(comm, rc, &quiet)) {
-        status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
-    } else {
+    status = dy_cli_session_backend(&s, comm, o->device, false, rc, err);  // every rank agrees first
+    if (status == DY_EXIT_OK) {
         // [examples, finished, longest prompt] from rank 0; then every rank loads its shard for the longest.
         int32_t plan[3] = {st.ex.n, st.results.done, 0};
         for (int k = 0; k < st.ex.n; k++) plan[2] = st.ex.prompts[k].n > plan[2] ? st.ex.prompts[k].n : plan[2];
         comm->broadcast(comm, plan, sizeof plan, 0);
-        rc = plan[1] < plan[0] ? dy_cli_session_load(&s, o->device, comm, plan[2], (int)o->max_tokens, "the longest prompt", err) : 0;
+        rc = plan[1] < plan[0] ? dy_cli_session_load(&s, plan[2], (int)o->max_tokens, "the longest prompt", err) : 0;
         if (dy_cli_job_agree(comm, rc, &quiet)) status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
         else status = run_examples(o, method, comm, &s, &st, plan[0], plan[1], err);
     }

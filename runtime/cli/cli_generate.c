@@ -33,15 +33,16 @@ static const char USAGE_SCORE[] =
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *input_ids, *system, *stop_ids, *device, *output, *trace, *continuation;
-    bool no_chat, think, stop_on_newline, trace_selected, tp_check_selection;
+    bool no_chat, think, stop_on_newline, trace_selected, tp_check_selection, nccl, router_margins;
     int64_t max_new_tokens, sample_top_k, seed, tp;
     double temperature, sample_top_p;
     dy_cli_method_opts m;
 } options;
 
 static int read_ids(const char *path, dy_tokens *out, dy_error *err) {
-    char *text = dy_read_file(path, NULL, err);
-    int rc = text ? dy_prompt_ids_from_json(text, path, false, out, err) : -1;
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
+    int rc = text ? dy_prompt_ids_from_json(text, len, path, false, out, err) : -1;
     free(text);
     return rc;
 }
@@ -79,12 +80,17 @@ static bool parse_options(int argc, char **argv, bool score, options *o, int *ex
          .max = 4096, .default_text = "the world size"},
         {"--tp-check-selection", NULL, "DySCO: compare a hash of every selection across the ranks (debug)",
          .flag = &o->tp_check_selection},
+        {"--nccl", NULL, DY_CLI_NCCL_HELP, .flag = &o->nccl},
         {.help = "output:"},
         {"--output", "F.json", "input_ids, output_ids, output_text, generation_logging, timing", .string = &o->output},
         {"--trace", "F.jsonl", "one line per fed token after the prefill: pos, phase, n_selected,\n"
                                "top_positions, and token + logprob where a token is produced", .string = &o->trace},
         {"--trace-selected", NULL, "DySCO: --trace's intervention lines also list every selected position\n"
                                    "(\"selected\", before template masking)", .flag = &o->trace_selected},
+        {"--router-margins", NULL, "MoE on cpu or cpu-bf16: --output's router_margins, per fed position the\n"
+                                   "least gap between the k-th and next router probability of its MoE layers\n"
+                                   "and passes (how near a different expert choice it came)",
+         .flag = &o->router_margins},
     };
     // score's own option comes first, under its usage line; the method rows follow the prompt's.
     dy_option table[1 + DY_COUNT_OF(prompt_rows) + DY_CLI_METHOD_ROWS + DY_COUNT_OF(rows)];
@@ -113,10 +119,27 @@ static int check_options(const options *o, bool score, dy_method *method, dy_err
     if (score && !o->continuation) return dy_fail(err, "score: needs --continuation-ids F.json");
     if (o->sample_top_p <= 0 || o->sample_top_p > 1)
         return dy_fail(err, "--top-p: expected a value in (0, 1], got %g", o->sample_top_p);
+    if (dy_cli_job_check_nccl(o->nccl, o->device, err)) return -1;
     if (o->input_ids && (o->system || o->think))
         return dy_fail(err, "%s: --input-ids bypasses the chat template (no --system, --think)", verb);
     if (o->trace_selected && (!o->trace || *method != DY_METHOD_DYSCO))
         return dy_fail(err, "%s: --trace-selected needs --trace F.jsonl and --method dysco", verb);
+    if (o->router_margins && !score && !o->output)  // score prints its output
+        return dy_fail(err, "generate: --router-margins needs --output F.json");
+    return 0;
+}
+
+// What --router-margins needs of the model and the device: a routing choice to measure, and ops
+// that record it.
+static int check_router_margins(const options *o, const dy_model *m, dy_error *err) {
+    const dy_model_config *c = &m->cfg;
+    if (!m->be->moe_record_margins)
+        return dy_fail(err, "--router-margins: --device %s does not record router margins (cpu and cpu-bf16 do)",
+                       o->device);
+    if (dy_model_sparse_layers(c) == 0) return dy_fail(err, "--router-margins: %s/config.json: no MoE layers", o->model);
+    if (c->n_experts_per_tok == c->n_experts)
+        return dy_fail(err, "--router-margins: %s/config.json: num_experts_per_tok %d chooses every expert, no margin",
+                       o->model, c->n_experts_per_tok);
     return 0;
 }
 
@@ -150,7 +173,7 @@ static void stream_token(int32_t token, void *ctx) {
 static int build_prompt(const options *o, session *s, dy_error *err) {
     if (o->input_ids) return read_ids(o->input_ids, &s->prompt, err);
     if (o->system && !s->model.chat) return dy_fail(err, "--system needs the chat template (drop --no-chat)");
-    char *owned = o->prompt_file ? dy_read_file(o->prompt_file, NULL, err) : NULL;
+    char *owned = o->prompt_file ? dy_read_text_file(o->prompt_file, err) : NULL;
     const char *text = o->prompt_file ? owned : o->prompt;
     if (!text) return -1;
     dy_chat_message m[2] = {{"system", o->system, NULL}, {"user", text, NULL}};
@@ -195,6 +218,10 @@ static int write_output(const options *o, bool score, session *s, const dy_gener
     } else {
         cJSON_AddNullToObject(root, "generation_logging");
     }
+    if (r->router_margins) {
+        cJSON *m = cJSON_AddArrayToObject(root, "router_margins");
+        for (int i = 0; i < r->n_router_margins; i++) cJSON_AddItemToArray(m, cJSON_CreateNumber(r->router_margins[i]));
+    }
     cJSON *par = cJSON_AddObjectToObject(root, "parallel");
     cJSON_AddNumberToObject(par, "tp", tp);
     cJSON_AddNumberToObject(par, "weight_bytes_per_rank", (double)weight_bytes_per_rank);
@@ -222,7 +249,7 @@ static int64_t max_over_ranks(dy_comm *comm, int64_t v) {
 }
 
 // Everything a rank prepares alone: the model folder, the prompt, the method's settings, the
-// trace file (rank 0), the model shard.
+// trace file (rank 0).
 static int prepare(const options *o, bool score, dy_method method, dy_comm *comm, session *s, dy_error *err) {
     if (dy_cli_session_open(&s->model, o->model, !o->input_ids && !o->no_chat, err) || build_prompt(o, s, err)) return -1;
     if (score && read_ids(o->continuation, &s->forced, err)) return -1;
@@ -235,8 +262,7 @@ static int prepare(const options *o, bool score, dy_method method, dy_comm *comm
     // Line by line: a write that fails (a full disk) ends the run at that step instead of after
     // the whole generation, and a job that is killed keeps its trace up to the step it was in.
     if (s->trace) setvbuf(s->trace, NULL, _IOLBF, 0);
-    const int new_tokens = score ? s->forced.n : (int)o->max_new_tokens;
-    return dy_cli_session_load(&s->model, o->device, comm, s->prompt.n, new_tokens, "prompt", err);
+    return 0;
 }
 
 // Returns the exit status. Every rank prepares alone (input, model shard) and the ranks agree on
@@ -245,21 +271,25 @@ static int run(const options *o, bool score, dy_method method, dy_comm *comm, dy
     session s = {0};
     dy_generate_result r = {0};
     const bool root = comm->rank == 0;
-    const int rc = prepare(o, score, method, comm, &s, err);
+    int rc = prepare(o, score, method, comm, &s, err);
+    const int new_tokens = score ? s.forced.n : (int)o->max_new_tokens;  // the continuation is read by now
+    int status = dy_cli_session_backend(&s.model, comm, o->device, o->nccl, rc, err);
+    if (status == DY_EXIT_OK) rc = dy_cli_session_load(&s.model, s.prompt.n, new_tokens, "prompt", err);
+    if (status == DY_EXIT_OK && rc == 0 && o->router_margins) rc = check_router_margins(o, &s.model.model, err);
     bool quiet = false;
-    int status = DY_EXIT_OK;
-    if (dy_cli_job_agree(comm, rc, &quiet)) {
+    if (status == DY_EXIT_OK && dy_cli_job_agree(comm, rc, &quiet))
         status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
-    } else {
+    if (status == DY_EXIT_OK) {
         const dy_cli_session *m = &s.model;
         dy_generate_opts g = {
             .method = method, .attn_temperature = (float)o->m.attn_temperature, .dysco = &m->dysco,
-            .interv_warmup = m->interv_warmup, .max_new_tokens = score ? s.forced.n : (int)o->max_new_tokens,
+            .interv_warmup = m->interv_warmup, .max_new_tokens = new_tokens,
             .temperature = (float)o->temperature, .sample_top_p = (float)o->sample_top_p, .sample_top_k = (int)o->sample_top_k,
             .seed = (uint64_t)o->seed, .stop_ids = m->stops.ids, .n_stop = m->stops.n,
             .forced = score ? s.forced.ids : NULL, .n_forced = s.forced.n,
             .on_token = score || !root ? NULL : stream_token, .on_token_ctx = &s, .trace = s.trace, .trace_name = o->trace,
             .trace_selected = o->trace_selected, .tp_check_selection = o->tp_check_selection,
+            .router_margins = o->router_margins,
         };
         if (dy_generate(&s.model.model, s.prompt.ids, s.prompt.n, &g, &r, err)) status = dy_cli_job_fail(comm, DY_EXIT_FAIL, err);
         if (!score && root) putchar('\n');

@@ -2,6 +2,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cli_args.h"
@@ -203,7 +204,7 @@ int dy_cli_inspect(int argc, char **argv) {
             dy_fail(&err, "--preset: unknown preset '%s' (see dysco make-model --help)", preset_name);
             return dy_report(DY_EXIT_USAGE, &err);
         }
-        if (dy_model_config_parse(p->config_json, preset_name, &preset_cfg, &err)) return dy_report(DY_EXIT_FAIL, &err);
+        if (dy_model_config_parse(p->config_json, strlen(p->config_json), preset_name, &preset_cfg, &err)) return dy_report(DY_EXIT_FAIL, &err);
         cfg = &preset_cfg;
     } else {
         if (dy_checkpoint_open(dir, &ck, &err)) return dy_report(DY_EXIT_FAIL, &err);

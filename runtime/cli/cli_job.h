@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernels/backend.h"
 #include "parallel/comm.h"
 
 // Reads the launcher's variables (a malformed one fails naming it).
@@ -25,5 +26,14 @@ int dy_cli_job_agree(dy_comm *c, int rc, bool *quiet);
 // A failure after the ranks began working together: this rank's line, then the whole job ends
 // (another rank may be waiting in a collective for this one).
 int dy_cli_job_fail(dy_comm *c, int status, const dy_error *err);
+// --nccl asks for the collectives of a GPU backend: a usage error with another device.
+int dy_cli_job_check_nccl(bool nccl, const char *device, dy_error *err);
+// The backend this rank computes on (dy_backend_create on the rank's GPU) and, once every rank
+// has one, the communicator for its memory (dy_comm_for_backend: NCCL for GPU ranks, and at one
+// process with force_nccl). Returns the exit status: DY_EXIT_OK with both set; a failure before the
+// agreement reported as dy_cli_job_agree says, one during NCCL's setup ending the job. *be is
+// set whenever it was created (the caller destroys it); *ops is c itself or one to destroy.
+int dy_cli_job_backend(dy_comm *c, const char *device, bool force_nccl, int rc, dy_backend **be, dy_comm **ops,
+                       dy_error *err);
 
 #endif

@@ -178,7 +178,7 @@ static int write_model(const options *o, cJSON *cfg_json, dy_writer_options *opt
     opts->progress = print_progress;
     opts->progress_ctx = &last_pct;
     int rc = dy_path_join(cfg_path, sizeof cfg_path, o->out_dir, "config.json", err) ||
-             dy_model_config_parse(text, cfg_path, &cfg, err) || prepare_out_dir(o->out_dir, o->force, err) ||
+             dy_model_config_parse(text, strlen(text), cfg_path, &cfg, err) || prepare_out_dir(o->out_dir, o->force, err) ||
              dy_write_file(cfg_path, text, strlen(text), err) ||
              (!o->config_only && dy_write_random_weights(o->out_dir, &cfg, opts, err)) ||
              (o->tokenizer && copy_tokenizer(o->tokenizer, o->out_dir, err));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_job.h"
 #include "cli_lists.h"
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
@@ -116,10 +117,11 @@ static int generation_config_eos(const char *dir, int vocab, dy_tokens *out, dy_
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, dir, "generation_config.json", err)) return -1;
     if (!dy_file_exists(path)) return 0;
-    char *text = dy_read_file(path, NULL, err);
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
     if (!text) return -1;
     char problem[160];
-    cJSON *root = dy_json_parse(text, strlen(text), problem, sizeof problem);
+    cJSON *root = dy_json_parse(text, len, problem, sizeof problem);
     free(text);
     if (!root) return dy_fail(err, "%s: %s", path, problem);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
@@ -149,20 +151,24 @@ int dy_cli_session_stops(dy_cli_session *s, const char *stop_ids, bool stop_on_n
     return 0;
 }
 
-int dy_cli_session_load(dy_cli_session *s, const char *device, dy_comm *comm, int prompt_len, int new_tokens,
-                        const char *what, dy_error *err) {
+int dy_cli_session_backend(dy_cli_session *s, dy_comm *comm, const char *device, bool nccl, int rc, dy_error *err) {
+    s->comm = comm;
+    return dy_cli_job_backend(comm, device, nccl, rc, &s->be, &s->ops, err);
+}
+
+int dy_cli_session_load(dy_cli_session *s, int prompt_len, int new_tokens, const char *what, dy_error *err) {
     if (prompt_len + new_tokens > s->ck.config.max_position_embeddings)
         return dy_fail(err, "%s: %d tokens + %d new exceed max_position_embeddings %d of %s/config.json", what, prompt_len,
                        new_tokens, s->ck.config.max_position_embeddings, s->dir);
-    if (!(s->be = dy_backend_create(device, err))) return -1;
     // Prefill passes of up to DY_DEFAULT_PREFILL_CHUNK tokens: the GPU's GEMMs and attention want
     // long ones; a short prompt needs no more workspace than its own length.
     const int chunk = prompt_len < DY_DEFAULT_PREFILL_CHUNK ? prompt_len : DY_DEFAULT_PREFILL_CHUNK;
-    return dy_model_load_shard(&s->model, s->be, &s->ck, comm, prompt_len + new_tokens, chunk > 0 ? chunk : 1, err);
+    return dy_model_load_shard(&s->model, s->be, &s->ck, s->ops, prompt_len + new_tokens, chunk > 0 ? chunk : 1, err);
 }
 
 void dy_cli_session_close(dy_cli_session *s) {
     if (s->model.be) dy_model_free(&s->model);
+    if (s->ops && s->ops != s->comm) s->ops->destroy(s->ops);
     if (s->be) s->be->destroy(s->be);
     dy_tokenizer_free(s->tok);
     dy_tokens_free(&s->stops);

@@ -41,8 +41,10 @@ typedef struct {
     dy_dysco_config dysco;  // after dy_cli_session_dysco
     int interv_warmup;      // Wi, 'auto' counted
     dy_tokens stops;        // after dy_cli_session_stops
-    dy_backend *be;         // after dy_cli_session_load
-    dy_model model;
+    dy_comm *comm;          // the job's, and
+    dy_comm *ops;           // the one for the backend's memory (comm itself, or NCCL's): after dy_cli_session_backend
+    dy_backend *be;
+    dy_model model;         // after dy_cli_session_load
 } dy_cli_session;
 
 // Opens the checkpoint, its tokenizer when the folder has one, and with chat its template.
@@ -58,11 +60,12 @@ int dy_cli_session_dysco(dy_cli_session *s, const dy_cli_method_opts *o, bool th
 // The stop ids: config.json's and generation_config.json's EOS, stop_ids ("1,2" or NULL), and
 // with stop_on_newline the tokens of "\n" and "\n\n".
 int dy_cli_session_stops(dy_cli_session *s, const char *stop_ids, bool stop_on_newline, dy_error *err);
-// The backend of device and the model (this rank's shard) with room for a prompt of prompt_len
-// tokens and new_tokens more; what names the prompt in the error when they exceed the model's
-// max_position_embeddings ("prompt").
-int dy_cli_session_load(dy_cli_session *s, const char *device, dy_comm *comm, int prompt_len, int new_tokens,
-                        const char *what, dy_error *err);
+// The backend of device on this rank and the communicator for its memory, once every rank agrees
+// on rc, its preparation so far (dy_cli_job_backend). Returns the exit status.
+int dy_cli_session_backend(dy_cli_session *s, dy_comm *comm, const char *device, bool nccl, int rc, dy_error *err);
+// The model (this rank's shard) with room for a prompt of prompt_len tokens and new_tokens more;
+// what names the prompt in the error when they exceed the model's max_position_embeddings ("prompt").
+int dy_cli_session_load(dy_cli_session *s, int prompt_len, int new_tokens, const char *what, dy_error *err);
 void dy_cli_session_close(dy_cli_session *s);
 
 #endif

@@ -1,6 +1,5 @@
 // dysco tokenize: text <-> token ids with the model's own tokenizer and chat template, for
 // checking prompts and preparing evaluation data (one tokenizer load for a whole JSONL file).
-#define _GNU_SOURCE  // getline
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +72,7 @@ static int bench(dy_tokenizer *tok, const char *text, size_t len, bool add_speci
 
 static int decode(const dy_tokenizer *tok, const char *json, const char *where, bool skip_special, dy_error *err) {
     dy_tokens ids = {0};
-    int rc = dy_prompt_ids_from_json(json, where, true, &ids, err);
+    int rc = dy_prompt_ids_from_json(json, strlen(json), where, true, &ids, err);
     for (int i = 0; rc == 0 && i < ids.n; i++)
         if (!dy_tokenizer_has_id(tok, ids.ids[i]))  // a typo, most likely: say so
             rc = dy_fail(err, "%s: [%d]: token id %d is not in the vocabulary", where, i, ids.ids[i]);
@@ -87,31 +86,28 @@ static int decode(const dy_tokenizer *tok, const char *json, const char *where, 
     return text ? 0 : -1;
 }
 
+typedef struct {
+    dy_tokenizer *tok;
+    const dy_chat_template *tmpl;  // NULL when the model has none recognised
+} batch;
+
+static int batch_line(const char *line, size_t len, const char *where, void *ctx, dy_error *err) {
+    const batch *b = ctx;
+    dy_tokens ids = {0};
+    int rc = dy_cli_batch_line(b->tok, b->tmpl, line, len, where, &ids, err);
+    if (rc == 0) print_ids(&ids);
+    dy_tokens_free(&ids);
+    return rc;
+}
+
 static int run_batch(dy_tokenizer *tok, const options *o, dy_error *err) {
     char config_path[PATH_MAX];
     dy_chat_template tmpl;
     dy_error template_err;
     if (dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err)) return -1;
     const bool have_template = dy_chat_template_load(config_path, &tmpl, &template_err) == 0;
-    FILE *f = fopen(o->batch, "r");
-    if (!f) return dy_fail(err, "%s: cannot open", o->batch);
-    char *line = NULL, where[PATH_MAX + 32];
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0, lineno = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len) continue;
-        snprintf(where, sizeof where, "%s:%d", o->batch, lineno);
-        dy_tokens ids = {0};
-        // The whole line as read: a NUL byte in it is the parser's to refuse, not the end of the line.
-        rc = dy_cli_batch_line(tok, have_template ? &tmpl : NULL, line, (size_t)len, where, &ids, err);
-        if (rc == 0) print_ids(&ids);
-        dy_tokens_free(&ids);
-    }
-    free(line);
-    fclose(f);
-    return rc;
+    batch b = {tok, have_template ? &tmpl : NULL};
+    return dy_cli_jsonl_each_line(o->batch, batch_line, &b, err);
 }
 
 static int run(const options *o, dy_error *err) {
@@ -126,7 +122,7 @@ static int run(const options *o, dy_error *err) {
         rc = dy_path_join(config_path, sizeof config_path, o->model, "tokenizer_config.json", err) ||
              dy_chat_template_load(config_path, &tmpl, err);
     if (rc == 0 && o->file) {
-        owned = dy_read_file(o->file, NULL, err);
+        owned = dy_read_text_file(o->file, err);
         text = owned;
         rc = owned ? 0 : -1;
     }

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "runtime/util/file_util.h"
+#include "runtime/util/hash_map.h"
 
 void dy_dysco_config_defaults(dy_dysco_config *c) {
     memset(c, 0, sizeof *c);
@@ -126,8 +127,12 @@ void dy_dysco_override_top_p(dy_dysco_config *c, double p) {
 //  - anchors and aliases are refused: an alias lets a few bytes name a large list many times,
 //    and libyaml's loader looked each anchor up among all earlier ones (O(anchors^2)). The
 //    reference's configs use neither;
-//  - a string holding a NUL (the "\0" escape) is refused, as C would cut it short, and the
-//    stream holds one document, as PyYAML's safe_load wants.
+//  - a string holding a NUL (the "\0" escape) is refused, as C would cut it short, and so is a
+//    NUL byte anywhere in the file (libyaml's reader refuses it; the error names its byte);
+//  - no mapping names a key twice (PyYAML keeps the later value without a word: a second
+//    `top_k` left further down a file would silently win). Keys compare by their text, each
+//    mapping's in a hash table, so the check is linear too;
+//  - the stream holds one document, as PyYAML's safe_load wants.
 // libyaml leaves plain scalars untyped; they are resolved here as safe_load would for the values
 // these files hold. Quoted scalars are always strings.
 
@@ -156,9 +161,15 @@ static const char *anchor_of(const yaml_event_t *e) {
 static int next_event(reader *r) {
     if (r->has_event) yaml_event_delete(&r->ev);
     r->has_event = yaml_parser_parse(&r->parser, &r->ev);
+    const yaml_parser_t *p = &r->parser;
+    const char *problem = p->problem ? p->problem : "parse error";
+    // The reader's errors (a NUL byte, invalid UTF-8) come with the byte, not the line.
+    if (!r->has_event && p->error == YAML_READER_ERROR && p->problem_value == 0)
+        return dy_fail(r->err, "%s: not valid YAML: a NUL byte at byte %zu", r->path, p->problem_offset);
+    if (!r->has_event && p->error == YAML_READER_ERROR)
+        return dy_fail(r->err, "%s: not valid YAML: %s at byte %zu", r->path, problem, p->problem_offset);
     if (!r->has_event)
-        return dy_fail(r->err, "%s: line %zu: not valid YAML: %s", r->path, r->parser.problem_mark.line + 1,
-                       r->parser.problem ? r->parser.problem : "parse error");
+        return dy_fail(r->err, "%s: line %zu: not valid YAML: %s", r->path, p->problem_mark.line + 1, problem);
     const yaml_event_t *e = &r->ev;
     if (e->type == YAML_ALIAS_EVENT || anchor_of(e))
         return dy_fail(r->err, "%s: line %zu: anchors (&name) and aliases (*name) are not supported", r->path, line_of(r));
@@ -177,6 +188,14 @@ typedef struct {
     reader *r;
     const char *key;
 } field;
+
+// How much of a key an error line shows: up to 60 bytes, ending before a control character (a
+// quoted key may hold a newline, and the error is one line).
+static int shown_length(const char *key) {
+    int n = 0;
+    while (n < 60 && (unsigned char)key[n] >= 0x20) n++;
+    return n;
+}
 
 static const char *text_of(const yaml_event_t *e) {
     return e->type == YAML_SCALAR_EVENT ? (const char *)e->data.scalar.value : "";
@@ -281,25 +300,6 @@ static const char *const key_names[N_KEYS] = {
     "selected_heads", "top_k", "top_p", "strength", "decay_factor", "context_warmup_steps", "intervention_warmup",
     "scale_template_tokens", "template_sequences", "dynamic_rescale"};
 
-// null means "absent" to run_eval's cfg.get(): the field returns to its default (a key given
-// twice takes the later value, as PyYAML does).
-static void reset_key(int k, dy_dysco_config *c) {
-    dy_dysco_config d;
-    dy_dysco_config_defaults(&d);
-    switch (k) {
-    case K_HEADS: c->n_heads = d.n_heads; break;
-    case K_TOP_K: c->has_select_top_k = d.has_select_top_k; break;
-    case K_TOP_P: c->has_select_top_p = d.has_select_top_p; break;
-    case K_STRENGTH: c->strength = d.strength; break;
-    case K_DECAY: c->decay = d.decay; break;
-    case K_CTX_WARMUP: c->ctx_warmup = d.ctx_warmup; break;
-    case K_INTERV_WARMUP: c->interv_auto = d.interv_auto; break;
-    case K_SCALE_TEMPLATE: c->scale_template_tokens = d.scale_template_tokens; break;
-    case K_TEMPLATES: c->n_templates = d.n_templates; break;
-    default: c->dynamic = d.dynamic;  // K_DYNAMIC
-    }
-}
-
 // From the key's event on: the key and its whole value.
 static int read_key(reader *r, dy_dysco_config *c) {
     if (r->ev.type != YAML_SCALAR_EVENT) return dy_fail(r->err, "%s: a key is not a plain name", r->path);
@@ -313,15 +313,12 @@ static int read_key(reader *r, dy_dysco_config *c) {
             if (i) strcat(known, ", ");
             strcat(known, key_names[i]);
         }
-        return dy_fail(r->err, "%s: %s: unknown key (%s)", r->path, text_of(&r->ev), known);
+        return dy_fail(r->err, "%s: %.*s: unknown key (%s)", r->path, shown_length(text_of(&r->ev)), text_of(&r->ev), known);
     }
     if (next_event(r)) return -1;
     const field f = {r, key_names[k]};
     const yaml_event_t *v = &r->ev;
-    if (is_null(v)) {
-        reset_key(k, c);
-        return 0;
-    }
+    if (is_null(v)) return 0;  // null is "absent" to run_eval's cfg.get(): the default stays
     switch (k) {
     case K_HEADS: return read_heads(&f, v, c);
     case K_TOP_K: c->has_select_top_k = true; return scalar_int(&f, v, &c->select_top_k);
@@ -336,16 +333,55 @@ static int read_key(reader *r, dy_dysco_config *c) {
     }
 }
 
+// A collection open in the first pass: a mapping has its keys so far (the value of each is its
+// line) and whether its next node is a key's value.
+typedef struct {
+    bool is_mapping, value_next;
+    dy_str_map keys;
+} open_collection;
+
+// The current event against the collections open around it (open[i] at depth i + 1): a scalar
+// key already in its mapping is an error naming it and both lines. Opens or closes a collection
+// as the event does.
+static int check_key(reader *r, open_collection *open) {
+    const yaml_event_t *e = &r->ev;
+    const bool starts = e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT;
+    if (e->type == YAML_SEQUENCE_END_EVENT || e->type == YAML_MAPPING_END_EVENT) {
+        dy_str_map_free(&open[r->depth].keys);  // depth is already the parent's
+        return 0;
+    }
+    if (!starts && e->type != YAML_SCALAR_EVENT) return 0;
+    open_collection *in = r->depth - starts > 0 ? &open[r->depth - starts - 1] : NULL;
+    const bool is_key = in && in->is_mapping && !in->value_next;
+    if (in && in->is_mapping) in->value_next = is_key;
+    if (is_key && e->type == YAML_SCALAR_EVENT) {
+        const char *key = text_of(e);
+        const size_t len = e->data.scalar.length;
+        const int32_t first = dy_str_map_get(&in->keys, key, len);
+        if (first >= 0)
+            return dy_fail(r->err, "%s: line %zu: key \"%.*s\" appears twice in one mapping (first on line %d)", r->path,
+                           line_of(r), shown_length(key), key, (int)first);
+        if (dy_str_map_put(&in->keys, key, len, (int32_t)(line_of(r) < INT32_MAX ? line_of(r) : INT32_MAX)))
+            return dy_fail(r->err, "%s: out of memory", r->path);
+    }
+    if (!starts) return 0;
+    open_collection *opened = &open[r->depth - 1];
+    *opened = (open_collection){.is_mapping = e->type == YAML_MAPPING_START_EVENT};
+    return opened->is_mapping && dy_str_map_init(&opened->keys, 16) ? dy_fail(r->err, "%s: out of memory", r->path) : 0;
+}
+
 // The first pass: every event of the stream, through the rules.
 static int check_stream(reader *r) {
-    int documents = 0;
+    open_collection open[DY_DYSCO_MAX_YAML_DEPTH] = {0};  // next_event refuses deeper nesting
+    int documents = 0, rc = 0;
     do {
-        if (next_event(r)) return -1;
-        if (r->ev.type == YAML_DOCUMENT_START_EVENT && ++documents > 1)
-            return dy_fail(r->err, "%s: line %zu: a second YAML document (one mapping of settings expected)", r->path,
-                           line_of(r));
-    } while (r->ev.type != YAML_STREAM_END_EVENT);
-    return 0;
+        rc = next_event(r) || check_key(r, open) ? -1 : 0;
+        if (rc == 0 && r->ev.type == YAML_DOCUMENT_START_EVENT && ++documents > 1)
+            rc = dy_fail(r->err, "%s: line %zu: a second YAML document (one mapping of settings expected)", r->path,
+                         line_of(r));
+    } while (rc == 0 && r->ev.type != YAML_STREAM_END_EVENT);
+    for (int d = 0; d < DY_DYSCO_MAX_YAML_DEPTH; d++) dy_str_map_free(&open[d].keys);
+    return rc;
 }
 
 // The second pass: the document's mapping, key by key.

@@ -48,7 +48,8 @@ void dy_dysco_config_defaults(dy_dysco_config *c);
 // template_sequences (list of lists of token ids), dynamic_rescale. A null value keeps the
 // default. Unknown keys and values of the wrong type are errors naming the key; so are
 // collections nested deeper than DY_DYSCO_MAX_YAML_DEPTH, anchors and aliases, a string holding
-// a NUL and a second document, each naming the line. Reading stops at the first error.
+// a NUL, a key twice in one mapping and a second document, each naming the line, and a NUL byte
+// in the file, naming the byte. Reading stops at the first error.
 int dy_dysco_config_load(const char *path, dy_dysco_config *c, dy_error *err);
 
 // Replaces c's heads with the pairs of text, e.g. "[(21,31), (21,18)]" (spaces and newlines

@@ -9,16 +9,22 @@ _Static_assert(sizeof(bool) == sizeof(uint8_t), "bool and uint8_t differ in size
 _Static_assert((int)DY_DYSCO_DEVICE_LOGS == (int)DY_DYSCO_LOG_N, "the device's logging sums are the controller's");
 
 int dy_dysco_device_init(dy_dysco_device *d, dy_backend *be, const dy_dysco_state *s, const int32_t *position,
-                         const float *capture, int n_pairs, float *bias, dy_error *err) {
+                         const float *capture, int n_rows, int n_pairs, dy_comm *comm, float *bias, dy_error *err) {
     memset(d, 0, sizeof *d);
     d->be = be;
+    d->comm = comm;
     const size_t n = (size_t)s->max_ctx;
     d->importance = be->alloc(be, n * sizeof(float));
     d->selected = be->alloc(be, n);
     d->state = be->alloc(be, sizeof *d->state);
     if (s->template_mask) d->template_mask = be->alloc(be, (size_t)s->prompt_len);
-    void *zeros = calloc(n * sizeof(float) > sizeof *d->state ? n * sizeof(float) : sizeof *d->state, 1);
-    if (!d->importance || !d->selected || !d->state || (s->template_mask && !d->template_mask) || !zeros) {
+    if (comm) {
+        d->own_sum = be->alloc(be, n * sizeof(double));
+        d->rank_sums = be->alloc(be, (size_t)comm->size * n * sizeof(double));
+    }
+    void *zeros = calloc(n * sizeof(double) > sizeof *d->state ? n * sizeof(double) : sizeof *d->state, 1);
+    if (!d->importance || !d->selected || !d->state || (s->template_mask && !d->template_mask) || !zeros ||
+        (comm && (!d->own_sum || !d->rank_sums))) {
         free(zeros);
         dy_dysco_device_free(d);
         return dy_fail(err, "dysco: out of %s memory for the state of a %d-token context", be->name, s->max_ctx);
@@ -28,9 +34,13 @@ int dy_dysco_device_init(dy_dysco_device *d, dy_backend *be, const dy_dysco_stat
     be->upload(be, d->selected, zeros, n);
     be->upload(be, d->state, zeros, sizeof *d->state);
     if (s->template_mask) be->upload(be, d->template_mask, s->template_mask, (size_t)s->prompt_len);
+    if (comm) be->upload(be, d->own_sum, zeros, n * sizeof(double));  // gathered whole, written below c
     be->finish(be);  // the uploads may read zeros until they complete
     free(zeros);
+    d->head_sum = (dy_dysco_head_sum_args){.probs = capture, .probs_stride = s->max_ctx, .n_rows = n_rows,
+                                           .position = position, .max_ctx = s->max_ctx, .sum = d->own_sum};
     d->update = (dy_dysco_update_args){.probs = capture, .probs_stride = s->max_ctx, .n_pairs = n_pairs,
+                                       .rank_sums = d->rank_sums, .n_ranks = comm ? comm->size : 0,
                                        .position = position, .importance = d->importance, .max_ctx = s->max_ctx,
                                        .decay = s->decay};
     d->select = (dy_dysco_select_args){.position = position, .importance = d->importance, .max_ctx = s->max_ctx, .dynamic = s->dynamic,
@@ -42,13 +52,19 @@ int dy_dysco_device_init(dy_dysco_device *d, dy_backend *be, const dy_dysco_stat
 }
 
 void dy_dysco_device_free(dy_dysco_device *d) {
-    void *blocks[] = {d->importance, d->selected, d->template_mask, d->state};
+    void *blocks[] = {d->importance, d->selected, d->template_mask, d->state, d->own_sum, d->rank_sums};
     for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
         if (blocks[i]) d->be->release(d->be, blocks[i]);
     memset(d, 0, sizeof *d);
 }
 
-void dy_dysco_device_update(dy_dysco_device *d) { d->be->dysco_update(d->be, &d->update); }
+void dy_dysco_device_update(dy_dysco_device *d) {
+    if (d->comm) {  // the whole context's sums every step: the recorded step serves every c
+        d->be->dysco_head_sum(d->be, &d->head_sum);
+        d->comm->all_gather(d->comm, d->own_sum, d->rank_sums, (size_t)d->head_sum.max_ctx * sizeof(double));
+    }
+    d->be->dysco_update(d->be, &d->update);
+}
 
 void dy_dysco_device_select(dy_dysco_device *d) { d->be->dysco_select(d->be, &d->select); }
 

@@ -1,5 +1,6 @@
 #include "generate.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,11 +52,21 @@ int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_gener
     g.seq = malloc((size_t)(n_prompt + most) * sizeof(int32_t));
     r->logprobs = malloc((size_t)most * sizeof(float));
     r->argmax = malloc((size_t)most * sizeof(int32_t));
-    int rc = g.seq && r->logprobs && r->argmax ? 0 : dy_fail(err, "generate: out of memory");
+    // Every fed position is below m->kv.max_ctx, which the model's recording indexes.
+    if (o->router_margins) r->router_margins = malloc((size_t)m->kv.max_ctx * sizeof(float));
+    int rc = g.seq && r->logprobs && r->argmax && (r->router_margins || !o->router_margins)
+                 ? 0
+                 : dy_fail(err, "generate: out of memory");
     dy_sampler_init(&g.sampler, o->temperature, o->sample_top_p, o->sample_top_k, o->seed);
     if (rc == 0) {
         memcpy(g.seq, prompt, (size_t)n_prompt * sizeof(int32_t));
+        if (o->router_margins) {
+            for (int p = 0; p < m->kv.max_ctx; p++) r->router_margins[p] = INFINITY;
+            dy_model_record_router_margins(m, r->router_margins);
+        }
         rc = o->method == DY_METHOD_DYSCO ? dy_run_dysco(&g, err) : run_plain(&g, err);
+        if (o->router_margins) dy_model_record_router_margins(m, NULL);
+        r->n_router_margins = o->router_margins ? g.len - 1 : 0;  // the last token produced is never fed
     }
     free(g.seq);
     if (rc) dy_generate_result_free(r);
@@ -66,5 +77,6 @@ void dy_generate_result_free(dy_generate_result *r) {
     dy_tokens_free(&r->output);
     free(r->logprobs);
     free(r->argmax);
+    free(r->router_margins);
     memset(r, 0, sizeof *r);
 }

@@ -41,6 +41,7 @@ typedef struct {
     bool trace_selected;            // DySCO: trace lines of intervention steps list the selected positions
     bool tp_check_selection;        // DySCO under tensor parallelism: compare every selection across the ranks
     bool dysco_phases;              // DySCO on the device: time each part of a step once decoding ends (bench)
+    bool router_margins;            // MoE, a backend with moe_record_margins: each fed position's closest routing
 } dy_generate_opts;
 
 // Where a DySCO step's time goes (dysco_phases; backends with the device DySCO ops): each part
@@ -66,6 +67,11 @@ typedef struct {
     double prefill_seconds, decode_seconds;
     bool has_phases;   // dysco_phases was asked and the backend runs DySCO on the device
     double phase_ms[DY_DYSCO_PHASE_N];
+    // router_margins: (n_router_margins) per position fed to the model (the prompt, then every
+    // produced or forced token but the last), the smallest routing margin of its MoE layers over
+    // all its passes (dy_model_record_router_margins); NULL when not asked.
+    float *router_margins;
+    int n_router_margins;
 } dy_generate_result;
 
 int dy_generate(dy_model *m, const int32_t *prompt, int n_prompt, const dy_generate_opts *o, dy_generate_result *r,

@@ -23,8 +23,9 @@ _Static_assert((int)DY_DYSCO_MAX_HEADS <= (int)DY_MODEL_MAX_CAPTURE, "a DySCO he
 // Under tensor parallelism each rank captured the selected heads it holds (zeros in the rows of
 // the others): its partial head sum over the context is all-gathered and every rank adds the
 // partials in rank order, so importance, selection and bias are the same bits on every rank.
+// (The device form does the same on the device: runtime/dysco/dysco_device.h.)
 typedef struct {
-    dy_comm *comm;      // NULL at tp 1
+    dy_comm *comm;      // over host memory; NULL at tp 1
     double *gathered;   // (tp, max_ctx)
     bool check;         // compare a hash of every selection across the ranks
 } tp_relevance;
@@ -71,7 +72,7 @@ static int decode_on_host(dy_run *g, dy_dysco_state *st, const int *layer, const
     const dy_dysco_config *cfg = g->o->dysco;
     const int N = g->n_prompt, Wi = g->o->interv_warmup, pairs = cfg->n_heads, max_ctx = g->m->kv.max_ctx;
     const dy_model_shard *shard = &g->m->shard;
-    tp_relevance tp = {.comm = shard->tp > 1 ? shard->comm : NULL, .check = g->o->tp_check_selection};
+    tp_relevance tp = {.comm = shard->tp > 1 ? shard->comm->host : NULL, .check = g->o->tp_check_selection};
     float *probs = malloc((size_t)pairs * (size_t)max_ctx * sizeof(float)), *bias = malloc((size_t)max_ctx * sizeof(float));
     if (tp.comm) tp.gathered = malloc((size_t)shard->tp * (size_t)max_ctx * sizeof(double));
     int rc = probs && bias && (!tp.comm || tp.gathered) ? 0 : dy_fail(err, "dysco: out of memory");
@@ -202,14 +203,25 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
     dy_model *m = g->m;
     const int N = g->n_prompt, Wi = g->o->interv_warmup;
     device_loop d = {.g = g};
-    if (dy_dysco_device_init(&d.dev, m->be, st, m->positions, m->capture, cfg->n_heads, m->bias, err)) return -1;
-    int rc = 0;
+    // The gather runs whenever the model's collectives are NCCL's, TP1 through NCCL included.
+    dy_comm *comm = m->shard.comm && m->shard.comm->device_memory ? m->shard.comm : NULL;
+    if (dy_dysco_device_init(&d.dev, m->be, st, m->positions, m->capture, m->n_capture_owned, cfg->n_heads, comm,
+                             m->bias, err))
+        return -1;
+    tp_relevance tp = {.comm = m->shard.tp > 1 ? m->shard.comm->host : NULL, .check = g->o->tp_check_selection};
+    float *bias = tp.comm && tp.check ? malloc((size_t)m->kv.max_ctx * sizeof(float)) : NULL;
+    int rc = !tp.comm || !tp.check || bias ? 0 : dy_fail(err, "dysco: out of memory");
     const bool tracing = g->o->trace != NULL;
     for (int p = dy_dysco_prefill_len(N, cfg->ctx_warmup, Wi); rc == 0 && !g->done; p++) {
         const int c = p + 1;
         const bool warmup = dy_dysco_phase_at(c, N, Wi) == DY_DYSCO_WARMUP, produces = !warmup && dy_dysco_step_produces(c, N);
         if ((rc = dy_model_step_inputs(m, g->seq[p], p, err))) break;
         run_step(&d, warmup);
+        if (bias && !warmup) {  // the debug check: this step's selection and bias to the host
+            dy_dysco_device_read(&d.dev, st, c, false, true);
+            m->be->download(m->be, bias, m->bias, (size_t)c * sizeof(float));
+            check_selection(&tp, st, bias, c, p);
+        }
         if (produces) {
             dy_model_pick(m, dy_run_next_pick(g), &g->picked);
             dy_run_produce(g);
@@ -227,6 +239,7 @@ static int decode_on_device(dy_run *g, dy_dysco_state *st, dy_error *err) {
     for (int k = 0; k < 2; k++)
         if (d.graph[k]) m->be->graph_free(m->be, d.graph[k]);
     dy_dysco_device_free(&d.dev);
+    free(bias);
     return rc;
 }
 
@@ -241,7 +254,7 @@ int dy_run_dysco(dy_run *g, dy_error *err) {
         layer[i] = cfg->heads[i].layer;
         head[i] = cfg->heads[i].head;
     }
-    const bool on_device = m->be->dysco_update && m->be->dysco_select;
+    const bool on_device = m->be->dysco_update && m->be->dysco_head_sum && m->be->dysco_select;
     const dy_forward_opts plain = {0};
     double t0 = dy_now();
     int rc = dy_model_set_capture(m, pairs, layer, head, err);

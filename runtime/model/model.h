@@ -38,9 +38,9 @@ typedef struct {
 // This process's part of a tensor-parallel model (runtime/model/tp_shard.h has the splits): its
 // query and KV heads, a slice of the MLP width, and of the vocabulary for the embedding and LM
 // head. The attention output projection, the MLP and the embedding each leave a partial sum that
-// an all-reduce over comm completes. tp 1 (comm NULL): the whole model.
+// an all-reduce over comm completes. tp 1: the whole model (comm NULL or one process's).
 typedef struct {
-    dy_comm *comm;
+    dy_comm *comm;  // collectives on the backend's memory (NCCL on a GPU); comm->host for the host's
     int tp, rank;
     int n_heads, n_kv_heads;   // this rank's, consecutive from n_heads * rank (KV: replicated past n_kv_heads ranks)
     int64_t vocab0, vocab;     // this rank's vocabulary rows [vocab0, vocab0 + vocab)
@@ -83,6 +83,7 @@ typedef struct {
         void *graph;
     } graphs[DY_MODEL_MAX_STEP_GRAPHS];
     int n_graphs;
+    float *router_margins;  // host (kv.max_ctx) while dy_model_record_router_margins records, else NULL
     void **allocations;  // every backend allocation but the KV cache's, released by dy_model_free
     int n_allocations, cap_allocations;
 } dy_model;
@@ -123,6 +124,12 @@ typedef struct {
 
 // Runs tokens (host, n <= max_chunk) at cache positions [pos0, pos0 + n), writing their K/V.
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err);
+
+// While margins (host, kv.max_ctx floats) is set, every dy_model_forward lowers margins[p] to the
+// smallest routing margin (dy_backend.moe_record_margins) of any MoE layer at position p of its
+// passes, so a run leaves each position's closest call over the prefill, speculative and real
+// passes alike. The backend must have moe_record_margins. NULL stops recording.
+void dy_model_record_router_margins(dy_model *m, float *margins);
 
 // ---- One-token steps composed by the caller (DySCO's device step) -----------------------------
 // dy_model_forward runs one pass per call. A caller that records several passes and ops of its

@@ -56,10 +56,12 @@ int dy_model_set_capture(dy_model *m, int n, const int *layer, const int *head, 
 }
 
 // A partial sum of the ranks' shards (rows of a contiguous view) becomes the whole on every rank.
+// At one process it is the communicator's identity, unless that is NCCL's (TP1 through NCCL).
 static void all_reduce(dy_model *m, dy_view *v) {
-    if (m->shard.tp == 1) return;
-    assert(v->dtype == DY_F32 && v->stride == v->cols);  // the CPU backend's host memory (dy_model_load_shard)
-    m->shard.comm->all_reduce_sum(m->shard.comm, v->data, (size_t)(v->rows * v->cols));
+    dy_comm *c = m->shard.comm;
+    if (!c) return;
+    assert(v->stride == v->cols);
+    c->all_reduce_sum(c, v->data, (size_t)(v->rows * v->cols), v->dtype);
 }
 
 // Columns [c0, c0 + cols) of v's rows.
@@ -184,13 +186,13 @@ static void *step_graph(dy_model *m, const dy_forward_opts *o, bool logits) {
 }
 
 // Not part of a recorded step: its parameters change every call. Under tensor parallelism the
-// ranks choose together from their vocabulary slices (parallel/tp_pick.h); on the CPU backend,
-// the only one sharded so far, the slice's download is a copy.
+// ranks choose together from their vocabulary slices (parallel/tp_pick.h) on the host: the
+// slice comes down (a copy on the CPU backend, vocab / tp floats from a GPU).
 void dy_model_pick(dy_model *m, const dy_pick_params *p, dy_pick *out) {
     const dy_model_shard *s = &m->shard;
     if (s->tp > 1) {
         m->be->download(m->be, m->host_logits, m->logits.data, (size_t)s->vocab * sizeof(float));
-        dy_tp_pick(s->comm, m->host_logits, s->vocab0, (int)s->vocab, p, out);
+        dy_tp_pick(s->comm->host, m->host_logits, s->vocab0, (int)s->vocab, p, out);
         return;
     }
     m->be->pick(m->be, m->logits.data, m->cfg.vocab_size, p, m->picked);
@@ -240,6 +242,12 @@ void dy_model_step_ops(dy_model *m, const dy_forward_opts *o, bool logits) {
     run_ops(m, 1, m->kv.max_ctx, o, logits);
 }
 
+void dy_model_record_router_margins(dy_model *m, float *margins) {
+    assert(m->be->moe_record_margins);
+    m->router_margins = margins;
+    m->be->moe_record_margins(m->be, margins);
+}
+
 int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const dy_forward_opts *o, dy_error *err) {
     dy_backend *be = m->be;
     if (check_positions(m, n, pos0, err)) return -1;
@@ -259,7 +267,9 @@ int dy_model_forward(dy_model *m, const int32_t *tokens, int n, int pos0, const 
     if (o->bias) be->upload(be, m->bias, o->bias, (size_t)ctx * sizeof(float));
 
     const bool logits = o->logits || o->pick;
-    void *graph = n == 1 && o->n_capture == 0 ? step_graph(m, o, logits) : NULL;
+    // A recorded step would write the margins of the position it was recorded at: recording runs the ops.
+    if (m->router_margins) be->moe_record_margins(be, m->router_margins + pos0);
+    void *graph = n == 1 && o->n_capture == 0 && !m->router_margins ? step_graph(m, o, logits) : NULL;
     const int n_keys = o->n_capture && !o->capture_out ? m->kv.max_ctx : ctx;
     if (graph) be->graph_launch(be, graph);
     else run_ops(m, n, n_keys, o, logits);

@@ -222,11 +222,14 @@ static int load(dy_model *m, dy_backend *be, dy_comm *comm, const dy_model_confi
                 int max_ctx, int max_chunk, dy_error *err) {
     memset(m, 0, sizeof *m);
     const int tp = comm ? comm->size : 1;
-    // The collectives run on host memory over MPI; device memory needs the NCCL communicator. The
-    // bf16-storage twin stands for one GPU, which has no tensor parallelism to be the twin of yet.
-    if (tp > 1 && strcmp(be->name, "cpu") != 0)
-        return dy_fail(err, "model: tensor parallelism runs on the cpu backend only, not on %s (GPUs need NCCL, "
-                            "which is not built yet)", be->name);
+    // The collectives must run on the memory the backend computes in: host memory over MPI, a
+    // GPU's over NCCL (dy_comm_for_backend gives the right one). The bf16-storage twin stands for
+    // one GPU: under tensor parallelism it would have to round each partial sum as NCCL does.
+    if (comm && (tp > 1 || comm->device_memory) && comm->device_memory != (be->stream != NULL))
+        return dy_fail(err, "model: the %s collectives run on %s memory, but the %s backend computes in %s memory",
+                       comm->name, comm->device_memory ? "device" : "host", be->name, be->stream ? "device" : "host");
+    if (tp > 1 && strcmp(be->name, "cpu-bf16") == 0)
+        return dy_fail(err, "model: the cpu-bf16 twin runs as one process (it is the twin of one GPU)");
     // Nothing is allocated before the plan says it fits.
     dy_memory_plan plan;
     if (dy_memory_plan_make(cfg, max_ctx, max_chunk, tp, be->act_dtype, &plan, err)) return -1;

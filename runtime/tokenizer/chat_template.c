@@ -427,10 +427,11 @@ int dy_chat_template_load(const char *tokenizer_config_path, dy_chat_template *t
     memset(t, 0, sizeof *t);
     char sidecar[4096];
     if (sidecar_path(tokenizer_config_path, sidecar, sizeof sidecar, err)) return -1;
-    char *json = dy_read_file(tokenizer_config_path, NULL, err);
+    size_t len;
+    char *json = dy_read_file(tokenizer_config_path, &len, err);
     if (!json) return -1;
     char problem[160];
-    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    cJSON *root = dy_json_parse(json, len, problem, sizeof problem);
     free(json);
     if (!root) return dy_fail(err, "%s: %s", tokenizer_config_path, problem);
     int rc = -1;
@@ -439,7 +440,7 @@ int dy_chat_template_load(const char *tokenizer_config_path, dy_chat_template *t
         dy_fail(err, "%s: expected a JSON object", tokenizer_config_path);
     } else if (read_special_tokens(root, tokenizer_config_path, &bos, err) == 0) {
         if (dy_file_exists(sidecar)) {
-            char *jinja = dy_read_file(sidecar, NULL, err);
+            char *jinja = dy_read_text_file(sidecar, err);
             if (jinja) rc = dy_chat_template_detect(jinja, bos, sidecar, t, err);
             free(jinja);
         } else if (read_template(root, tokenizer_config_path, &text, err) == 0) {

@@ -67,9 +67,10 @@ static int token_id(const cJSON *v, const char *where, const char *field, dy_tok
     return dy_tokens_push(out, (int32_t)id) ? dy_fail(err, "%s: out of memory", where) : 0;
 }
 
-int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err) {
+int dy_prompt_ids_from_json(const char *json, size_t len, const char *where, bool allow_empty, dy_tokens *out,
+                            dy_error *err) {
     char problem[160];
-    cJSON *root = dy_json_parse(json, strlen(json), problem, sizeof problem);
+    cJSON *root = dy_json_parse(json, len, problem, sizeof problem);
     if (!root) return dy_fail(err, "%s: %s", where, problem);
     const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "input_ids") : root, *v;
     int rc = cJSON_IsArray(list) && (allow_empty || cJSON_GetArraySize(list) > 0)

@@ -22,7 +22,9 @@ int dy_prompt_auto_warmup(dy_tokenizer *tok, const dy_chat_template *tmpl, int e
 int dy_prompt_messages_from_json(const cJSON *list, const char *where, dy_chat_message **msgs, int *n, dy_error *err);
 
 // Token ids from {"input_ids": [...]} or a bare JSON array (whole numbers below 2^31; the model
-// checks its vocabulary), appended to out. `where` names the source and the entry ("[3]") in errors.
-int dy_prompt_ids_from_json(const char *json, const char *where, bool allow_empty, dy_tokens *out, dy_error *err);
+// checks its vocabulary), appended to out. json is len bytes (a NUL byte among them is an error).
+// `where` names the source and the entry ("[3]") in errors.
+int dy_prompt_ids_from_json(const char *json, size_t len, const char *where, bool allow_empty, dy_tokens *out,
+                            dy_error *err);
 
 #endif

@@ -19,8 +19,9 @@ typedef struct dy_tokenizer dy_tokenizer;
 // Reads DIR/tokenizer.json. (transformers 5 ignores tokenizer_config's
 // clean_up_tokenization_spaces for these byte-level tokenizers, and so does dysco.)
 int dy_tokenizer_load(const char *dir, dy_tokenizer **tok, dy_error *err);
-// The same from the file's text; path only names the file in errors.
-int dy_tokenizer_parse(const char *tokenizer_json, const char *path, dy_tokenizer **tok, dy_error *err);
+// The same from the file's text (len bytes: a NUL byte among them is an error, not the end);
+// path only names the file in errors.
+int dy_tokenizer_parse(const char *tokenizer_json, size_t len, const char *path, dy_tokenizer **tok, dy_error *err);
 void dy_tokenizer_free(dy_tokenizer *tok);
 
 // Appends the ids of UTF-8 text to out. add_special applies the post-processor's template

@@ -10,6 +10,7 @@
 
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_arena.h"
+#include "runtime/util/json_util.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
@@ -338,12 +339,12 @@ static pcre2_match_context *match_limits(void) {
     return m;
 }
 
-int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, dy_tokenizer **out, dy_error *err) {
+int dy_tokenizer_parse(const char *tokenizer_json, size_t len, const char *tokenizer_path, dy_tokenizer **out, dy_error *err) {
     *out = NULL;
     ctx c = {tokenizer_path, err};
     char problem[160];
     dy_json_arena *arena;
-    cJSON *root = dy_json_parse_in_arena(tokenizer_json, strlen(tokenizer_json), &arena, problem, sizeof problem);
+    cJSON *root = dy_json_parse_in_arena(tokenizer_json, len, &arena, problem, sizeof problem);
     if (!root) return dy_fail(err, "%s: %s", tokenizer_path, problem);
     if (!cJSON_IsObject(root)) {
         dy_json_arena_free(arena);
@@ -374,9 +375,10 @@ int dy_tokenizer_parse(const char *tokenizer_json, const char *tokenizer_path, d
 int dy_tokenizer_load(const char *dir, dy_tokenizer **tok, dy_error *err) {
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, dir, "tokenizer.json", err)) return -1;
-    char *json = dy_read_file(path, NULL, err);
+    size_t len;
+    char *json = dy_read_file(path, &len, err);
     if (!json) return -1;
-    int rc = dy_tokenizer_parse(json, path, tok, err);
+    int rc = dy_tokenizer_parse(json, len, path, tok, err);
     free(json);
     return rc;
 }

@@ -49,6 +49,18 @@ char *dy_read_file(const char *path, size_t *len, dy_error *err) {
     return buf;
 }
 
+char *dy_read_text_file(const char *path, dy_error *err) {
+    size_t n;
+    char *text = dy_read_file(path, &n, err);
+    const char *nul = text ? memchr(text, '\0', n) : NULL;
+    if (nul) {
+        dy_fail(err, "%s: not text: a NUL byte at byte %zu", path, (size_t)(nul - text));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 int dy_write_file(const char *path, const void *data, size_t len, dy_error *err) {
     FILE *f = fopen(path, "wb");
     if (!f) return dy_fail(err, "%s: cannot create: %s", path, strerror(errno));

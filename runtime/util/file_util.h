@@ -9,6 +9,11 @@
 
 // Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (may be NULL).
 char *dy_read_file(const char *path, size_t *len, dy_error *err);
+// The same for a file of plain text (a prompt, a chat template), used as a C string: a NUL byte
+// anywhere is an error naming the file and the byte ("p.txt: not text: a NUL byte at byte 12"),
+// where the text would otherwise end without a word. Text that a parser reads takes dy_read_file
+// and the parser's own rule instead (dy_json_parse: "not valid JSON: a NUL byte at byte 12").
+char *dy_read_text_file(const char *path, dy_error *err);
 int dy_write_file(const char *path, const void *data, size_t len, dy_error *err);
 bool dy_file_exists(const char *path);
 // mkdir -p: creates the folder and any missing parents.

@@ -80,7 +80,7 @@ int dy_str_map_put(dy_str_map *m, const char *key, size_t len, int32_t value) {
         s->value = value;
         return 0;
     }
-    if (m->arena_len + len > m->arena_cap) {
+    if (!m->arena || m->arena_len + len > m->arena_cap) {  // an arena even for "": slots point into it
         size_t cap = m->arena_cap ? m->arena_cap : 4096;
         while (cap < m->arena_len + len) cap *= 2;
         char *a = realloc(m->arena, cap);

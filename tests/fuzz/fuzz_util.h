@@ -14,8 +14,9 @@
 // Prints "fuzz setup failed: what" to stderr and exits 1.
 void fuzz_die(const char *what) __attribute__((noreturn));
 
-// The input as a NUL-terminated malloc'd string (text after a NUL byte is then invisible, as it is
-// to the readers, which see a file through dy_read_file and strlen).
+// The input as a NUL-terminated malloc'd string, for what reaches the program only as C strings
+// (command-line arguments, chat messages: a file that would give one refuses a NUL byte), so
+// text after a NUL byte is then invisible.
 char *fuzz_text(const uint8_t *data, size_t size);
 
 // This process's own folder under $TMPDIR (or /tmp), made on first use and removed at exit.

@@ -208,6 +208,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
 
     b->name = "cuda";
     b->act_dtype = DY_BF16;
+    b->stream = impl->stream;
     b->prepare = cuda_prepare;
     b->scratch_bytes = cuda_scratch_bytes;
     b->memory_info = cuda_memory_info;
@@ -233,6 +234,7 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->moe = dy_cuda_moe;
     b->pick = dy_cuda_pick;
     b->dysco_update = dy_cuda_dysco_update;
+    b->dysco_head_sum = dy_cuda_dysco_head_sum;
     b->dysco_select = dy_cuda_dysco_select;
     return b;
 }

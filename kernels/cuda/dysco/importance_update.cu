@@ -6,7 +6,9 @@
 // everywhere and run to run) and writes importance = decayed / total. The decayed value
 // a + lambda * old is rounded as the host rounds it (multiply, then add: no fused multiply-add),
 // so only the order of the total's additions differs from the controller (~1e-16 relative).
-// The KV length c is read on the device; the launch is sized by max_ctx.
+// The KV length c is read on the device; the launch is sized by max_ctx. Under tensor
+// parallelism the first launch adds the ranks' head sums (rank order) instead of the rows, and
+// head_sum_kernel makes a rank's own sum.
 #include <cub/block/block_reduce.cuh>
 
 #include "kernels/cuda/common/ops_cuda.h"
@@ -35,8 +37,11 @@ __global__ void __launch_bounds__(kThreads) mean_kernel(update_params p) {
     double term = 0.0;
     if (j < c) {
         double acc = 0.0;
+        if (p.a.rank_sums)
+            for (int r = 0; r < p.a.n_ranks; r++) acc += p.a.rank_sums[(int64_t)r * p.a.max_ctx + j];
+        else
 #pragma unroll 8
-        for (int i = 0; i < p.a.n_pairs; i++) acc += p.a.probs[(int64_t)i * p.a.probs_stride + j];
+            for (int i = 0; i < p.a.n_pairs; i++) acc += p.a.probs[(int64_t)i * p.a.probs_stride + j];
         const float a = (float)(acc / p.a.n_pairs);
         p.mean[j] = a;
         term = decayed(p, a, j, c);
@@ -59,6 +64,15 @@ __global__ void __launch_bounds__(kThreads) normalise_kernel(update_params p) {
     if (j < c) p.a.importance[j] = (float)(decayed(p, p.mean[j], j, c) / total);
 }
 
+__global__ void __launch_bounds__(kThreads) head_sum_kernel(dy_dysco_head_sum_args a) {
+    dy_cuda_wait_previous();
+    const int c = *a.position + 1, j = blockIdx.x * kThreads + threadIdx.x;
+    if (j >= c) return;
+    double acc = 0.0;
+    for (int i = 0; i < a.n_rows; i++) acc += a.probs[(int64_t)i * a.probs_stride + j];
+    a.sum[j] = acc;
+}
+
 }  // namespace
 
 // The block sums first (8-byte aligned at the start), then the head mean.
@@ -68,7 +82,7 @@ size_t dy_cuda_dysco_update_scratch_bytes(int64_t max_ctx) {
 
 void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
-    assert(a->n_pairs >= 1 && a->max_ctx >= 1 && a->probs_stride >= 1);
+    assert(a->n_pairs >= 1 && a->max_ctx >= 1 && (a->rank_sums ? a->n_ranks >= 1 : a->probs_stride >= 1));
     assert(dy_cuda_dysco_update_scratch_bytes(a->max_ctx) <= impl->dysco_update_scratch_bytes);  // prepare() sized it
     const unsigned blocks = dy_cuda_blocks(a->max_ctx, kThreads);
     update_params p;
@@ -77,4 +91,9 @@ void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a) {
     p.mean = (float *)(p.partial + blocks);
     dy_cuda_launch(mean_kernel, blocks, kThreads, impl->stream, p);
     dy_cuda_launch(normalise_kernel, blocks, kThreads, impl->stream, p);
+}
+
+void dy_cuda_dysco_head_sum(dy_backend *b, const dy_dysco_head_sum_args *a) {
+    assert(a->n_rows >= 0 && a->max_ctx >= 1 && a->probs_stride >= 1);
+    dy_cuda_launch(head_sum_kernel, dy_cuda_blocks(a->max_ctx, kThreads), kThreads, dy_cuda_stream(b), *a);
 }
