@@ -9,34 +9,7 @@
 
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_util.h"
-
-// ---- Output buffer: appends never fail on the spot; one out-of-memory check at the end --------
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void put_n(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->oom = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void put(sbuf *b, const char *s) { put_n(b, s, strlen(s)); }
+#include "runtime/util/text_buffer.h"
 
 // ---- Python string semantics on UTF-8 byte spans ----------------------------------------------
 
@@ -47,7 +20,7 @@ typedef struct {
 
 static span span_of(const char *s) { return (span){s, strlen(s)}; }
 
-static void put_span(sbuf *b, span s) { put_n(b, s.p, s.n); }
+static void put_span(dy_text_buffer *b, span s) { dy_text_put(b, s.p, s.n); }
 
 // Python's str.isspace(): bidirectional class WS, B or S, or category Zs. U+200B is not one.
 static bool py_isspace(uint32_t c) {
@@ -128,28 +101,28 @@ static bool role_is(const dy_chat_message *m, const char *role) { return strcmp(
 
 // transformers' |tojson: json.dumps(x, ensure_ascii=False): only '"', '\\' and control
 // characters are escaped (lowercase hex); everything else, non-ASCII included, is copied.
-static void put_json_string(sbuf *b, const char *s) {
-    put(b, "\"");
+static void put_json_string(dy_text_buffer *b, const char *s) {
+    dy_text_puts(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
-        case '"': put(b, "\\\""); break;
-        case '\\': put(b, "\\\\"); break;
-        case '\n': put(b, "\\n"); break;
-        case '\r': put(b, "\\r"); break;
-        case '\t': put(b, "\\t"); break;
-        case '\b': put(b, "\\b"); break;
-        case '\f': put(b, "\\f"); break;
+        case '"': dy_text_puts(b, "\\\""); break;
+        case '\\': dy_text_puts(b, "\\\\"); break;
+        case '\n': dy_text_puts(b, "\\n"); break;
+        case '\r': dy_text_puts(b, "\\r"); break;
+        case '\t': dy_text_puts(b, "\\t"); break;
+        case '\b': dy_text_puts(b, "\\b"); break;
+        case '\f': dy_text_puts(b, "\\f"); break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
-                put(b, esc);
+                dy_text_puts(b, esc);
             } else {
-                put_n(b, (const char *)p, 1);
+                dy_text_put(b, (const char *)p, 1);
             }
         }
     }
-    put(b, "\"");
+    dy_text_puts(b, "\"");
 }
 
 // ---- Qwen3 (hybrid thinking), no tools ----------------------------------------------------------
@@ -164,7 +137,7 @@ static int qwen3_last_query(const dy_chat_message *m, int n) {
     return n - 1;
 }
 
-static void qwen3_assistant(sbuf *b, const dy_chat_message *m, bool after_query, bool last) {
+static void qwen3_assistant(dy_text_buffer *b, const dy_chat_message *m, bool after_query, bool last) {
     span content = span_of(m->content), reasoning = {"", 0};
     if (m->reasoning_content) {
         reasoning = span_of(m->reasoning_content);
@@ -185,92 +158,92 @@ static void qwen3_assistant(sbuf *b, const dy_chat_message *m, bool after_query,
         }
     }
     if (after_query && (last || reasoning.n > 0)) {
-        put(b, "<|im_start|>assistant\n<think>\n");
+        dy_text_puts(b, "<|im_start|>assistant\n<think>\n");
         put_span(b, rstrip_nl(lstrip_nl(reasoning)));
-        put(b, "\n</think>\n\n");
+        dy_text_puts(b, "\n</think>\n\n");
         put_span(b, lstrip_nl(content));
     } else {
-        put(b, "<|im_start|>assistant\n");
+        dy_text_puts(b, "<|im_start|>assistant\n");
         put_span(b, content);
     }
-    put(b, "<|im_end|>\n");
+    dy_text_puts(b, "<|im_end|>\n");
 }
 
-static void render_qwen3(sbuf *b, const dy_chat_message *m, int n, bool gen_prompt, int enable_thinking) {
+static void render_qwen3(dy_text_buffer *b, const dy_chat_message *m, int n, bool gen_prompt, int enable_thinking) {
     if (role_is(&m[0], "system")) {
-        put(b, "<|im_start|>system\n");
-        put(b, m[0].content);
-        put(b, "<|im_end|>\n");
+        dy_text_puts(b, "<|im_start|>system\n");
+        dy_text_puts(b, m[0].content);
+        dy_text_puts(b, "<|im_end|>\n");
     }
     int last_query = qwen3_last_query(m, n);
     for (int i = 0; i < n; i++) {
         if (role_is(&m[i], "user") || (role_is(&m[i], "system") && i != 0)) {
-            put(b, "<|im_start|>");
-            put(b, m[i].role);
-            put(b, "\n");
-            put(b, m[i].content);
-            put(b, "<|im_end|>\n");
+            dy_text_puts(b, "<|im_start|>");
+            dy_text_puts(b, m[i].role);
+            dy_text_puts(b, "\n");
+            dy_text_puts(b, m[i].content);
+            dy_text_puts(b, "<|im_end|>\n");
         } else if (role_is(&m[i], "assistant")) {
             qwen3_assistant(b, &m[i], i > last_query, i == n - 1);
         } else if (role_is(&m[i], "tool")) {
             // Consecutive tool results share one user turn.
-            if (i == 0 || !role_is(&m[i - 1], "tool")) put(b, "<|im_start|>user");
-            put(b, "\n<tool_response>\n");
-            put(b, m[i].content);
-            put(b, "\n</tool_response>");
-            if (i == n - 1 || !role_is(&m[i + 1], "tool")) put(b, "<|im_end|>\n");
+            if (i == 0 || !role_is(&m[i - 1], "tool")) dy_text_puts(b, "<|im_start|>user");
+            dy_text_puts(b, "\n<tool_response>\n");
+            dy_text_puts(b, m[i].content);
+            dy_text_puts(b, "\n</tool_response>");
+            if (i == n - 1 || !role_is(&m[i + 1], "tool")) dy_text_puts(b, "<|im_end|>\n");
         }
         // Any other role: the template emits nothing.
     }
     if (gen_prompt) {
-        put(b, "<|im_start|>assistant\n");
-        if (enable_thinking == 0) put(b, "<think>\n\n</think>\n\n");  // defined and false only
+        dy_text_puts(b, "<|im_start|>assistant\n");
+        if (enable_thinking == 0) dy_text_puts(b, "<think>\n\n</think>\n\n");  // defined and false only
     }
 }
 
 // ---- Llama 3 (plain) and Llama 3.1 style (3.1, 3.2, 3.3), no tools -------------------------------
 
-static void llama_turn(sbuf *b, const char *role, span content) {
-    put(b, "<|start_header_id|>");
-    put(b, role);
-    put(b, "<|end_header_id|>\n\n");
+static void llama_turn(dy_text_buffer *b, const char *role, span content) {
+    dy_text_puts(b, "<|start_header_id|>");
+    dy_text_puts(b, role);
+    dy_text_puts(b, "<|end_header_id|>\n\n");
     put_span(b, content);
-    put(b, "<|eot_id|>");
+    dy_text_puts(b, "<|eot_id|>");
 }
 
-static void render_llama3(sbuf *b, const dy_chat_template *t, const dy_chat_message *m, int n, bool gen_prompt) {
+static void render_llama3(dy_text_buffer *b, const dy_chat_template *t, const dy_chat_message *m, int n, bool gen_prompt) {
     for (int i = 0; i < n; i++) {
-        if (i == 0) put(b, t->bos_token);
+        if (i == 0) dy_text_puts(b, t->bos_token);
         llama_turn(b, m[i].role, py_strip(span_of(m[i].content)));
     }
-    if (gen_prompt) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    if (gen_prompt) dy_text_puts(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
-static void render_llama31(sbuf *b, const dy_chat_template *t, const dy_chat_message *m, int n, bool gen_prompt) {
-    put(b, t->bos_token);
+static void render_llama31(dy_text_buffer *b, const dy_chat_template *t, const dy_chat_message *m, int n, bool gen_prompt) {
+    dy_text_puts(b, t->bos_token);
     span system = {"", 0};
     int first = 0;
     if (role_is(&m[0], "system")) {
         system = py_strip(span_of(m[0].content));
         first = 1;
     }
-    put(b, "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: ");
-    put(b, t->date_string);
-    put(b, "\n\n");
+    dy_text_puts(b, "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: ");
+    dy_text_puts(b, t->date_string);
+    dy_text_puts(b, "\n\n");
     put_span(b, system);
-    put(b, "<|eot_id|>");
+    dy_text_puts(b, "<|eot_id|>");
     for (int i = first; i < n; i++) {
         if (role_is(&m[i], "tool") || role_is(&m[i], "ipython")) {
             // The template tests `content is iterable`, which a Jinja string is, so tool results
             // go through |tojson: quoted and escaped, not trimmed.
-            put(b, "<|start_header_id|>ipython<|end_header_id|>\n\n");
+            dy_text_puts(b, "<|start_header_id|>ipython<|end_header_id|>\n\n");
             put_json_string(b, m[i].content);
-            put(b, "<|eot_id|>");
+            dy_text_puts(b, "<|eot_id|>");
         } else {
             llama_turn(b, m[i].role, py_strip(span_of(m[i].content)));
         }
     }
-    if (gen_prompt) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    if (gen_prompt) dy_text_puts(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 char *dy_chat_render(const dy_chat_template *t, const dy_chat_message *msgs, int n_msgs, bool add_generation_prompt,
@@ -289,22 +262,19 @@ char *dy_chat_render(const dy_chat_template *t, const dy_chat_message *msgs, int
             return NULL;
         }
     }
-    sbuf b = {0};
-    put(&b, "");  // a Qwen3 chat of unknown roles alone renders as "", which is still a string
+    dy_text_buffer b = {0};
     switch (t->family) {
     case DY_CHAT_QWEN3: render_qwen3(&b, msgs, n_msgs, add_generation_prompt, enable_thinking); break;
     case DY_CHAT_LLAMA3: render_llama3(&b, t, msgs, n_msgs, add_generation_prompt); break;
     case DY_CHAT_LLAMA31: render_llama31(&b, t, msgs, n_msgs, add_generation_prompt); break;
     default:
+        free(dy_text_take(&b));
         dy_fail(err, "chat_template: unknown family %d", (int)t->family);
         return NULL;
     }
-    if (b.oom) {
-        free(b.p);
-        dy_fail(err, "messages: out of memory rendering the chat");
-        return NULL;
-    }
-    return b.p;
+    char *text = dy_text_take(&b);
+    if (!text) dy_fail(err, "messages: out of memory rendering the chat");
+    return text;
 }
 
 // ---- Recognition ---------------------------------------------------------------------------------
