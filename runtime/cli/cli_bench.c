@@ -31,7 +31,8 @@ static const char USAGE[] =
     "the roofline: bytes / measured copy bandwidth for decode, FLOPs / measured GEMM rate for\n"
     "prefill), after one line with those measurements and, on a GPU, one line per decode\n"
     "projection shape timing the GEMV against cuBLASLt. --method dysco adds dysco_step_ms, its\n"
-    "roofline (the speculative layers' weights and KV, then all that vanilla reads) and the ratio,\n"
+    "roofline (the speculative layers' weights, of the last one only its norm and q/k/v, and their\n"
+    "KV, then all that vanilla reads) and the ratio,\n"
     "vanilla's decode ms and prefill seconds on the same prompt, and, where DySCO runs on the\n"
     "device, dysco_phases_ms: each part of a step timed alone.\n"
     "\n"
@@ -199,10 +200,18 @@ typedef struct {
     double kv_per_position;  // KV-cache bytes of one position, all layers
 } step_bytes;
 
+// Whether the speculative pass's last layer reads a tensor of its: only what its attention
+// capture needs, the input norm and the q, k, v projections with their norms (model_forward.c
+// skips that layer's output projection and MLP).
+static bool read_by_capture_layer(const dy_tensor_spec *s) {
+    return strstr(s->name, ".input_layernorm.") || (strstr(s->name, ".self_attn.") && !strstr(s->name, ".o_proj."));
+}
+
 // The weights a one-token step reads on rank 0 of tp (its slices; tp 1: the whole model): every
 // tensor but an untied embedding table (one row of which is read), and the layer tensors of the
-// first spec_layers layers for DySCO's speculative pass (no LM head there). MoE layers count
-// every expert: the GPU computes them all today.
+// first spec_layers layers for DySCO's speculative pass (no LM head there; of its last layer the
+// tensors read_by_capture_layer names). MoE layers count every expert: the GPU computes them all
+// today.
 static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_layers, int tp, step_bytes *out,
                             dy_error *err) {
     dy_tensor_spec *specs;
@@ -212,7 +221,9 @@ static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_la
         const dy_shard_range r = dy_tp_shard(cfg, &specs[i], tp, 0);
         const double b = (double)(r.rows * r.cols) * (double)elem;
         if (specs[i].role != DY_ROLE_EMBEDDING || cfg->tie_word_embeddings) out->weights += b;
-        if (specs[i].layer >= 0 && specs[i].layer < spec_layers) out->spec_weights += b;
+        if (specs[i].layer >= 0 && specs[i].layer < spec_layers &&
+            (specs[i].layer < spec_layers - 1 || read_by_capture_layer(&specs[i])))
+            out->spec_weights += b;
     }
     free(specs);
     out->kv_per_position = (double)cfg->n_layers * 2 * dy_tp_kv_heads_per_rank(cfg, tp) * cfg->head_dim * (double)elem;

@@ -81,8 +81,9 @@ static float temperature_of(const dy_forward_opts *o) { return o->temperature > 
 // Whether the pass adds m->bias to the logits (uploaded from the host, or left by a backend op).
 static bool has_bias(const dy_forward_opts *o) { return o->bias != NULL || o->bias_on_device; }
 
-// n_keys: the keys of the newest query, or (a recorded step) the bound max_ctx.
-static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forward_opts *o) {
+// n_keys: the keys of the newest query, or (a recorded step) the bound max_ctx. project: whether
+// the heads' output is projected back into the residual stream (false where nothing reads it).
+static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forward_opts *o, bool project) {
     dy_backend *be = m->be;
     const dy_model_config *c = &m->cfg;
     const dy_layer_weights *w = &m->layers[l];
@@ -117,6 +118,7 @@ static void attention_block(dy_model *m, int l, int n, int n_keys, const dy_forw
         .capture_heads = capture_heads, .capture_out = capture_out, .out = &att,
     };
     be->attention(be, &a);
+    if (!project) return;
     be->matmul(be, &att, &w->o, &proj);
     all_reduce(m, &proj);
 }
@@ -148,10 +150,17 @@ static void run_ops(dy_model *m, int n, int n_keys, const dy_forward_opts *o, bo
     dy_view x = dy_view_rows(&m->x, 0, n), xn = dy_view_rows(&m->xn, 0, n), proj = dy_view_rows(&m->proj, 0, n);
     be->embedding(be, &m->embed, m->ids, &x);
     all_reduce(m, &x);
-    for (int l = 0, layers = layers_of(m, o); l < layers; l++) {
+    const int layers = layers_of(m, o);
+    // A pass that stops early without logits (DySCO's speculative pass) is read only through its
+    // last layer's attention capture: that layer's output projection and MLP are never read, so
+    // they are not run (in Qwen3-8B 87% of a layer's weights; every rank skips them alike).
+    const bool tail_read = logits || layers == c->n_layers;
+    for (int l = 0; l < layers; l++) {
+        const bool output_read = tail_read || l < layers - 1;
         // The previous layer's MLP output joins the residual stream here, fused with the norm.
         be->add_rmsnorm(be, &x, l ? &proj : NULL, &m->layers[l].attn_norm, (float)c->rms_norm_eps, &xn);
-        attention_block(m, l, n, n_keys, o);
+        attention_block(m, l, n, n_keys, o, output_read);
+        if (!output_read) break;
         be->add_rmsnorm(be, &x, &proj, &m->layers[l].mlp_norm, (float)c->rms_norm_eps, &xn);
         mlp_block(m, l, n);
     }
