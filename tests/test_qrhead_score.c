@@ -1,5 +1,6 @@
 // QRHead's outlier-filtered span sum (spec qrhead.md §1.4) and LME criterion (§2.3) against a
-// separate restatement of the rule on fresh random spans, plus the cases the rule singles out.
+// separate restatement of the rule on fresh random spans, plus the cases the rule singles out, and the
+// output's head order (§2.4).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,11 +55,21 @@ static void test_lme_criterion(void **state) {
     assert_true(fabs(dy_qrhead_lme_criterion(sums, 4) - 0.4375) < 1e-12);
 }
 
+static void test_rank_stable_descending(void **state) {
+    (void)state;
+    const double scores[6] = {0.1, 0.7, 0.1, -0.2, 0.7, 0.3};
+    int order[6];
+    dy_qrhead_rank(scores, 6, order);
+    const int want[6] = {1, 4, 5, 0, 2, 3};  // ties (1, 4) and (0, 2) keep head order
+    for (int i = 0; i < 6; i++) assert_int_equal(order[i], want[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_spans),
         cmocka_unit_test(test_outlier_dropped_and_single_token),
         cmocka_unit_test(test_lme_criterion),
+        cmocka_unit_test(test_rank_stable_descending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

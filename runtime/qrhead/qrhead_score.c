@@ -21,3 +21,15 @@ double dy_qrhead_lme_criterion(const double *gold_score_sums, int n_examples) {
     for (int e = 0; e < n_examples; e++) sum += gold_score_sums[e];
     return n_examples ? sum / n_examples : 0.0;
 }
+
+void dy_qrhead_rank(const double *scores, int n, int *order) {
+    // Insertion sort: stable, and a model has a few thousand heads at most.
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        while (j > 0 && scores[order[j - 1]] < scores[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+}

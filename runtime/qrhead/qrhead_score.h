@@ -15,4 +15,8 @@ double dy_qrhead_span_score(const float *x, int64_t n);
 // scores (0 for an example without gold documents). gold_score_sums: (n_examples).
 double dy_qrhead_lme_criterion(const double *gold_score_sums, int n_examples);
 
+// The head order of the reference's output (§2.4): heads by score, highest first, ties in head
+// order (layer-major, as Python's stable sort leaves them). order: (n) out, head indices.
+void dy_qrhead_rank(const double *scores, int n, int *order);
+
 #endif
