@@ -267,8 +267,7 @@ char *dy_chat_render(const dy_chat_template *t, const dy_chat_message *msgs, int
     case DY_CHAT_QWEN3: render_qwen3(&b, msgs, n_msgs, add_generation_prompt, enable_thinking); break;
     case DY_CHAT_LLAMA3: render_llama3(&b, t, msgs, n_msgs, add_generation_prompt); break;
     case DY_CHAT_LLAMA31: render_llama31(&b, t, msgs, n_msgs, add_generation_prompt); break;
-    default:
-        free(dy_text_take(&b));
+    default:  // nothing was appended, so nothing was allocated
         dy_fail(err, "chat_template: unknown family %d", (int)t->family);
         return NULL;
     }
