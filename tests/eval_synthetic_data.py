@@ -19,6 +19,13 @@ usage: tests/eval_synthetic_data.py --out DIR [--datasets NAME,...] [--examples 
       reference_output is that string followed by the answer, random_string_to_prepend the
       string; n_needles, desired_msg_index, total_messages and n_chars as OpenAI's records.
 
+  DIR/helmet/kilt/hotpotqa-dev-multikilt_1000_k{K}_dep3.jsonl (K 50/105/220/440/1000 for
+  8k..128k, read by hotpot_nocot_* and hotpot_cot_*) and
+  DIR/helmet/kilt/hotpotqa-train-multikilt_1000_k3_dep3.jsonl (hotpot_nocot's demos)
+      HELMET's KILT HotpotQA schema, one JSON object a line: id, question, answers (a list),
+      ctxs (passages {id, title, text}, one of them stating the answer). Every 10th record
+      repeats an earlier record's id, as the loader must keep every record of a chosen id.
+
 --datasets picks files by their dataset names (default: all of the above); --examples is the
 number of examples per file (default 20); --tokens sizes every prompt to about N tokens
 (default: the length in the dataset's name, e.g. 16k = 16384; about 3.5 characters a token).
@@ -37,6 +44,9 @@ PATH_LENGTHS = ["4k", "8k", "16k", "32k"]
 MRCR_LENGTHS = ["8k", "16k", "32k", "64k", "128k", "256k"]
 CHARS_PER_TOKEN = 3.5
 MODES = ["bus", "train", "plane", "ferry"]
+HELMET_LENGTHS = ["8k", "16k", "32k", "64k", "128k"]
+HOTPOT_K = {"8k": 50, "16k": 105, "32k": 220, "64k": 440, "128k": 1000}
+HOTPOT_DEMOS = 40  # records of the demo file
 
 USER_PROMPT = """[TASK]
 You are given a list of cities. Each city has exactly one outgoing connection: from it you can
@@ -168,6 +178,38 @@ def mrcr_example(rng, needles, tokens):
     }
 
 
+def hotpot_record(rng, i, passages, chars, ids):
+    """One KILT HotpotQA record: a question about a made-up town, answered by one of its passages."""
+    town = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(3)).capitalize()
+    thing, value = rng.choice([("river", "the Olm"), ("founder", "Ada Kern"), ("bridge", "Stone Arch"),
+                               ("festival", "the Lantern Fair"), ("mayor", "Jo\u00eb Brandt")])
+    gold = rng.randrange(passages)
+    ctxs = []
+    for k in range(passages):
+        text = answer_text(rng, chars).replace("\n", " ")
+        if k == gold:
+            text = f"The {thing} of {town} is {value}. " + text
+        ctxs.append({"id": f"{i}_{k}", "title": f"{town} {k}" if k % 3 else f"T\u00edtulo {k}", "text": text})
+    # Every 10th record takes an earlier record's id.
+    rid = ids[rng.randrange(len(ids))] if ids and i % 10 == 9 else f"5a{rng.getrandbits(40):010x}"
+    ids.append(rid)
+    answers = [value] + ([value.split()[-1]] if " " in value else [])
+    return {"id": rid, "question": f"What is the {thing} of {town}?", "answers": answers, "ctxs": ctxs}
+
+
+def hotpot_records(rng, n, passages, tokens):
+    chars = max(40, int(tokens * CHARS_PER_TOKEN / passages))
+    ids = []
+    return [hotpot_record(rng, i, passages, chars, ids) for i in range(n)]
+
+
+def write_jsonl(path, records):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+
 def write_json(path, value):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -177,7 +219,8 @@ def write_json(path, value):
 
 def main():
     names = [f"path_walking_{n}" for n in PATH_LENGTHS] + [
-        f"mrcr_{k}needle_{n}" for k in (2, 4, 8) for n in MRCR_LENGTHS]
+        f"mrcr_{k}needle_{n}" for k in (2, 4, 8) for n in MRCR_LENGTHS] + [
+        f"hotpot_{v}_{n}" for v in ("nocot", "cot") for n in HELMET_LENGTHS]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--datasets", default=",".join(names))
@@ -201,6 +244,15 @@ def main():
             with open(os.path.join(folder, "prompts.yaml"), "w", encoding="utf-8") as f:
                 f.write("USER_PROMPT: |\n" + "".join("  " + line + "\n" if line else "\n"
                                                      for line in USER_PROMPT.split("\n")[:-1]))
+        elif d.startswith("hotpot"):
+            # The file's own name seeds it, so hotpot_nocot_L and hotpot_cot_L write the same bytes.
+            kilt = os.path.join(args.out, "helmet", "kilt")
+            name = f"hotpotqa-dev-multikilt_1000_k{HOTPOT_K[length]}_dep3.jsonl"
+            passages = max(3, min(HOTPOT_K[length], tokens // 160))
+            write_jsonl(os.path.join(kilt, name), hotpot_records(file_rng(args.seed, name), args.examples, passages, tokens))
+            if "_nocot_" in d:
+                name = "hotpotqa-train-multikilt_1000_k3_dep3.jsonl"
+                write_jsonl(os.path.join(kilt, name), hotpot_records(file_rng(args.seed, name), HOTPOT_DEMOS, 3, 300))
         else:
             needles = int(d.split("_")[1][:-len("needle")])
             path = os.path.join(args.out, "mrcr", d.split("_", 1)[1] + ".json")

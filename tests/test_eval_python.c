@@ -1,7 +1,8 @@
 // The pieces of Python that dysco eval re-implements, against Python itself (Debian's python3,
 // run by the test): random.seed + random.shuffle (which examples --test-size picks),
-// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), and MD5 against
-// RFC 1321's test suite (the DySCO results file name). argv: (none).
+// random.sample (HELMET's questions), json.dumps(indent=2) (the results file), str.format (the
+// path_walking prompt), and MD5 against RFC 1321's test suite (the DySCO results file name).
+// argv: (none).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,6 +89,36 @@ static void test_shuffle_as_python(void **state) {
             }
             free(x);
         }
+    free(expected);
+}
+
+// Both of random.sample's ways: the shrinking pool (n at most the set size of k: 21 below k = 6,
+// 21 + 4^ceil(log4(3k)) above) and redraws over the range; HELMET samples 100 of its ids.
+static void test_sample_as_python(void **state) {
+    (void)state;
+    static const int cases[][2] = {{1, 1}, {5, 0}, {21, 5}, {22, 5}, {30, 6}, {85, 6}, {86, 6},
+                                   {1000, 100}, {1045, 100}, {1046, 100}, {5000, 100}, {100, 100}};
+    enum { N_CASES = sizeof cases / sizeof *cases };
+    char code[4096] = "import random\n";
+    for (int i = 0; i < N_CASES; i++)
+        snprintf(code + strlen(code), sizeof code - strlen(code),
+                 "random.seed(%d); print(' '.join(map(str, random.sample(range(%d), %d))))\n", 42 + i, cases[i][0],
+                 cases[i][1]);
+    char *expected = python(code), *line = expected;
+    for (int i = 0; i < N_CASES; i++) {
+        int *x = xmalloc((size_t)cases[i][1] * sizeof *x);
+        dy_py_random r;
+        dy_py_random_seed(&r, 42 + i);
+        assert_int_equal(dy_py_random_sample(&r, cases[i][0], cases[i][1], x), 0);
+        for (int j = 0; j < cases[i][1]; j++) {
+            char *end;
+            const long v = strtol(line, &end, 10);
+            if (end == line || v != x[j])
+                fail_msg("sample(range(%d), %d): item %d is %d, Python has %.40s", cases[i][0], cases[i][1], j, x[j], line);
+            line = end;
+        }
+        free(x);
+    }
     free(expected);
 }
 
@@ -179,7 +210,7 @@ static void test_format_as_python(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
-        cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
+        cmocka_unit_test(test_sample_as_python), cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
         cmocka_unit_test(test_format_as_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,48 @@ cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {
     return NULL;
 }
 
+cJSON *dy_eval_read_jsonl(const char *path, const char *source, int **lines, dy_error *err) {
+    *lines = NULL;
+    if (!dy_file_exists(path)) {
+        dy_fail(err, "%s: missing (%s)", path, source);
+        return NULL;
+    }
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
+    if (!text) return NULL;
+    cJSON *list = cJSON_CreateArray();
+    int n = 0, cap = 0, line = 0;
+    for (size_t at = 0; list && at < len; at++) {
+        const char *start = text + at, *nl = memchr(start, '\n', len - at);
+        const size_t n_bytes = nl ? (size_t)(nl - start) : len - at;
+        at += n_bytes;
+        line++;
+        size_t k = 0;
+        while (k < n_bytes && (start[k] == ' ' || start[k] == '\t' || start[k] == '\r')) k++;
+        if (k == n_bytes) continue;
+        char problem[160];
+        cJSON *record = dy_json_parse(start, n_bytes, problem, sizeof problem);
+        int *grown = n < cap ? *lines : realloc(*lines, (size_t)(cap = cap ? 2 * cap : 256) * sizeof **lines);
+        if (!record || !grown) {
+            if (!record) dy_fail(err, "%s: line %d: %s", path, line, problem);
+            else dy_fail(err, "%s: out of memory", path);
+            cJSON_Delete(record);
+            cJSON_Delete(list);
+            list = NULL;
+            break;
+        }
+        *lines = grown;
+        (*lines)[n++] = line;
+        cJSON_AddItemToArray(list, record);
+    }
+    free(text);
+    if (!list) {
+        free(*lines);
+        *lines = NULL;
+    }
+    return list;
+}
+
 cJSON *dy_eval_map_records(cJSON *records, const char *path, dy_eval_example_fn *example, const void *ctx, dy_error *err) {
     cJSON *examples = records ? cJSON_CreateArray() : NULL;
     const cJSON *r;
@@ -58,7 +100,8 @@ int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_
     else if (family == DY_EVAL_MRCR) out->examples = dy_eval_load_mrcr(name, data_dir, err);
     else if (family == DY_EVAL_LONGBENCH_V2) out->examples = dy_eval_load_longbench_v2(name, data_dir, err);
     else if (family == DY_EVAL_CLIPPER) out->examples = dy_eval_load_clipper(name, data_dir, err);
-    else return dy_fail(err, "--dataset %s: running HELMET's datasets (hotpot_*, infbench_*) is not supported yet "
+    else if (family == DY_EVAL_HOTPOT) out->examples = dy_eval_load_hotpot(name, data_dir, err);
+    else return dy_fail(err, "--dataset %s: running InfiniteBench's datasets (infbench_*) is not supported yet "
                         "(dysco eval score scores given outputs of every family)", name);
     return out->examples ? 0 : -1;
 }

@@ -10,6 +10,10 @@
 // The JSON list in path, parsed: a missing file is "PATH: missing (SOURCE)", where source says
 // where the reference gets it.
 cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err);
+// The records of the JSON Lines file at path, one JSON value per line (blank lines skipped, as
+// datasets' json loader skips them), as a list, with the line of each in *lines (malloc'd). A
+// missing file is "PATH: missing (SOURCE)", a bad line "PATH: line N: PROBLEM".
+cJSON *dy_eval_read_jsonl(const char *path, const char *source, int **lines, dy_error *err);
 // One record of a data file as the loader's example, or NULL with err set.
 typedef cJSON *dy_eval_example_fn(const cJSON *record, const char *path, int i, const void *ctx, dy_error *err);
 // The examples of records (which it frees) through example, in order; NULL at the first error.
@@ -24,6 +28,8 @@ cJSON *dy_eval_load_mrcr(const char *name, const char *data_dir, dy_error *err);
 
 // LongBench v2's longbenchv2_[cot_|original_cot_]{L}, longbenchv2_128k_sp1/sp2: DIR/lbv2_qr/data_{L}.json.
 cJSON *dy_eval_load_longbench_v2(const char *name, const char *data_dir, dy_error *err);
+// HELMET's hotpot_nocot_{L}, hotpot_cot_{L} (L 8k..128k): DIR/helmet/kilt/hotpotqa-*.jsonl.
+cJSON *dy_eval_load_hotpot(const char *name, const char *data_dir, dy_error *err);
 // CLIPPER's clipper[_sp1|_sp2]: DIR/clipper/test-400[_sp1|_sp2].json.
 cJSON *dy_eval_load_clipper(const char *name, const char *data_dir, dy_error *err);
 

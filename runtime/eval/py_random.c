@@ -1,5 +1,9 @@
 #include "py_random.h"
 
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
 enum { MT_M = 397 };
 #define MATRIX_A 0x9908b0dfu
 #define UPPER_MASK 0x80000000u
@@ -87,4 +91,34 @@ void dy_py_random_shuffle(dy_py_random *r, int *x, int n) {
         x[i] = x[j];
         x[j] = t;
     }
+}
+
+// CPython's two ways, chosen as it chooses: a shrinking pool when n is at most the size a set of
+// k would take, else draws over the whole range with the repeats drawn again.
+int dy_py_random_sample(dy_py_random *r, int n, int k, int *out) {
+    double setsize = 21;
+    if (k > 5) setsize += pow(4, ceil(log(k * 3.0) / log(4.0)));
+    if (n <= setsize) {
+        int *pool = malloc((size_t)(n ? n : 1) * sizeof *pool);
+        if (!pool) return -1;
+        for (int i = 0; i < n; i++) pool[i] = i;
+        for (int i = 0; i < k; i++) {
+            const int j = below(r, n - i);
+            out[i] = pool[j];
+            pool[j] = pool[n - i - 1];
+        }
+        free(pool);
+        return 0;
+    }
+    bool *selected = calloc((size_t)n, sizeof *selected);
+    if (!selected) return -1;
+    for (int i = 0; i < k; i++) {
+        int j;
+        do j = below(r, n);
+        while (selected[j]);
+        selected[j] = true;
+        out[i] = j;
+    }
+    free(selected);
+    return 0;
 }
