@@ -169,6 +169,9 @@ static void test_make_model_errors(void **state) {
     expect("make-model /tmp/x --preset tiny-qwen3 --layers 0", 2, NULL, "--layers: expected an integer in [1,");
     expect("make-model /tmp/x --preset tiny-qwen3 --layers", 2, NULL, "--layers: missing value");
     expect("make-model /tmp/x --preset tiny-qwen3 --rope-scaling '[1]'", 2, NULL, "--rope-scaling: expected a JSON object or null");
+    expect("make-model /tmp/x --preset tiny-qwen3 --rope-scaling '{\"factor\": 2, \"factor\": 4}'", 2, NULL,
+           "--rope-scaling: not valid JSON: key \"factor\" appears twice in one object");
+    expect("make-model /tmp/x --preset tiny-qwen3 --rope-scaling '{\"factor\": 2} x'", 2, NULL, "--rope-scaling: not valid JSON: bytes after the JSON value (from byte 14)");
     // Overrides are validated by the config parser before anything is written.
     expect("make-model /tmp/dysco-never-written --preset tiny-qwen3 --kv-heads 3", 1, NULL,
            "num_key_value_heads: 3 does not divide num_attention_heads 4");

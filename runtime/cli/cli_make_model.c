@@ -11,6 +11,7 @@
 #include "runtime/checkpoint/checkpoint_writer.h"
 #include "runtime/checkpoint/presets.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/json_util.h"
 
 static const char USAGE[] =
     "usage: dysco make-model OUT_DIR --preset NAME [overrides] [options]\n"
@@ -160,8 +161,12 @@ static int apply_overrides(const options *o, cJSON *cfg_json, dy_error *err) {
     if (o->theta_given) set_field(cfg_json, "rope_theta", cJSON_CreateNumber(o->theta));
     if (o->tie_given) set_field(cfg_json, "tie_word_embeddings", cJSON_CreateBool(o->tie));
     if (o->rope_scaling) {
-        cJSON *rs = cJSON_Parse(o->rope_scaling);
-        if (!rs || !(cJSON_IsObject(rs) || cJSON_IsNull(rs))) {
+        // The one JSON rule of every reader (json_util.h): a duplicate key or trailing bytes are
+        // errors here too, not silently dropped.
+        char problem[160];
+        cJSON *rs = dy_json_parse(o->rope_scaling, strlen(o->rope_scaling), problem, sizeof problem);
+        if (!rs) return dy_fail(err, "--rope-scaling: %s", problem);
+        if (!(cJSON_IsObject(rs) || cJSON_IsNull(rs))) {
             cJSON_Delete(rs);
             return dy_fail(err, "--rope-scaling: expected a JSON object or null, got '%s'", o->rope_scaling);
         }
