@@ -53,6 +53,8 @@ static int read_value(loading *l, const dy_option *o, const char *where) {
         return dy_fail(err, "%s: expected %s, not a %s", where, what_it_takes(o),
                        v->type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping");
     if (dy_yaml_is_null(v)) return 0;  // "absent", as a DySCO config's null
+    // Quoted scalars are strings (as YAML types them): "64" is no number, "true" no boolean.
+    if (!o->string && !dy_yaml_is_plain(v)) return dy_fail(err, "%s: expected %s, got a quoted string", where, what_it_takes(o));
     if (o->flag) {
         bool on;
         if (!dy_yaml_bool(v, &on))
@@ -60,11 +62,7 @@ static int read_value(loading *l, const dy_option *o, const char *where) {
         dy_args_store_flag(o, on);
         return 0;
     }
-    if (!o->string) {  // a number's text is parsed now, never pointed to
-        if (!dy_yaml_is_plain(v))
-            return dy_fail(err, "%s: expected %s, got a quoted string", where, what_it_takes(o));
-        return dy_args_store(o, where, text, err);
-    }
+    if (!o->string) return dy_args_store(o, where, text, err);  // a number's text is parsed now, never pointed to
     const char *copy = keep_copy(l->spec->config, text);
     return copy ? dy_args_store(o, where, copy, err) : dy_fail(err, "%s: out of memory", where);
 }
