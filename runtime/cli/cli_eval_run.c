@@ -47,8 +47,8 @@ typedef struct {
     int64_t max_tokens, max_model_len, test_size, seed, generation_seed, tp;
     double temperature, top_p;
     dy_cli_method_opts m;
-    const char *config;
-    dy_args_config run_config;  // the strings of --config's file the options point into
+    const char *config;         // --config's path: the parser reads the file itself
+    dy_args_config run_config;  // the strings of that file the options point into
 } options;
 
 // $DYSCO_HOME/tokenizers/llama3_1 (DYSCO_HOME defaults to ~/.cache/dysco), what
