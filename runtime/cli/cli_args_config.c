@@ -54,7 +54,8 @@ static int read_value(loading *l, const dy_option *o, const char *where) {
                        v->type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping");
     if (dy_yaml_is_null(v)) return 0;  // "absent", as a DySCO config's null
     // Quoted scalars are strings (as YAML types them): "64" is no number, "true" no boolean.
-    if (!o->string && !dy_yaml_is_plain(v)) return dy_fail(err, "%s: expected %s, got a quoted string", where, what_it_takes(o));
+    if (!o->string && !dy_yaml_is_plain(v))
+        return dy_fail(err, "%s: expected %s, got a quoted string", where, what_it_takes(o));
     if (o->flag) {
         bool on;
         if (!dy_yaml_bool(v, &on))
@@ -78,7 +79,8 @@ static int read_key(loading *l) {
     char where[1200];
     snprintf(where, sizeof where, "%s: %.*s", r->path, dy_yaml_shown_length(key), key);
     if (!o)
-        return dy_fail(r->err, "%s: unknown key (the keys are dysco %s's options without the leading --; see dysco %s --help)",
+        return dy_fail(r->err,
+                       "%s: unknown key (the keys are dysco %s's options without the leading --; see dysco %s --help)",
                        where, spec->verb, spec->verb);
     if (strcmp(o->name, spec->config->option) == 0)
         return dy_fail(r->err, "%s: a run config cannot name another (give %s on the command line)", where, o->name);
