@@ -1,7 +1,8 @@
 // `dysco eval score` as scripts use it: json.dumps of each example's metrics (the expected lines
 // are what the reference's functions in tests/eval_scoring_fixtures.py print for the same
 // input), --summary with CLIPPER's pairs, and one error line naming the file, the line, the field
-// and the problem for bad input. argv: PATH_TO_DYSCO.
+// and the problem for bad input; and every option of dysco eval --help a key of its run config.
+// argv: PATH_TO_DYSCO.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,6 +161,7 @@ static void test_usage(void **state) {
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "dysco eval score --dataset NAME --input F.jsonl"));
     assert_non_null(strstr(r.out, "--model DIR"));
+    assert_non_null(strstr(r.out, "\n  --config RUN.yaml "));
     cmd_result_free(&r);
     r = run_cmd("'%s' eval score --help", dysco_bin);
     assert_int_equal(r.status, 0);
@@ -168,11 +170,37 @@ static void test_usage(void **state) {
     cmd_result_free(&r);
 }
 
+// Every option dysco eval --help lists but --config is a key of its run config, in run_eval.py's
+// spelling: a list as its value is refused naming the key as written, never as unknown.
+static void test_run_config_keys(void **state) {
+    (void)state;
+    cmd_result help = run_cmd("'%s' eval --help", dysco_bin);
+    assert_int_equal(help.status, 0);
+    int n = 0;
+    for (const char *line = strstr(help.out, "\n  --"); line; line = strstr(line + 1, "\n  --")) {
+        char option[64], key[64], yaml[128], want[PATH_MAX + 128];
+        if (sscanf(line + 3, "%63s", option) != 1 || strcmp(option, "--config") == 0) continue;
+        snprintf(key, sizeof key, "%s", option + 2);
+        for (char *c = key; *c; c++) *c = *c == '-' ? '_' : *c;
+        snprintf(yaml, sizeof yaml, "%s: [1]\n", key);
+        const char *path = input("run.yaml", yaml);
+        snprintf(want, sizeof want, "dysco: %s: %s: expected ", path, key);
+        cmd_result r = run_cmd("'%s' eval --config '%s'", dysco_bin, path);
+        if (r.status != 1 || count_lines(r.err) != 1 || strncmp(r.err, want, strlen(want)) != 0 || !strstr(r.err, ", not a list"))
+            fail_msg("%s in a run config: exit %d: %s", key, r.status, r.err);
+        cmd_result_free(&r);
+        n++;
+    }
+    assert_true(n >= 30);  // the data, model, decoding, DySCO and output options
+    cmd_result_free(&help);
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "DYSCO", &dysco_bin, NULL);
     dir = make_temp_dir("cli_eval");
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_scores), cmocka_unit_test(test_summary),
-                                       cmocka_unit_test(test_bad_input), cmocka_unit_test(test_usage)};
+                                       cmocka_unit_test(test_bad_input), cmocka_unit_test(test_usage),
+                                       cmocka_unit_test(test_run_config_keys)};
     const int failed = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(dir);
     free(dir);

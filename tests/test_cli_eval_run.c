@@ -3,8 +3,8 @@
 // output equal to dysco generate's for its prompt and its metric to dysco eval score's, the
 // --test-size selection equal to Python's random.shuffle, the length filter's count against the
 // Llama-3.1 template tokenized by dysco tokenize, kill -9 mid-run then a rerun giving the results
-// of an uninterrupted run, a rerun with other arguments refused, and one error line for each bad
-// input. With MPIEXEC only the tensor-parallel case runs: mpirun -np 2 gives one process's results.
+// of an uninterrupted run, a rerun with other arguments refused, one error line for each bad
+// input, and a --config run equal to the same run given as flags. With MPIEXEC only the tensor-parallel case runs: mpirun -np 2 gives one process's results.
 // argv: PATH_TO_DYSCO TOKENIZER_DIR SYNTHETIC_DATA_SCRIPT [MPIEXEC].
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,9 +62,9 @@ static cmd_result eval_in(const char *cwd, const char *launcher, const char *arg
                    cwd, launcher, dysco_bin, dir, dir, toks, args);
 }
 
-// A run that must succeed: the results path (cwd/…, malloc'd) from its summary line.
-static char *eval_ok(const char *cwd, const char *launcher, const char *args) {
-    cmd_result r = eval_in(cwd, launcher, args);
+// A run that must have succeeded (r, of dysco eval ARGS in cwd): the results path (cwd/…,
+// malloc'd) from its summary line.
+static char *results_of(cmd_result r, const char *cwd, const char *args) {
     if (r.status != 0) fail_msg("dysco eval %s: exit %d\n%s", args, r.status, r.err);
     cJSON *line = cJSON_Parse(r.out);
     const cJSON *path = cJSON_GetObjectItemCaseSensitive(line, "results");
@@ -74,6 +74,10 @@ static char *eval_ok(const char *cwd, const char *launcher, const char *args) {
     cJSON_Delete(line);
     cmd_result_free(&r);
     return full;
+}
+
+static char *eval_ok(const char *cwd, const char *launcher, const char *args) {
+    return results_of(eval_in(cwd, launcher, args), cwd, args);
 }
 
 static void expect_error(const char *args, int status, const char *in_stderr) {
@@ -602,6 +606,48 @@ static void test_bad_input(void **state) {
     expect_error(args, 1, "qwen3/tokenizer_config.json: the length filter counts with Llama-3.1's tokenizer and template");
 }
 
+// --config: every option from the file (the data, model and results places, DySCO's too) but
+// --max-tokens, which the command line overrides (the file's 64, the command line's 10): the
+// results of the same run given as flags, args included, so the journal and file name agree.
+static void test_run_config(void **state) {
+    (void)state;
+    char flags_cwd[PATH_MAX], config_cwd[PATH_MAX], args[3 * PATH_MAX], yaml[4 * PATH_MAX], yaml_path[PATH_MAX + 16];
+    work_dir("flags", flags_cwd, sizeof flags_cwd);
+    work_dir("config", config_cwd, sizeof config_cwd);
+    snprintf(args, sizeof args, "--dataset path_walking_16k --method dysco --dysco-config '%s/dysco.yaml' --dysco-strength 3 "
+             "--test-size 3 --max-tokens %d --stop-on-newline", dir, MAX_TOKENS);
+    char *by_flags = eval_ok(flags_cwd, "", args);
+    snprintf(yaml, sizeof yaml,
+             "# run_eval.py's spelling and the command line's\nmodel: %s/model\ndata_dir: '%s/data'\nfilter-tokenizer: %s/llama3_1\n"
+             "results_dir: res\ndataset: path_walking_16k\nmethod: dysco\ndysco_config: \"%s/dysco.yaml\"\n"
+             "dysco-strength: 3.0\ntest_size: 3\nmax_tokens: 64\nstop_on_newline: true\nthink: false\n",
+             dir, dir, toks, dir);
+    snprintf(yaml_path, sizeof yaml_path, "%s/run.yaml", config_cwd);
+    write_text(yaml_path, yaml);
+    snprintf(args, sizeof args, "--max-tokens %d --config run.yaml", MAX_TOKENS);
+    char *by_config = results_of(run_cmd("cd '%s' && '%s' eval %s", config_cwd, dysco_bin, args), config_cwd, args);
+    assert_string_equal(by_flags + strlen(flags_cwd), by_config + strlen(config_cwd));
+    expect_same_results(by_flags, by_config);
+    cJSON *results = read_json(by_config);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(results, "args");
+    assert_int_equal((int)number(a, "max_tokens"), MAX_TOKENS);
+    assert_true(number(a, "dysco_strength") == 3.0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "stop_on_newline")));
+    cJSON_Delete(results);
+    // A bad file: one line naming it and the key, exit 1; an error the checks find after the
+    // parse names the option (here DySCO's, set from the file).
+    write_text(yaml_path, "max_tokens: 64\nmax_token: 32\n");
+    cmd_result r = run_cmd("cd '%s' && '%s' eval --config run.yaml", config_cwd, dysco_bin);
+    if (r.status != 1 || count_lines(r.err) != 1 || !strstr(r.err, "dysco: run.yaml: max_token: unknown key"))
+        fail_msg("a bad run config: exit %d: %s", r.status, r.err);
+    cmd_result_free(&r);
+    write_text(yaml_path, "dysco_top_p: 2\n");
+    snprintf(args, sizeof args, "--dataset path_walking_16k --config '%s'", yaml_path);
+    expect_error(args, 2, "--dysco-top-p: expected a value in [0, 1]");
+    free(by_flags);
+    free(by_config);
+}
+
 // mpirun -np 2: every rank decodes every example with its shard; rank 0 writes what one process does.
 static void test_tensor_parallel(void **state) {
     (void)state;
@@ -654,6 +700,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest runs[] = {
         cmocka_unit_test(test_dysco_run), cmocka_unit_test(test_length_filter), cmocka_unit_test(test_kill_then_resume),
         cmocka_unit_test(test_mrcr_run),  cmocka_unit_test(test_longbench_v2_and_clipper), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_run_config),
     };
     const struct CMUnitTest tp[] = {cmocka_unit_test(test_tensor_parallel)};
     if (mpiexec) return cmocka_run_group_tests(tp, group_setup, group_teardown);

@@ -16,17 +16,22 @@ static bool is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strc
 // Anything that starts with '-' is meant as an option ("-" alone names no option and stays an argument).
 static bool looks_like_option(const char *arg) { return arg[0] == '-' && arg[1] != '\0'; }
 
-static const dy_option *find_option(const dy_args_spec *spec, const char *name) {
+const dy_option *dy_args_find(const dy_args_spec *spec, const char *name) {
     for (int i = 0; i < spec->n_options; i++)
         if (!is_heading(&spec->options[i]) && strcmp(spec->options[i].name, name) == 0) return &spec->options[i];
     return NULL;
 }
 
-// Walks argv as the parse does (an option's value is never an option), so `--prompt --help` is a prompt.
-static bool asks_for_help(const dy_args_spec *spec, int argc, char **argv) {
+// Walks argv as the parse does (an option's value is never an option), so `--prompt --help` is a
+// prompt: true for --help; *config, the last value of the run config's option (the one the parse
+// keeps) or NULL.
+static bool asks_for_help(const dy_args_spec *spec, int argc, char **argv, const char **config) {
+    *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) return true;
-        const dy_option *o = find_option(spec, argv[i]);
+        const dy_option *o = dy_args_find(spec, argv[i]);
+        if (o && takes_value(o) && i + 1 < argc && spec->config && strcmp(o->name, spec->config->option) == 0)
+            *config = argv[i + 1];
         if (o && takes_value(o)) i++;
     }
     return false;
@@ -49,49 +54,51 @@ static bool is_choice(const char *const *choices, const char *value) {
     return false;
 }
 
-static int store_string(const dy_option *o, const char *value, dy_error *err) {
+static int store_string(const dy_option *o, const char *where, const char *value, dy_error *err) {
     if (o->choices && !is_choice(o->choices, value)) {
         char list[256];
         format_choices(o->choices, ", ", " or ", list, sizeof list);
-        return dy_fail(err, "%s: expected %s, got '%s'", o->name, list, value);
+        // Up to a line break: a run config's quoted string may hold one, and the error is one line.
+        return dy_fail(err, "%s: expected %s, got '%.*s'", where, list, (int)strcspn(value, "\r\n"), value);
     }
     *o->string = value;
     return 0;
 }
 
-static int store_integer(const dy_option *o, const char *value, dy_error *err) {
+static int store_integer(const dy_option *o, const char *where, const char *value, dy_error *err) {
     char *end;
     errno = 0;
     long long v = strtoll(value, &end, 10);
     if (errno || end == value || *end || v < o->min || v > o->max)
-        return dy_fail(err, "%s: expected an integer in [%lld, %lld], got '%s'", o->name, (long long)o->min,
+        return dy_fail(err, "%s: expected an integer in [%lld, %lld], got '%s'", where, (long long)o->min,
                        (long long)o->max, value);
     *o->integer = v;
     return 0;
 }
 
-static int store_number(const dy_option *o, const char *value, dy_error *err) {
+static int store_number(const dy_option *o, const char *where, const char *value, dy_error *err) {
     char *end;
     errno = 0;
     double v = strtod(value, &end);
     if (errno || end == value || *end || !isfinite(v) || v < o->lower) {
         if (o->lower == DY_OPT_ANY_FINITE)
-            return dy_fail(err, "%s: expected a finite number, got '%s'", o->name, value);
-        return dy_fail(err, "%s: expected a number >= %g, got '%s'", o->name, o->lower, value);
+            return dy_fail(err, "%s: expected a finite number, got '%s'", where, value);
+        return dy_fail(err, "%s: expected a number >= %g, got '%s'", where, o->lower, value);
     }
     *o->number = v;
     return 0;
 }
 
-static int store(const dy_option *o, const char *value, dy_error *err) {
+void dy_args_store_flag(const dy_option *o, bool on) {
     if (o->given) *o->given = true;
-    if (o->flag) {
-        *o->flag = !o->clears;
-        return 0;
-    }
-    if (o->string) return store_string(o, value, err);
-    if (o->integer) return store_integer(o, value, err);
-    return store_number(o, value, err);
+    *o->flag = on != o->clears;
+}
+
+int dy_args_store(const dy_option *o, const char *where, const char *value, dy_error *err) {
+    if (o->given) *o->given = true;
+    if (o->string) return store_string(o, where, value, err);
+    if (o->integer) return store_integer(o, where, value, err);
+    return store_number(o, where, value, err);
 }
 
 static int parse_argument(const dy_args_spec *spec, int argc, char **argv, int *i, dy_error *err) {
@@ -102,15 +109,21 @@ static int parse_argument(const dy_args_spec *spec, int argc, char **argv, int *
         *spec->positional = arg;
         return 0;
     }
-    const dy_option *o = find_option(spec, arg);
+    const dy_option *o = dy_args_find(spec, arg);
     if (!o) return dy_fail(err, "%s: unknown option '%s' (see dysco %s --help)", spec->verb, arg, spec->verb);
-    if (!takes_value(o)) return store(o, NULL, err);
+    if (!takes_value(o)) {
+        dy_args_store_flag(o, true);
+        return 0;
+    }
     if (*i + 1 >= argc) return dy_fail(err, "%s: missing value", arg);
-    return store(o, argv[++*i], err);
+    return dy_args_store(o, o->name, argv[++*i], err);
 }
 
 dy_args_outcome dy_args_parse(const dy_args_spec *spec, int argc, char **argv, dy_error *err) {
-    if (asks_for_help(spec, argc, argv)) return DY_ARGS_HELP;
+    const char *config;
+    if (asks_for_help(spec, argc, argv, &config)) return DY_ARGS_HELP;
+    // The file first, then the command line over it: a flag wins wherever it stands.
+    if (config && dy_args_config_load(spec, config, err)) return DY_ARGS_BAD_FILE;
     for (int i = 1; i < argc; i++)
         if (parse_argument(spec, argc, argv, &i, err)) return DY_ARGS_INVALID;
     return DY_ARGS_PARSED;
@@ -171,11 +184,12 @@ bool dy_args_parse_verb(const dy_args_spec *spec, int argc, char **argv, int *ex
     dy_error err;
     const dy_args_outcome outcome = dy_args_parse(spec, argc, argv, &err);
     if (outcome == DY_ARGS_PARSED) return true;
+    if (spec->config) dy_args_config_free(spec->config);
     if (outcome == DY_ARGS_HELP) {
         dy_args_print_usage(spec, stdout);
         *exit_status = DY_EXIT_OK;
     } else {
-        *exit_status = dy_report(DY_EXIT_USAGE, &err);
+        *exit_status = dy_report(outcome == DY_ARGS_BAD_FILE ? DY_EXIT_FAIL : DY_EXIT_USAGE, &err);
     }
     return false;
 }

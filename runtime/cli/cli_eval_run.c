@@ -47,6 +47,8 @@ typedef struct {
     int64_t max_tokens, max_model_len, test_size, seed, generation_seed, tp;
     double temperature, top_p;
     dy_cli_method_opts m;
+    const char *config;         // --config's path: the parser reads the file itself
+    dy_args_config run_config;  // the strings of that file the options point into
 } options;
 
 // $DYSCO_HOME/tokenizers/llama3_1 (DYSCO_HOME defaults to ~/.cache/dysco), what
@@ -62,8 +64,13 @@ static const char *default_filter_tokenizer(void) {
 static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
     *o = (options){.data_dir = "data_eval", .results_dir = "results", .filter_tokenizer = default_filter_tokenizer(),
                    .device = DY_CLI_DEFAULT_DEVICE, .max_tokens = 1024, .max_model_len = 16384, .test_size = -1,
-                   .seed = 42, .generation_seed = 23, .top_p = 1.0, .m.method = "vanilla"};
+                   .seed = 42, .generation_seed = 23, .top_p = 1.0, .m.method = "vanilla",
+                   .run_config.option = "--config"};
     const dy_option data_rows[] = {
+        {.help = "run config:"},
+        {"--config", "RUN.yaml", "the options below from a YAML mapping, each key an option's name without\n"
+                                 "the leading -- (max_tokens or max-tokens); the command line overrides it",
+         .string = &o->config},
         {.help = "data (run_eval.py's flags of the same names):"},
         {"--dataset", "NAME", "the reference's dataset name", .string = &o->dataset},
         {"--data-dir", "D", "the reference's data_eval/ folder", .string = &o->data_dir},
@@ -102,7 +109,7 @@ static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
     dy_cli_method_rows(&o->m, table + DY_COUNT_OF(data_rows));
     memcpy(table + DY_COUNT_OF(data_rows) + DY_CLI_METHOD_ROWS, rows, sizeof rows);
     const dy_args_spec spec = {.verb = "eval", .usage = USAGE, .options = table, .n_options = DY_COUNT_OF(table),
-                               .print_notes = print_notes};
+                               .print_notes = print_notes, .config = &o->run_config};
     return dy_args_parse_verb(&spec, argc, argv, exit_status);
 }
 
@@ -433,11 +440,15 @@ int dy_cli_eval_run(int argc, char **argv) {
     dy_eval_family family;
     int status;
     if (!parse_options(argc, argv, &o, &status)) return status;
-    if (check_options(&o, &method, &family, &err) || dy_cli_job_check_tp("eval", o.tp, &err))
-        return dy_report(DY_EXIT_USAGE, &err);
-    dy_comm *comm = dy_comm_create(dy_cli_job_env(), &err);
-    if (!comm) return dy_report(DY_EXIT_FAIL, &err);
-    status = run(&o, method, family, comm, &err);
-    comm->destroy(comm);
+    dy_comm *comm = NULL;
+    if (check_options(&o, &method, &family, &err) || dy_cli_job_check_tp("eval", o.tp, &err)) {
+        status = dy_report(DY_EXIT_USAGE, &err);
+    } else if (!(comm = dy_comm_create(dy_cli_job_env(), &err))) {
+        status = dy_report(DY_EXIT_FAIL, &err);
+    } else {
+        status = run(&o, method, family, comm, &err);
+        comm->destroy(comm);
+    }
+    dy_args_config_free(&o.run_config);
     return status;
 }

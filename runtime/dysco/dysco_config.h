@@ -9,7 +9,6 @@
 #include "kernels/base/error.h"
 
 enum { DY_DYSCO_MAX_HEADS = 256, DY_DYSCO_MAX_TEMPLATES = 64, DY_DYSCO_MAX_TEMPLATE_TOKENS = 1024 };
-enum { DY_DYSCO_MAX_YAML_DEPTH = 32 };  // collections nested in a config file (the shipped ones use 3)
 
 typedef struct {
     int layer;  // 0-based decoder layer
@@ -46,10 +45,11 @@ void dy_dysco_config_defaults(dy_dysco_config *c);
 // list of (layer, head) tuples), top_k, top_p, strength, decay_factor, context_warmup_steps,
 // intervention_warmup ('auto' or a non-negative integer, quoted or not), scale_template_tokens,
 // template_sequences (list of lists of token ids), dynamic_rescale. A null value keeps the
-// default. Unknown keys and values of the wrong type are errors naming the key; so are
-// collections nested deeper than DY_DYSCO_MAX_YAML_DEPTH, anchors and aliases, a string holding
-// a NUL, a key twice in one mapping and a second document, each naming the line, and a NUL byte
-// in the file, naming the byte. Reading stops at the first error.
+// default. Unknown keys and values of the wrong type are errors naming the key; so is what
+// runtime/util/yaml_reader.h's rules refuse: collections nested deeper than DY_YAML_MAX_DEPTH,
+// anchors and aliases, a string holding a NUL, a key twice in one mapping and a second document,
+// each naming the line, and a NUL byte in the file, naming the byte. Reading stops at the first
+// error.
 int dy_dysco_config_load(const char *path, dy_dysco_config *c, dy_error *err);
 
 // Replaces c's heads with the pairs of text, e.g. "[(21,31), (21,18)]" (spaces and newlines
