@@ -165,6 +165,7 @@ static void test_format_as_python(void **state) {
         {"{a!r}", "t: {a!r}: conversions, format specs, attributes and indexes are not supported"},
         {"{a:>10}", "t: {a:>10}: conversions, format specs, attributes and indexes are not supported"},
         {"{a.upper}", "t: {a.upper}: conversions, format specs, attributes and indexes are not supported"},
+        {"{a\nb}", "t: {a\\nb}: the example has no such field"},  // the error stays one line
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_null(dy_py_format(bad[i][0], fields, "t", &err));

@@ -15,11 +15,13 @@ static int replace_field(const char **p, const cJSON *fields, const char *where,
     if (len >= sizeof name) return dy_fail(err, "%s: a field name of %zu bytes", where, len);
     memcpy(name, *p, len);
     name[len] = '\0';
+    char quoted[4 * sizeof name];  // the name as the error shows it: a name may hold a newline
+    dy_error_text(name, quoted, sizeof quoted);
     if (strpbrk(name, "{!:.["))
-        return dy_fail(err, "%s: {%s}: conversions, format specs, attributes and indexes are not supported", where, name);
+        return dy_fail(err, "%s: {%s}: conversions, format specs, attributes and indexes are not supported", where, quoted);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, name);
-    if (!v) return dy_fail(err, "%s: {%s}: the example has no such field", where, name);
-    if (!cJSON_IsString(v)) return dy_fail(err, "%s: {%s}: the example's value is not a string", where, name);
+    if (!v) return dy_fail(err, "%s: {%s}: the example has no such field", where, quoted);
+    if (!cJSON_IsString(v)) return dy_fail(err, "%s: {%s}: the example's value is not a string", where, quoted);
     *p = close + 1;
     dy_text_puts(out, v->valuestring);
     return 0;
