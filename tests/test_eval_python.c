@@ -1,7 +1,8 @@
 // The pieces of Python that dysco eval re-implements, against Python itself (Debian's python3,
 // run by the test): random.seed + random.shuffle (which examples --test-size picks),
-// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), and MD5 against
-// RFC 1321's test suite (the DySCO results file name). argv: (none).
+// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), str.find (the
+// QA scorers' substring match), and MD5 against RFC 1321's test suite (the DySCO results file
+// name). argv: (none).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "runtime/eval/py_format.h"
 #include "runtime/eval/py_json.h"
 #include "runtime/eval/py_random.h"
+#include "runtime/eval/py_text.h"
 #include "runtime/util/json_util.h"
 #include "runtime/util/md5.h"
 #include "test_util.h"
@@ -177,11 +179,45 @@ static void test_format_as_python(void **state) {
     cJSON_Delete(fields);
 }
 
+// str.find over random strings of a and b (borders and partial matches everywhere), from every
+// start; then the case a scan from each index took quadratic time on (a run of a, then b).
+static void test_find_as_python(void **state) {
+    (void)state;
+    char *expected = python("import random\nrandom.seed(7)\n"
+                            "for _ in range(3000):\n"
+                            "    s = ''.join(random.choice('ab') for _ in range(random.randrange(16)))\n"
+                            "    t = ''.join(random.choice('ab') for _ in range(random.randrange(5)))\n"
+                            "    f = random.randrange(len(s) + 2)\n"
+                            "    print(s or '-', t or '-', f, s.find(t, f))\n");
+    char *line = expected;
+    for (int c = 0; c < 3000; c++) {
+        char s[32], t[32];
+        long from, want;
+        int used;
+        if (sscanf(line, "%31s %31s %ld %ld%n", s, t, &from, &want, &used) != 4) fail_msg("case %d: cannot read %.40s", c, line);
+        line += used;
+        uint32_t cs[32], ct[32];
+        const size_t ns = strcmp(s, "-") ? strlen(s) : 0, nt = strcmp(t, "-") ? strlen(t) : 0;
+        for (size_t i = 0; i < ns; i++) cs[i] = (unsigned char)s[i];
+        for (size_t i = 0; i < nt; i++) ct[i] = (unsigned char)t[i];
+        const ptrdiff_t got = dy_ustr_find(cs, ns, (size_t)from, ct, nt);
+        if (got != want) fail_msg("'%s'.find('%s', %ld): Python %ld, got %td", s, t, from, want, got);
+    }
+    free(expected);
+    enum { N = 1 << 20 };
+    uint32_t *hay = xmalloc(N * sizeof *hay);
+    for (size_t i = 0; i < N; i++) hay[i] = 'a';
+    hay[N - 1] = 'b';
+    assert_int_equal(dy_ustr_find(hay, N - 1, 0, hay + N / 2, N / 2), -1);
+    assert_int_equal(dy_ustr_find(hay, N, 0, hay + N / 2, N / 2), N / 2);
+    free(hay);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
         cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
-        cmocka_unit_test(test_format_as_python),
+        cmocka_unit_test(test_format_as_python), cmocka_unit_test(test_find_as_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,9 +171,11 @@ int dy_qa_calculate_metrics(const uint32_t *prediction, size_t n, const dy_qa_go
         dy_ustr gold = {0};
         dy_metric f_i;
         rc = dy_qa_normalize(g->answer[i].cp, g->answer[i].n, &gold) || f1(&pred, &gold, &f_i);
+        const ptrdiff_t at = rc == 0 ? dy_ustr_find(pred.cp, pred.n, 0, gold.cp, gold.n) : -1;
+        if (at < -1) rc = -1;  // out of memory
         if (rc == 0) {
             const dy_metric em_i = dy_metric_bool(dy_ustr_equal(pred.cp, pred.n, gold.cp, gold.n));
-            const dy_metric sub_i = dy_metric_bool(dy_ustr_find(pred.cp, pred.n, 0, gold.cp, gold.n) >= 0);
+            const dy_metric sub_i = dy_metric_bool(at >= 0);
             // max() over the answers keeps the first of equal values.
             em = i ? dy_metric_max(em, em_i) : em_i;
             f = i ? dy_metric_max(f, f_i) : f_i;
