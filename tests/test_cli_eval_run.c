@@ -545,7 +545,8 @@ static void test_longbench_v2_and_clipper(void **state) {
 // A copy of the synthetic data under dir/NAME with one file replaced by text ("" removes it).
 static void bad_data(const char *name, const char *file, const char *text) {
     char path[PATH_MAX];
-    cmd_result r = run_cmd("rm -rf '%s/%s' && cp -r '%s/data' '%s/%s'", dir, name, dir, dir, name);
+    cmd_result r = run_cmd("rm -rf '%s/%s' && cp -r '%s/data' '%s/%s' && mkdir -p \"$(dirname '%s/%s/%s')\"", dir, name, dir,
+                           dir, name, dir, name, file);
     cmd_result_free(&r);
     snprintf(path, sizeof path, "%s/%s/%s", dir, name, file);
     if (*text) write_text(path, text);
@@ -584,6 +585,18 @@ static void test_bad_input(void **state) {
          "[{\"input_prompt\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\"}], "
          "\"reference_output\": \"ab x\", \"random_string_to_prepend\": \"ab\"}]",
          "message/mrcr/2needle_8k.json: [0].input_prompt[1]: expected {\"role\": string, \"content\": string}"},
+        // CLIPPER's idx beyond long long (a double's conversion was undefined; a string's was
+        // clamped, misordering it), and one whose newline is escaped so the error stays one line.
+        {"idx_number", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": 1e23, \"paragraph_text\": \"t\"}]}, \"label\": true}]",
+         "idx_number/clipper/test-400.json: [0].data.paragraphs[0].idx: 1e+23 is out of range"},
+        {"idx_string", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": \"99999999999999999999\", \"paragraph_text\": \"t\"}]}, "
+         "\"label\": true}]",
+         "idx_string/clipper/test-400.json: [0].data.paragraphs[0].idx: '99999999999999999999' is out of range"},
+        {"idx_newline", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": \"1\\n\", \"paragraph_text\": \"t\"}]}, \"label\": true}]",
+         "idx_newline/clipper/test-400.json: [0].data.paragraphs[0].idx: '1\\n' is not a whole number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         bad_data(bad[i].name, bad[i].file, bad[i].text);
