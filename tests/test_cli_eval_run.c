@@ -603,6 +603,29 @@ static void test_bad_input(void **state) {
         snprintf(args, sizeof args, "--dataset %s --data-dir '%s/%s'", bad[i].dataset, dir, bad[i].name);
         expect_error(args, 1, bad[i].error);
     }
+    // Prompts that a few kilobytes multiply past 16 MiB: 6000 marks each filled with 3000 bytes,
+    // and 3000 paragraphs of one idx each given its last text of 6000 bytes.
+    enum { MARKS = 6000, FILL = 3000 };
+    char *text = xmalloc(3 * MARKS + 2 * FILL + 256), *p = text;
+    p += sprintf(p, "[{\"question\": \"");
+    for (int i = 0; i < FILL; i++) *p++ = 'q';
+    p += sprintf(p, "\", \"context\": \"");
+    for (int i = 0; i < MARKS; i++) p += sprintf(p, "$Q$");
+    sprintf(p, "\", \"choice_A\": \"a\", \"choice_B\": \"b\", \"choice_C\": \"c\", \"choice_D\": \"d\", \"answer\": \"A\"}]");
+    bad_data("lbv2_big", "lbv2_qr/data_8k.json", text);
+    snprintf(args, sizeof args, "--dataset longbenchv2_8k --data-dir '%s/lbv2_big'", dir);
+    expect_error(args, 1, "lbv2_big/lbv2_qr/data_8k.json: [0].question: the text would be longer than 16777216 bytes");
+    free(text);
+    text = xmalloc(40 * FILL + 2 * FILL + 256), p = text;
+    p += sprintf(p, "[{\"data\": {\"question\": \"q\", \"paragraphs\": [");
+    for (int i = 0; i < FILL - 1; i++) p += sprintf(p, "{\"idx\": 1, \"paragraph_text\": \"\"}, ");
+    p += sprintf(p, "{\"idx\": 1, \"paragraph_text\": \"");
+    for (int i = 0; i < 2 * FILL; i++) *p++ = 't';
+    sprintf(p, "\"}]}, \"label\": true}]");
+    bad_data("clipper_big", "clipper/test-400.json", text);
+    snprintf(args, sizeof args, "--dataset clipper --data-dir '%s/clipper_big'", dir);
+    expect_error(args, 1, "clipper_big/clipper/test-400.json: [0].data: the prompt would be longer than 16777216 bytes");
+    free(text);
     expect_error("--dataset mrcr_2needle_8k --no-chat-template", 1,
                  "mrcr_2needle_8k example 0: input_prompt is a list of messages: it needs the chat template");
     expect_error("--dataset hotpot_cot_8k", 1, "--dataset hotpot_cot_8k: running HELMET's datasets (hotpot_*, infbench_*) is not supported yet");

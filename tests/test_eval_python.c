@@ -1,8 +1,8 @@
 // The pieces of Python that dysco eval re-implements, against Python itself (Debian's python3,
 // run by the test): random.seed + random.shuffle (which examples --test-size picks),
-// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), str.find (the
-// QA scorers' substring match), and MD5 against RFC 1321's test suite (the DySCO results file
-// name). argv: (none).
+// json.dumps(indent=2) (the results file), str.format (the path_walking prompt), str.replace
+// (LongBench v2's), str.find (the QA scorers' substring match), and MD5 against RFC 1321's test
+// suite (the DySCO results file name). argv: (none).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,7 +153,7 @@ static void test_format_as_python(void **state) {
              "import sys\nsys.stdout.buffer.write('''%s'''.format(a='x{b}y', b='\\u00e9', c='').encode())\n", tmpl);
     char *expected = python(code);
     dy_error err;
-    char *ours = dy_py_format(tmpl, fields, "t", &err);
+    char *ours = dy_py_format(tmpl, fields, SIZE_MAX, "t", &err);
     assert_non_null(ours);
     assert_string_equal(ours, expected);
     free(ours);
@@ -170,13 +170,54 @@ static void test_format_as_python(void **state) {
         {"{a\nb}", "t: {a\\nb}: the example has no such field"},  // the error stays one line
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_null(dy_py_format(bad[i][0], fields, "t", &err));
+        assert_null(dy_py_format(bad[i][0], fields, SIZE_MAX, "t", &err));
         assert_string_equal(err.msg, bad[i][1]);
     }
     cJSON_AddNumberToObject(fields, "n", 3);
-    assert_null(dy_py_format("{n}", fields, "t", &err));
+    assert_null(dy_py_format("{n}", fields, SIZE_MAX, "t", &err));
     assert_string_equal(err.msg, "t: {n}: the example's value is not a string");
+    // The bound on the result: "x{b}y" three times is 15 bytes.
+    char *fits = dy_py_format("{a}{a}{a}", fields, 15, "t", &err);
+    assert_string_equal(fits, "x{b}yx{b}yx{b}y");
+    free(fits);
+    assert_null(dy_py_format("{a}{a}{a}", fields, 14, "t", &err));
+    assert_string_equal(err.msg, "t: the text would be longer than 14 bytes");
     cJSON_Delete(fields);
+}
+
+// str.replace over random strings of a, b and $ (hits that overlap, touch and end the text), as
+// LongBench v2's prompt chains it; then the bound, checked before the result is built.
+static void test_replace_as_python(void **state) {
+    (void)state;
+    char *expected = python("import random\nrandom.seed(11)\n"
+                            "for _ in range(2000):\n"
+                            "    s = ''.join(random.choice('ab$') for _ in range(random.randrange(14)))\n"
+                            "    old = random.choice(['$', '$a', 'aa', '$a$', 'b$b'])\n"
+                            "    new = random.choice(['', 'x', '$a$$', 'aaaa'])\n"
+                            "    print('>' + s); print('>' + old); print('>' + new); print('>' + s.replace(old, new))\n");
+    char *line = expected;
+    for (int c = 0; c < 2000; c++) {
+        char *part[4];
+        for (int k = 0; k < 4; k++) {
+            char *nl = strchr(line, '\n');
+            if (line[0] != '>' || !nl) fail_msg("case %d: cannot read %.40s", c, line);
+            *nl = '\0';
+            part[k] = line + 1;
+            line = nl + 1;
+        }
+        dy_error err;
+        char *got = dy_py_replace(part[0], part[1], part[2], SIZE_MAX, "t", &err);
+        if (!got || strcmp(got, part[3]) != 0)
+            fail_msg("'%s'.replace('%s', '%s'): Python '%s', got '%s'", part[0], part[1], part[2], part[3], got ? got : err.msg);
+        free(got);
+    }
+    free(expected);
+    dy_error err;
+    char *fits = dy_py_replace("a$Q$b$Q$", "$Q$", "1234", 10, "t", &err);
+    assert_string_equal(fits, "a1234b1234");
+    free(fits);
+    assert_null(dy_py_replace("a$Q$b$Q$", "$Q$", "1234", 9, "t", &err));
+    assert_string_equal(err.msg, "t: the text would be longer than 9 bytes");
 }
 
 // str.find over random strings of a and b (borders and partial matches everywhere), from every
@@ -217,7 +258,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
         cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
-        cmocka_unit_test(test_format_as_python), cmocka_unit_test(test_find_as_python),
+        cmocka_unit_test(test_format_as_python), cmocka_unit_test(test_replace_as_python),
+        cmocka_unit_test(test_find_as_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

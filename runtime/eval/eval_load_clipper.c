@@ -90,6 +90,7 @@ static int context(const cJSON *paragraphs, const char *where, dy_text_buffer *o
     for (int k = 0; rc == 0 && k < n; k++) {
         if (k) dy_text_puts(out, "\n\n\n");
         dy_text_puts(out, text[dy_str_map_get(&last, p[k].key, strlen(p[k].key))]->valuestring);
+        if (out->n > DY_EVAL_MAX_PROMPT) rc = dy_fail(err, "%s: the prompt would be longer than %zu bytes", where, DY_EVAL_MAX_PROMPT);
     }
     dy_str_map_free(&last);
     free(p);
