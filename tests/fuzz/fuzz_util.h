@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/base/error.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
@@ -18,6 +19,10 @@ void fuzz_die(const char *what) __attribute__((noreturn));
 // (command-line arguments, chat messages: a file that would give one refuses a NUL byte), so
 // text after a NUL byte is then invisible.
 char *fuzz_text(const uint8_t *data, size_t size);
+
+// Aborts (a finding) unless err holds what a failing reader must leave for the CLI to print: one
+// non-empty line that names one of the given files (NULL ends the list).
+void fuzz_check_error(const dy_error *err, const char *const *names);
 
 // This process's own folder under $TMPDIR (or /tmp), made on first use and removed at exit.
 const char *fuzz_temp_dir(void);
