@@ -28,15 +28,19 @@ static void die(const char *what) {
     exit(1);
 }
 
-static cJSON *read_json(const char *dir, const char *name) {
+static char *read_text(const char *dir, const char *name) {
     char path[PATH_MAX];
     dy_error err;
-    if (dy_path_join(path, sizeof path, dir, name, &err)) die(err.msg);
-    char *text = dy_read_file(path, NULL, &err);
+    char *text = dy_path_join(path, sizeof path, dir, name, &err) ? NULL : dy_read_file(path, NULL, &err);
     if (!text) die(err.msg);
+    return text;
+}
+
+static cJSON *read_json(const char *dir, const char *name) {
+    char *text = read_text(dir, name);
     cJSON *root = cJSON_Parse(text);
     free(text);
-    if (!root) die(path);
+    if (!root) die(name);
     return root;
 }
 
@@ -228,14 +232,6 @@ static void score_seeds(const char *out, const char *fixtures) {
         }
     }
     cJSON_Delete(fx);
-}
-
-static char *read_text(const char *dir, const char *name) {
-    char path[PATH_MAX];
-    dy_error err;
-    char *text = dy_path_join(path, sizeof path, dir, name, &err) ? NULL : dy_read_file(path, NULL, &err);
-    if (!text) die(err.msg);
-    return text;
 }
 
 // The synthetic data files, with fuzz_eval_dataset's bytes for path_walking_4k (0) and

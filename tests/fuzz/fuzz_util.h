@@ -1,7 +1,8 @@
 // What the fuzz targets share: a private temporary folder for parsers that take paths (with links
-// to the files of the tiny checkpoint made at build time), copies of the input as C strings, and
-// the real Qwen3 tokenizer and chat template loaded once per process. A setup failure is not a
-// finding: it prints why and exits 1 before the first input runs.
+// to the files of the tiny checkpoint made at build time), copies of the input as C strings, the
+// check of a failing reader's error, and the real Qwen3 tokenizer and chat template loaded once
+// per process. A setup failure is not a finding: it prints why and exits 1 before the first input
+// runs.
 #ifndef DYSCO_FUZZ_UTIL_H
 #define DYSCO_FUZZ_UTIL_H
 
