@@ -4,21 +4,29 @@
 #include <string.h>
 #include <utf8proc.h>
 
+// Room for need code points in all (doubling, so appends take amortised constant time).
+static int reserve(dy_ustr *s, size_t need) {
+    if (need <= s->cap) return 0;
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    if (cap < need) cap = need;
+    uint32_t *p = realloc(s->cp, cap * sizeof *p);
+    if (!p) return -1;
+    s->cp = p;
+    s->cap = cap;
+    return 0;
+}
+
 int dy_ustr_push(dy_ustr *s, uint32_t c) {
-    if (s->n == s->cap) {
-        const size_t cap = s->cap ? 2 * s->cap : 16;
-        uint32_t *p = realloc(s->cp, cap * sizeof *p);
-        if (!p) return -1;
-        s->cp = p;
-        s->cap = cap;
-    }
+    if (reserve(s, s->n + 1)) return -1;
     s->cp[s->n++] = c;
     return 0;
 }
 
 int dy_ustr_append(dy_ustr *s, const uint32_t *cp, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (dy_ustr_push(s, cp[i])) return -1;
+    if (n == 0) return 0;  // cp may be NULL then
+    if (reserve(s, s->n + n)) return -1;
+    memcpy(s->cp + s->n, cp, n * sizeof *cp);
+    s->n += n;
     return 0;
 }
 
@@ -30,12 +38,7 @@ void dy_ustr_free(dy_ustr *s) {
 int dy_ustr_from_utf8(const char *s, size_t len, const char *what, dy_ustr *out, dy_error *err) {
     // Room for the most code points len bytes hold, at once: one allocation, and text that is
     // empty still has an array, so the scorers' s + offset never offsets a null pointer.
-    if (out->cap < out->n + len + 1) {
-        uint32_t *room = realloc(out->cp, (out->n + len + 1) * sizeof *room);
-        if (!room) return dy_fail(err, "%s: out of memory", what);
-        out->cp = room;
-        out->cap = out->n + len + 1;
-    }
+    if (reserve(out, out->n + len + 1)) return dy_fail(err, "%s: out of memory", what);
     for (size_t i = 0; i < len;) {
         utf8proc_int32_t c;
         const utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
