@@ -549,7 +549,8 @@ static void test_longbench_v2_and_clipper(void **state) {
 // A copy of the synthetic data under dir/NAME with one file replaced by text ("" removes it).
 static void bad_data(const char *name, const char *file, const char *text) {
     char path[PATH_MAX];
-    cmd_result r = run_cmd("rm -rf '%s/%s' && cp -r '%s/data' '%s/%s'", dir, name, dir, dir, name);
+    cmd_result r = run_cmd("rm -rf '%s/%s' && cp -r '%s/data' '%s/%s' && mkdir -p \"$(dirname '%s/%s/%s')\"", dir, name, dir,
+                           dir, name, dir, name, file);
     cmd_result_free(&r);
     snprintf(path, sizeof path, "%s/%s/%s", dir, name, file);
     if (*text) write_text(path, text);
@@ -588,12 +589,47 @@ static void test_bad_input(void **state) {
          "[{\"input_prompt\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\"}], "
          "\"reference_output\": \"ab x\", \"random_string_to_prepend\": \"ab\"}]",
          "message/mrcr/2needle_8k.json: [0].input_prompt[1]: expected {\"role\": string, \"content\": string}"},
+        // CLIPPER's idx beyond long long (a double's conversion was undefined; a string's was
+        // clamped, misordering it), and one whose newline is escaped so the error stays one line.
+        {"idx_number", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": 1e23, \"paragraph_text\": \"t\"}]}, \"label\": true}]",
+         "idx_number/clipper/test-400.json: [0].data.paragraphs[0].idx: 1e+23 is out of range"},
+        {"idx_string", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": \"99999999999999999999\", \"paragraph_text\": \"t\"}]}, "
+         "\"label\": true}]",
+         "idx_string/clipper/test-400.json: [0].data.paragraphs[0].idx: '99999999999999999999' is out of range"},
+        {"idx_newline", "clipper", "clipper/test-400.json",
+         "[{\"data\": {\"question\": \"q\", \"paragraphs\": [{\"idx\": \"1\\n\", \"paragraph_text\": \"t\"}]}, \"label\": true}]",
+         "idx_newline/clipper/test-400.json: [0].data.paragraphs[0].idx: '1\\n' is not a whole number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         bad_data(bad[i].name, bad[i].file, bad[i].text);
         snprintf(args, sizeof args, "--dataset %s --data-dir '%s/%s'", bad[i].dataset, dir, bad[i].name);
         expect_error(args, 1, bad[i].error);
     }
+    // Prompts that a few kilobytes multiply past 16 MiB: 6000 marks each filled with 3000 bytes,
+    // and 3000 paragraphs of one idx each given its last text of 6000 bytes.
+    enum { MARKS = 6000, FILL = 3000 };
+    char *text = xmalloc(3 * MARKS + 2 * FILL + 256), *p = text;
+    p += sprintf(p, "[{\"question\": \"");
+    for (int i = 0; i < FILL; i++) *p++ = 'q';
+    p += sprintf(p, "\", \"context\": \"");
+    for (int i = 0; i < MARKS; i++) p += sprintf(p, "$Q$");
+    sprintf(p, "\", \"choice_A\": \"a\", \"choice_B\": \"b\", \"choice_C\": \"c\", \"choice_D\": \"d\", \"answer\": \"A\"}]");
+    bad_data("lbv2_big", "lbv2_qr/data_8k.json", text);
+    snprintf(args, sizeof args, "--dataset longbenchv2_8k --data-dir '%s/lbv2_big'", dir);
+    expect_error(args, 1, "lbv2_big/lbv2_qr/data_8k.json: [0].question: the text would be longer than 16777216 bytes");
+    free(text);
+    text = xmalloc(40 * FILL + 2 * FILL + 256), p = text;
+    p += sprintf(p, "[{\"data\": {\"question\": \"q\", \"paragraphs\": [");
+    for (int i = 0; i < FILL - 1; i++) p += sprintf(p, "{\"idx\": 1, \"paragraph_text\": \"\"}, ");
+    p += sprintf(p, "{\"idx\": 1, \"paragraph_text\": \"");
+    for (int i = 0; i < 2 * FILL; i++) *p++ = 't';
+    sprintf(p, "\"}]}, \"label\": true}]");
+    bad_data("clipper_big", "clipper/test-400.json", text);
+    snprintf(args, sizeof args, "--dataset clipper --data-dir '%s/clipper_big'", dir);
+    expect_error(args, 1, "clipper_big/clipper/test-400.json: [0].data: the prompt would be longer than 16777216 bytes");
+    free(text);
     expect_error("--dataset mrcr_2needle_8k --no-chat-template", 1,
                  "mrcr_2needle_8k example 0: input_prompt is a list of messages: it needs the chat template");
     expect_error("--dataset infbench_qa_eng_8k", 1, "--dataset infbench_qa_eng_8k: running InfiniteBench's datasets (infbench_*) is not supported yet");

@@ -1,8 +1,8 @@
 // The pieces of Python that dysco eval re-implements, against Python itself (Debian's python3,
 // run by the test): random.seed + random.shuffle (which examples --test-size picks),
 // random.sample (HELMET's questions), json.dumps(indent=2) (the results file), str.format (the
-// path_walking prompt), and MD5 against RFC 1321's test suite (the DySCO results file name).
-// argv: (none).
+// path_walking prompt), str.replace (LongBench v2's), str.find (the QA scorers' substring
+// match), and MD5 against RFC 1321's test suite (the DySCO results file name). argv: (none).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include "runtime/eval/py_format.h"
 #include "runtime/eval/py_json.h"
 #include "runtime/eval/py_random.h"
+#include "runtime/eval/py_text.h"
 #include "runtime/util/json_util.h"
 #include "runtime/util/md5.h"
 #include "test_util.h"
@@ -182,7 +183,7 @@ static void test_format_as_python(void **state) {
              "import sys\nsys.stdout.buffer.write('''%s'''.format(a='x{b}y', b='\\u00e9', c='').encode())\n", tmpl);
     char *expected = python(code);
     dy_error err;
-    char *ours = dy_py_format(tmpl, fields, "t", &err);
+    char *ours = dy_py_format(tmpl, fields, SIZE_MAX, "t", &err);
     assert_non_null(ours);
     assert_string_equal(ours, expected);
     free(ours);
@@ -196,22 +197,99 @@ static void test_format_as_python(void **state) {
         {"{a!r}", "t: {a!r}: conversions, format specs, attributes and indexes are not supported"},
         {"{a:>10}", "t: {a:>10}: conversions, format specs, attributes and indexes are not supported"},
         {"{a.upper}", "t: {a.upper}: conversions, format specs, attributes and indexes are not supported"},
+        {"{a\nb}", "t: {a\\nb}: the example has no such field"},  // the error stays one line
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_null(dy_py_format(bad[i][0], fields, "t", &err));
+        assert_null(dy_py_format(bad[i][0], fields, SIZE_MAX, "t", &err));
         assert_string_equal(err.msg, bad[i][1]);
     }
     cJSON_AddNumberToObject(fields, "n", 3);
-    assert_null(dy_py_format("{n}", fields, "t", &err));
+    assert_null(dy_py_format("{n}", fields, SIZE_MAX, "t", &err));
     assert_string_equal(err.msg, "t: {n}: the example's value is not a string");
+    // The bound on the result: "x{b}y" three times is 15 bytes.
+    char *fits = dy_py_format("{a}{a}{a}", fields, 15, "t", &err);
+    assert_string_equal(fits, "x{b}yx{b}yx{b}y");
+    free(fits);
+    assert_null(dy_py_format("{a}{a}{a}", fields, 14, "t", &err));
+    assert_string_equal(err.msg, "t: the text would be longer than 14 bytes");
     cJSON_Delete(fields);
+}
+
+// str.replace over random strings of a, b and $ (hits that overlap, touch and end the text), as
+// LongBench v2's prompt chains it; then the bound, checked before the result is built.
+static void test_replace_as_python(void **state) {
+    (void)state;
+    char *expected = python("import random\nrandom.seed(11)\n"
+                            "for _ in range(2000):\n"
+                            "    s = ''.join(random.choice('ab$') for _ in range(random.randrange(14)))\n"
+                            "    old = random.choice(['$', '$a', 'aa', '$a$', 'b$b'])\n"
+                            "    new = random.choice(['', 'x', '$a$$', 'aaaa'])\n"
+                            "    print('>' + s); print('>' + old); print('>' + new); print('>' + s.replace(old, new))\n");
+    char *line = expected;
+    for (int c = 0; c < 2000; c++) {
+        char *part[4];
+        for (int k = 0; k < 4; k++) {
+            char *nl = strchr(line, '\n');
+            if (line[0] != '>' || !nl) fail_msg("case %d: cannot read %.40s", c, line);
+            *nl = '\0';
+            part[k] = line + 1;
+            line = nl + 1;
+        }
+        dy_error err;
+        char *got = dy_py_replace(part[0], part[1], part[2], SIZE_MAX, "t", &err);
+        if (!got || strcmp(got, part[3]) != 0)
+            fail_msg("'%s'.replace('%s', '%s'): Python '%s', got '%s'", part[0], part[1], part[2], part[3], got ? got : err.msg);
+        free(got);
+    }
+    free(expected);
+    dy_error err;
+    char *fits = dy_py_replace("a$Q$b$Q$", "$Q$", "1234", 10, "t", &err);
+    assert_string_equal(fits, "a1234b1234");
+    free(fits);
+    assert_null(dy_py_replace("a$Q$b$Q$", "$Q$", "1234", 9, "t", &err));
+    assert_string_equal(err.msg, "t: the text would be longer than 9 bytes");
+}
+
+// str.find over random strings of a and b (borders and partial matches everywhere), from every
+// start; then the case a scan from each index took quadratic time on (a run of a, then b).
+static void test_find_as_python(void **state) {
+    (void)state;
+    char *expected = python("import random\nrandom.seed(7)\n"
+                            "for _ in range(3000):\n"
+                            "    s = ''.join(random.choice('ab') for _ in range(random.randrange(16)))\n"
+                            "    t = ''.join(random.choice('ab') for _ in range(random.randrange(5)))\n"
+                            "    f = random.randrange(len(s) + 2)\n"
+                            "    print(s or '-', t or '-', f, s.find(t, f))\n");
+    char *line = expected;
+    for (int c = 0; c < 3000; c++) {
+        char s[32], t[32];
+        long from, want;
+        int used;
+        if (sscanf(line, "%31s %31s %ld %ld%n", s, t, &from, &want, &used) != 4) fail_msg("case %d: cannot read %.40s", c, line);
+        line += used;
+        uint32_t cs[32], ct[32];
+        const size_t ns = strcmp(s, "-") ? strlen(s) : 0, nt = strcmp(t, "-") ? strlen(t) : 0;
+        for (size_t i = 0; i < ns; i++) cs[i] = (unsigned char)s[i];
+        for (size_t i = 0; i < nt; i++) ct[i] = (unsigned char)t[i];
+        const ptrdiff_t got = dy_ustr_find(cs, ns, (size_t)from, ct, nt);
+        if (got != want) fail_msg("'%s'.find('%s', %ld): Python %ld, got %td", s, t, from, want, got);
+    }
+    free(expected);
+    enum { N = 1 << 20 };
+    uint32_t *hay = xmalloc(N * sizeof *hay);
+    for (size_t i = 0; i < N; i++) hay[i] = 'a';
+    hay[N - 1] = 'b';
+    assert_int_equal(dy_ustr_find(hay, N - 1, 0, hay + N / 2, N / 2), -1);
+    assert_int_equal(dy_ustr_find(hay, N, 0, hay + N / 2, N / 2), N / 2);
+    free(hay);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
-        cmocka_unit_test(test_sample_as_python), cmocka_unit_test(test_getrandbits_as_python), cmocka_unit_test(test_json_dumps_as_python),
-        cmocka_unit_test(test_format_as_python),
+        cmocka_unit_test(test_sample_as_python), cmocka_unit_test(test_getrandbits_as_python),
+        cmocka_unit_test(test_json_dumps_as_python), cmocka_unit_test(test_format_as_python),
+        cmocka_unit_test(test_replace_as_python), cmocka_unit_test(test_find_as_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,16 @@ static void test_string_bytes(void **state) {
     EXPECT_PARSE("{\"a\\\"\x01\": 1}", "not valid JSON: a raw control character (byte 0x01) in a string at byte 5");
 }
 
+// A duplicate key holding escaped controls is named with them escaped again (the error stays one
+// line), and a long one cut to 60 bytes.
+static void test_duplicate_key(void **state) {
+    (void)state;
+    EXPECT_PARSE("{\"a\\nb\\u0001\": 1, \"a\\nb\\u0001\": 2}", "not valid JSON: key \"a\\nb\\x01\" appears twice in one object");
+    EXPECT_PARSE("{\"k\\t234567890123456789012345678901234567890123456789012345678901234567890\": 1, "
+                 "\"k\\t234567890123456789012345678901234567890123456789012345678901234567890\": 2}",
+                 "not valid JSON: key \"k\\t234567890123456789012345678901234567890123456789012345678\" appears twice in one object");
+}
+
 static void expect_token_id(const char *json, long limit, const char *want_why, long want_id) {
     cJSON *v = cJSON_Parse(json);
     assert_non_null(v);
@@ -72,6 +82,7 @@ static void test_token_id(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_string_bytes), cmocka_unit_test(test_token_id)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_string_bytes), cmocka_unit_test(test_duplicate_key),
+                                       cmocka_unit_test(test_token_id)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,6 @@
 // dysco eval: the reference's evaluation (run_eval.py). `eval score` scores given outputs as the
 // reference's eval functions do, one JSONL line per example, without a model; `eval` with a model
 // runs the evaluation (cli_eval_run.c).
-#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +8,9 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_batch.h"
+#include "cli_eval_line.h"
 #include "cli_job.h"
 #include "runtime/eval/eval_dataset.h"
-#include "runtime/util/json_util.h"
 
 static const char SCORE_USAGE[] =
     "usage: dysco eval score --dataset NAME --input F.jsonl [--summary]\n"
@@ -82,28 +81,11 @@ typedef struct {
 // One input line: {"output": ..., "example": ...} scored and printed.
 static int score_line(const char *line, size_t len, const char *where, void *ctx, dy_error *err) {
     scoring *s = ctx;
-    char problem[160];
-    cJSON *o = dy_json_parse(line, len, problem, sizeof problem);
-    if (!o) return dy_fail(err, "%s: %s", where, problem);
-    const cJSON *output = cJSON_GetObjectItemCaseSensitive(o, "output");
-    const cJSON *example = cJSON_GetObjectItemCaseSensitive(o, "example");
     dy_metrics m;
-    dy_error why;
-    int rc = 0;
-    if (!cJSON_IsObject(o))
-        rc = dy_fail(err, "%s: expected an object {\"output\": ..., \"example\": ...}", where);
-    else if (!output)
-        rc = dy_fail(err, "%s: output: missing", where);
-    else if (!cJSON_IsString(output))
-        rc = dy_fail(err, "%s: output: expected a string", where);
-    else if (!example)
-        rc = dy_fail(err, "%s: example: missing", where);
-    else if (dy_eval_score(s->family, output->valuestring, strlen(output->valuestring), example, &m, &why))
-        rc = dy_fail(err, "%s: %s", where, why.msg);
-    else if (print_metrics("", &m, "", err) || (s->summary && keep(&s->kept, &m, err)))
-        rc = -1;
-    cJSON_Delete(o);
-    return rc;
+    if (dy_cli_eval_score_line(s->family, line, len, where, &m, err) || print_metrics("", &m, "", err) ||
+        (s->summary && keep(&s->kept, &m, err)))
+        return -1;
+    return 0;
 }
 
 static int run_score(const char *dataset, const char *input, bool summary, dy_error *err) {

@@ -4,13 +4,16 @@
 // one's text, as its dict keeps it) and joined by blank lines, the instruction with the context
 // and the statement in its two "{}", reference_output TRUE or FALSE, and {**sample, "label"} as
 // the item.
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval_loaders.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/hash_map.h"
 #include "runtime/util/text_buffer.h"
 
 static const char SOURCE[] =
@@ -39,18 +42,29 @@ static int by_order(const void *a, const void *b) {
     return x->position - y->position;
 }
 
-// str(idx) of a paragraph: a string of digits (int() of it the order) or a whole number.
+// str(idx) of a paragraph: a string of digits (int() of it the order) or a whole number. Python's
+// int() has no range; an idx beyond long long's is refused rather than misordered.
 static int paragraph_key(const cJSON *idx, paragraph *p, const char *where, dy_error *err) {
+    static const char expected[] = "%s.idx: expected a whole number or a string of one";
     char *end;
-    if (cJSON_IsNumber(idx) && idx->valuedouble == (double)(long long)idx->valuedouble) {
-        snprintf(p->key, sizeof p->key, "%lld", (long long)idx->valuedouble);
+    if (cJSON_IsNumber(idx)) {
+        const double v = idx->valuedouble;
+        // The range test first: converting a double beyond long long's range is undefined.
+        if (!(fabs(v) < 0x1p63)) return dy_fail(err, "%s.idx: %g is out of range", where, v);
+        if (v != (double)(long long)v) return dy_fail(err, expected, where);
+        snprintf(p->key, sizeof p->key, "%lld", (long long)v);
     } else if (cJSON_IsString(idx) && strlen(idx->valuestring) < sizeof p->key) {
         snprintf(p->key, sizeof p->key, "%s", idx->valuestring);
     } else {
-        return dy_fail(err, "%s.idx: expected a whole number or a string of one", where);
+        return dy_fail(err, expected, where);
     }
+    errno = 0;
     p->order = strtoll(p->key, &end, 10);
-    if (end == p->key || *end) return dy_fail(err, "%s.idx: '%s' is not a whole number", where, p->key);
+    char quoted[4 * sizeof p->key];  // a string idx may hold a newline
+    if (end == p->key || *end)
+        return dy_fail(err, "%s.idx: '%s' is not a whole number", where, dy_error_text(p->key, quoted, sizeof quoted));
+    if (errno == ERANGE)
+        return dy_fail(err, "%s.idx: '%s' is out of range", where, dy_error_text(p->key, quoted, sizeof quoted));
     return 0;
 }
 
@@ -59,24 +73,26 @@ static int context(const cJSON *paragraphs, const char *where, dy_text_buffer *o
     const int n = cJSON_GetArraySize(paragraphs);
     paragraph *p = calloc((size_t)n + 1, sizeof *p);
     const cJSON **text = calloc((size_t)n + 1, sizeof *text);
-    int rc = p && text ? 0 : dy_fail(err, "%s: out of memory", where);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        const cJSON *doc = cJSON_GetArrayItem(paragraphs, i);
+    dy_str_map last;  // key -> the position of its last paragraph (id2text keeps that one's text)
+    const bool have_map = dy_str_map_init(&last, (uint32_t)n + 1) == 0;  // freeing is safe either way
+    int rc = p && text && have_map ? 0 : dy_fail(err, "%s: out of memory", where);
+    const cJSON *doc = paragraphs->child;
+    for (int i = 0; rc == 0 && i < n; i++, doc = doc->next) {
         char at[PATH_MAX + 64];
         snprintf(at, sizeof at, "%s.paragraphs[%d]", where, i);
         text[i] = cJSON_GetObjectItemCaseSensitive(doc, "paragraph_text");
         if (!cJSON_IsString(text[i])) rc = dy_fail(err, "%s.paragraph_text: expected a string", at);
         else rc = paragraph_key(cJSON_GetObjectItemCaseSensitive(doc, "idx"), &p[i], at, err);
         p[i].position = i;
+        if (rc == 0 && dy_str_map_put(&last, p[i].key, strlen(p[i].key), i)) rc = dy_fail(err, "%s: out of memory", where);
     }
     if (rc == 0) qsort(p, (size_t)n, sizeof *p, by_order);
     for (int k = 0; rc == 0 && k < n; k++) {
-        int last = 0;  // id2text keeps the last paragraph of a key
-        for (int i = 0; i < n; i++)
-            if (strcmp(p[i].key, p[k].key) == 0 && p[i].position >= last) last = p[i].position;
         if (k) dy_text_puts(out, "\n\n\n");
-        dy_text_puts(out, text[last]->valuestring);
+        dy_text_puts(out, text[dy_str_map_get(&last, p[k].key, strlen(p[k].key))]->valuestring);
+        if (out->n > DY_EVAL_MAX_PROMPT) rc = dy_fail(err, "%s: the prompt would be longer than %zu bytes", where, DY_EVAL_MAX_PROMPT);
     }
+    dy_str_map_free(&last);
     free(p);
     free(text);
     return rc;

@@ -53,8 +53,10 @@ static cJSON *example(const cJSON *record, const char *path, int i, const void *
     sprintf(prompt, "%s%s", HEAD, tail);
     for (int k = 0; prompt && k < 6; k++) {
         const char *field = dy_eval_record_string(record, path, i, keys[k], err);
-        char *value = field ? stripped(field) : NULL, *next = value ? dy_py_replace(prompt, marks[k], value) : NULL;
-        if (field && !next) dy_fail(err, "%s: out of memory", path);
+        char *value = field ? stripped(field) : NULL, where[PATH_MAX + 32];
+        snprintf(where, sizeof where, "%s: [%d].%s", path, i, keys[k]);
+        char *next = value ? dy_py_replace(prompt, marks[k], value, DY_EVAL_MAX_PROMPT, where, err) : NULL;
+        if (field && !value) dy_fail(err, "%s: out of memory", path);
         free(value);
         free(prompt);
         prompt = next;

@@ -35,7 +35,7 @@ static cJSON *example(const cJSON *record, const char *path, int i, const void *
     cJSON_AddStringToObject(item, "src_city", cJSON_GetArrayItem(q, 0)->valuestring);
     cJSON_AddStringToObject(item, "dst_city", cJSON_GetArrayItem(q, 1)->valuestring);
     cJSON_AddStringToObject(item, "reference_output", answer);
-    char *text = dy_py_format(t->prompt, item, t->where, err);
+    char *text = dy_py_format(t->prompt, item, DY_EVAL_MAX_PROMPT, t->where, err);
     if (!text) {
         cJSON_Delete(item);
         return NULL;

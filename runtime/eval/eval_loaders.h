@@ -7,6 +7,16 @@
 
 #include "kernels/base/error.h"
 
+// The longest prompt a loader builds: 16 MiB. A loader's template can multiply its fields' text
+// (LongBench v2's chained replace fills in marks that earlier fields put in, a prompts.yaml can
+// name a field many times, CLIPPER repeats the last text of an idx at each of its paragraphs), so
+// a data file of a megabyte could ask for gigabytes, as it would of the reference. A longer
+// prompt is an error naming the example: it holds more than 128K tokens of Llama-3.1's tokenizer
+// (the length filter's, whose longest token is 128 bytes), more than the longest context of the
+// reference's datasets and of the models it runs. (The bound is per example: many examples near
+// it still take memory in proportion, as they would in the reference.)
+#define DY_EVAL_MAX_PROMPT ((size_t)16 << 20)
+
 // The JSON list in path, parsed: a missing file is "PATH: missing (SOURCE)", where source says
 // where the reference gets it.
 cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err);

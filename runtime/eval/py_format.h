@@ -5,16 +5,22 @@
 #ifndef DYSCO_PY_FORMAT_H
 #define DYSCO_PY_FORMAT_H
 
+#include <stddef.h>
+
 #include <cJSON.h>
 
 #include "kernels/base/error.h"
 
 // template.format(**fields) with fields a JSON object of strings, malloc'd. `where` names the
-// template in errors ("p/prompts.yaml: USER_PROMPT").
-char *dy_py_format(const char *template_text, const cJSON *fields, const char *where, dy_error *err);
+// template in errors ("p/prompts.yaml: USER_PROMPT"); so does a result that would pass max_len
+// bytes (a template can name a long field many times).
+char *dy_py_format(const char *template_text, const cJSON *fields, size_t max_len, const char *where, dy_error *err);
 
 // s.replace(old, new) (old non-empty): every occurrence, left to right, without overlaps;
-// malloc'd, NULL when out of memory.
-char *dy_py_replace(const char *s, const char *old, const char *new_text);
+// malloc'd. A result that would pass max_len bytes is an error naming `where`, found before it
+// is built. Time len(s) * len(old) at worst (old is one of the short marks LongBench v2's prompt
+// holds), plus the result's length.
+char *dy_py_replace(const char *s, const char *old, const char *new_text, size_t max_len, const char *where,
+                    dy_error *err);
 
 #endif

@@ -4,21 +4,29 @@
 #include <string.h>
 #include <utf8proc.h>
 
+// Room for need code points in all (doubling, so appends take amortised constant time).
+static int reserve(dy_ustr *s, size_t need) {
+    if (need <= s->cap) return 0;
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    if (cap < need) cap = need;
+    uint32_t *p = realloc(s->cp, cap * sizeof *p);
+    if (!p) return -1;
+    s->cp = p;
+    s->cap = cap;
+    return 0;
+}
+
 int dy_ustr_push(dy_ustr *s, uint32_t c) {
-    if (s->n == s->cap) {
-        const size_t cap = s->cap ? 2 * s->cap : 16;
-        uint32_t *p = realloc(s->cp, cap * sizeof *p);
-        if (!p) return -1;
-        s->cp = p;
-        s->cap = cap;
-    }
+    if (reserve(s, s->n + 1)) return -1;
     s->cp[s->n++] = c;
     return 0;
 }
 
 int dy_ustr_append(dy_ustr *s, const uint32_t *cp, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (dy_ustr_push(s, cp[i])) return -1;
+    if (n == 0) return 0;  // cp may be NULL then
+    if (reserve(s, s->n + n)) return -1;
+    memcpy(s->cp + s->n, cp, n * sizeof *cp);
+    s->n += n;
     return 0;
 }
 
@@ -28,6 +36,9 @@ void dy_ustr_free(dy_ustr *s) {
 }
 
 int dy_ustr_from_utf8(const char *s, size_t len, const char *what, dy_ustr *out, dy_error *err) {
+    // Room for the most code points len bytes hold, at once: one allocation, and text that is
+    // empty still has an array, so the scorers' s + offset never offsets a null pointer.
+    if (reserve(out, out->n + len + 1)) return dy_fail(err, "%s: out of memory", what);
     for (size_t i = 0; i < len;) {
         utf8proc_int32_t c;
         const utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
@@ -44,10 +55,29 @@ bool dy_ustr_equal(const uint32_t *a, size_t n, const uint32_t *b, size_t m) {
     return n == m && (n == 0 || memcmp(a, b, n * sizeof *a) == 0);
 }
 
+// Knuth-Morris-Pratt: a comparison at every index took up to n * m steps ("aaa...a" for
+// "aa...ab"), where CPython's str.find stays linear.
 ptrdiff_t dy_ustr_find(const uint32_t *s, size_t n, size_t from, const uint32_t *needle, size_t m) {
-    for (size_t i = from; i + m <= n; i++)
-        if (m == 0 || memcmp(s + i, needle, m * sizeof *s) == 0) return (ptrdiff_t)i;
-    return -1;
+    if (m == 0) return from <= n ? (ptrdiff_t)from : -1;
+    if (from > n || n - from < m) return -1;
+    size_t *border = malloc(m * sizeof *border);  // border[k]: the longest proper border of needle[0..k]
+    if (!border) return -2;
+    border[0] = 0;
+    for (size_t k = 1, b = 0; k < m; k++) {
+        while (b && needle[k] != needle[b]) b = border[b - 1];
+        if (needle[k] == needle[b]) b++;
+        border[k] = b;
+    }
+    ptrdiff_t at = -1;
+    for (size_t i = from, q = 0; i < n; i++) {  // q: how much of needle ends at s[i - 1]
+        while (q && s[i] != needle[q]) q = border[q - 1];
+        if (s[i] == needle[q] && ++q == m) {
+            at = (ptrdiff_t)(i + 1 - m);
+            break;
+        }
+    }
+    free(border);
+    return at;
 }
 
 // Whether c matches the ASCII pattern character p under re.IGNORECASE: the other ASCII case, and

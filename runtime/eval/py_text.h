@@ -24,12 +24,13 @@ int dy_ustr_append(dy_ustr *s, const uint32_t *cp, size_t n);
 void dy_ustr_free(dy_ustr *s);
 
 // The code points of len bytes of UTF-8 into *out (which starts empty); invalid UTF-8 is an
-// error "WHAT: invalid UTF-8 at byte N", and *out is freed then.
+// error "WHAT: invalid UTF-8 at byte N", and *out is freed then. On success out->cp is never NULL.
 int dy_ustr_from_utf8(const char *s, size_t len, const char *what, dy_ustr *out, dy_error *err);
 
 // Whether a[0..n) equals b[0..m).
 bool dy_ustr_equal(const uint32_t *a, size_t n, const uint32_t *b, size_t m);
-// The first index >= from where needle[0..m) occurs in s[0..n), or -1 (Python's str.find).
+// The first index >= from where needle[0..m) occurs in s[0..n), or -1 (Python's str.find), in
+// time linear in n + m; -2 when out of memory.
 ptrdiff_t dy_ustr_find(const uint32_t *s, size_t n, size_t from, const uint32_t *needle, size_t m);
 // The same for an ASCII literal, compared as re.IGNORECASE compares it when
 // ignore_case (so "s" also matches U+017F LONG S, "k" U+212A KELVIN SIGN, "i" U+0130 and U+0131).

@@ -6,6 +6,7 @@
 
 #include "eval_example.h"
 #include "rouge.h"
+#include "runtime/util/hash_map.h"
 
 void dy_qa_golds_free(dy_qa_golds *g) {
     for (int i = 0; i < g->n; i++) dy_ustr_free(&g->answer[i]);
@@ -93,33 +94,38 @@ int dy_qa_normalize(const uint32_t *s, size_t n, dy_ustr *out) {
     return rc;
 }
 
-// A token of a normalised text (tokens are separated by single spaces).
-typedef struct {
-    const uint32_t *p;
-    size_t n;
-} token;
-
-static int by_token(const void *x, const void *y) {
-    const token *a = x, *b = y;
-    for (size_t i = 0; i < a->n && i < b->n; i++)
-        if (a->p[i] != b->p[i]) return a->p[i] < b->p[i] ? -1 : 1;
-    return a->n < b->n ? -1 : a->n > b->n;
+// Where the token of a normalised text (tokens are separated by single spaces) at i ends.
+static size_t token_end(const dy_ustr *s, size_t i) {
+    while (i < s->n && s->cp[i] != ' ') i++;
+    return i;
 }
 
-// The sorted tokens of a normalised text; NULL only when out of memory (n = 0 gives a pointer).
-static token *split_sorted(const dy_ustr *s, size_t *count) {
-    token *t = malloc((s->n + 1) * sizeof *t);
-    if (!t) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i;
-        while (j < s->n && s->cp[j] != ' ') j++;
-        t[k++] = (token){s->cp + i, j - i};
-        i = j + 1;
+// sum((Counter(prediction) & Counter(gold)).values()) and the two token counts: gold's tokens
+// counted in a map, then each prediction token takes one of its kind while any is left. (Sorting
+// both token lists took most of a long output's time.)
+static int common_tokens(const dy_ustr *pred, const dy_ustr *gold, size_t *common, size_t *np, size_t *ng) {
+    dy_str_map left;  // a token's code points as bytes -> how many of it gold has not given yet
+    int rc = dy_str_map_init(&left, (uint32_t)(gold->n / 2 + 1));
+    *common = *np = *ng = 0;
+    for (size_t i = 0, e; rc == 0 && i < gold->n; i = e + 1, ++*ng) {
+        e = token_end(gold, i);
+        const char *key = (const char *)(gold->cp + i);
+        const size_t len = (e - i) * sizeof *gold->cp;
+        const int32_t had = dy_str_map_get(&left, key, len);
+        rc = dy_str_map_put(&left, key, len, had < 0 ? 1 : had + 1);
     }
-    qsort(t, k, sizeof *t, by_token);
-    *count = k;
-    return t;
+    for (size_t i = 0, e; rc == 0 && i < pred->n; i = e + 1, ++*np) {
+        e = token_end(pred, i);
+        const char *key = (const char *)(pred->cp + i);
+        const size_t len = (e - i) * sizeof *pred->cp;
+        const int32_t had = dy_str_map_get(&left, key, len);
+        if (had > 0) {
+            ++*common;
+            rc = dy_str_map_put(&left, key, len, had - 1);
+        }
+    }
+    dy_str_map_free(&left);
+    return rc;
 }
 
 static bool is_yes_no(const dy_ustr *s) {
@@ -136,22 +142,8 @@ static int f1(const dy_ustr *pred, const dy_ustr *gold, dy_metric *out) {
         *out = dy_metric_int(0);
         return 0;
     }
-    size_t np, ng;
-    token *p = split_sorted(pred, &np), *g = split_sorted(gold, &ng);
-    if (!p || !g) {
-        free(p);
-        free(g);
-        return -1;
-    }
-    size_t common = 0;  // Counter(prediction) & Counter(gold), summed
-    for (size_t i = 0, j = 0; i < np && j < ng;) {
-        const int c = by_token(&p[i], &g[j]);
-        if (c == 0) common++;
-        i += c <= 0;
-        j += c >= 0;
-    }
-    free(p);
-    free(g);
+    size_t common, np, ng;
+    if (common_tokens(pred, gold, &common, &np, &ng)) return -1;
     if (common == 0) {
         *out = dy_metric_int(0);
         return 0;
@@ -171,9 +163,11 @@ int dy_qa_calculate_metrics(const uint32_t *prediction, size_t n, const dy_qa_go
         dy_ustr gold = {0};
         dy_metric f_i;
         rc = dy_qa_normalize(g->answer[i].cp, g->answer[i].n, &gold) || f1(&pred, &gold, &f_i);
+        const ptrdiff_t at = rc == 0 ? dy_ustr_find(pred.cp, pred.n, 0, gold.cp, gold.n) : -1;
+        if (at < -1) rc = -1;  // out of memory
         if (rc == 0) {
             const dy_metric em_i = dy_metric_bool(dy_ustr_equal(pred.cp, pred.n, gold.cp, gold.n));
-            const dy_metric sub_i = dy_metric_bool(dy_ustr_find(pred.cp, pred.n, 0, gold.cp, gold.n) >= 0);
+            const dy_metric sub_i = dy_metric_bool(at >= 0);
             // max() over the answers keeps the first of equal values.
             em = i ? dy_metric_max(em, em_i) : em_i;
             f = i ? dy_metric_max(f, f_i) : f_i;

@@ -31,10 +31,11 @@ int dy_score_infbench_choice(const dy_ustr *output, const cJSON *example, dy_met
             dy_py_lower(output->cp, output->n, &lower_output))
             rc = dy_fail(err, "output: out of memory");
     }
+    const ptrdiff_t at = rc == 0 ? dy_ustr_find(lower_output.cp, lower_output.n, 0, option.cp, option.n) : -1;
+    if (at < -1) rc = dy_fail(err, "output: out of memory");
     if (rc == 0) {
-        const bool contained = dy_ustr_find(lower_output.cp, lower_output.n, 0, option.cp, option.n) >= 0;
-        dy_metrics_set(m, "substring_exact_match", dy_metric_bool(contained));
-        if (contained) dy_metrics_set(m, "exact_match", dy_metric_bool(true));
+        dy_metrics_set(m, "substring_exact_match", dy_metric_bool(at >= 0));
+        if (at >= 0) dy_metrics_set(m, "exact_match", dy_metric_bool(true));
     }
     dy_ustr_free(&parsed);
     dy_ustr_free(&option);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/base/error.h"
 #include "utf8.h"
 #include "hash_map.h"
 #include "huge_pages.h"
@@ -155,7 +156,8 @@ cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n) {
     }
     const char *dup = duplicate_key(root);
     if (dup) {
-        snprintf(problem, n, "not valid JSON: key \"%.60s\" appears twice in one object", dup);
+        char quoted[61];  // a key may hold a newline
+        snprintf(problem, n, "not valid JSON: key \"%s\" appears twice in one object", dy_error_text(dup, quoted, sizeof quoted));
         cJSON_Delete(root);
         return NULL;
     }

@@ -3,8 +3,10 @@
 // model tokens, the merges among them, the added tokens that are not reserved placeholders
 // renumbered after them), each followed by its tokenizer_config.json without the unread
 // added_tokens_decoder; and, from the committed Qwen3 tokenizer fixture, strings of each
-// category (encoding), its chats and some strings as --batch lines, and decode cases as id arrays.
-// usage: fuzz_seeds OUT_DIR TOKENIZERS_DIR FIXTURES_DIR
+// category (encoding), its chats and some strings as --batch lines, and decode cases as id arrays;
+// from the committed scorer fixture, cases of every family as `dysco eval score` lines; and the
+// data files that tests/eval_synthetic_data.py wrote (path_walking with its prompts.yaml, MRCR).
+// usage: fuzz_seeds OUT_DIR TOKENIZERS_DIR FIXTURES_DIR EVAL_DATA_DIR
 #include <cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,27 +14,33 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/eval/eval_dataset.h"
 #include "runtime/util/file_util.h"
 #include "runtime/util/hash_map.h"
 
 // Enough fixture cases to seed every kind of input without making each ctest run's first pass
 // over the corpus long: 20 strings of each of the fixture's 17 categories, every 10th decode.
-enum { KEEP_TOKENS = 400, STRINGS_PER_CATEGORY = 20, BATCH_TEXT_EVERY = 5, DECODE_EVERY = 10 };
+// Every 5th scorer case: about 45 of each family.
+enum { KEEP_TOKENS = 400, STRINGS_PER_CATEGORY = 20, BATCH_TEXT_EVERY = 5, DECODE_EVERY = 10, SCORE_CASE_EVERY = 5 };
 
 static void die(const char *what) {
     fprintf(stderr, "fuzz_seeds: %s\n", what);
     exit(1);
 }
 
-static cJSON *read_json(const char *dir, const char *name) {
+static char *read_text(const char *dir, const char *name) {
     char path[PATH_MAX];
     dy_error err;
-    if (dy_path_join(path, sizeof path, dir, name, &err)) die(err.msg);
-    char *text = dy_read_file(path, NULL, &err);
+    char *text = dy_path_join(path, sizeof path, dir, name, &err) ? NULL : dy_read_file(path, NULL, &err);
     if (!text) die(err.msg);
+    return text;
+}
+
+static cJSON *read_json(const char *dir, const char *name) {
+    char *text = read_text(dir, name);
     cJSON *root = cJSON_Parse(text);
     free(text);
-    if (!root) die(path);
+    if (!root) die(name);
     return root;
 }
 
@@ -184,10 +192,67 @@ static void fixture_seeds(const char *out, const char *fixtures) {
     cJSON_Delete(fx);
 }
 
+// A seed of the eval targets: the byte that picks the family or dataset ('0' + index), then the
+// parts, a NUL byte between two.
+static void eval_seed(const char *out, const char *target, const char *name, int index, const char *a, const char *b) {
+    const size_t la = strlen(a), lb = b ? strlen(b) : 0, n = 1 + la + (b ? 1 + lb : 0);
+    char *seed = malloc(n);
+    if (!seed) die("out of memory");
+    seed[0] = (char)('0' + index);
+    memcpy(seed + 1, a, la);
+    if (b) {
+        seed[1 + la] = '\0';
+        memcpy(seed + 2 + la, b, lb);
+    }
+    write_seed(out, target, name, seed, n);
+    free(seed);
+}
+
+// {"output", "example"} of the scorer fixture's cases, the family's byte first.
+static void score_seeds(const char *out, const char *fixtures) {
+    cJSON *fx = read_json(fixtures, "eval_scoring.json");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(fx, "families")) {
+        dy_eval_family family;
+        dy_error err;
+        if (dy_eval_dataset_family(cJSON_GetObjectItemCaseSensitive(f, "dataset")->valuestring, &family, &err)) die(err.msg);
+        int i = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(f, "cases")) {
+            if (i++ % SCORE_CASE_EVERY) continue;
+            cJSON *line = cJSON_CreateObject();
+            cJSON_AddItemToObject(line, "output", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "output"), true));
+            cJSON_AddItemToObject(line, "example", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "example"), true));
+            char *text = cJSON_PrintUnformatted(line), name[64];
+            if (!text) die("out of memory");
+            snprintf(name, sizeof name, "%s_%03d", cJSON_GetObjectItemCaseSensitive(f, "family")->valuestring, i - 1);
+            eval_seed(out, "fuzz_eval_score_line", name, (int)family, text, NULL);
+            free(text);
+            cJSON_Delete(line);
+        }
+    }
+    cJSON_Delete(fx);
+}
+
+// The synthetic data files, with fuzz_eval_dataset's bytes for path_walking_4k (0) and
+// mrcr_2needle_8k (1).
+static void dataset_seeds(const char *out, const char *data) {
+    char *walks = read_text(data, "longproc/path_walking/path_walking_4k.json");
+    char *prompts = read_text(data, "longproc/path_walking/prompts.yaml");
+    char *mrcr = read_text(data, "mrcr/2needle_8k.json");
+    eval_seed(out, "fuzz_eval_dataset", "path_walking_synthetic", 0, walks, prompts);
+    eval_seed(out, "fuzz_eval_dataset", "mrcr_synthetic", 1, mrcr, NULL);
+    free(walks);
+    free(prompts);
+    free(mrcr);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) die("usage: fuzz_seeds OUT_DIR TOKENIZERS_DIR FIXTURES_DIR");
+    if (argc != 5) die("usage: fuzz_seeds OUT_DIR TOKENIZERS_DIR FIXTURES_DIR EVAL_DATA_DIR");
     tokenizer_seed(argv[1], argv[2], "qwen3");
     tokenizer_seed(argv[1], argv[2], "llama3_1");
     fixture_seeds(argv[1], argv[3]);
+    score_seeds(argv[1], argv[3]);
+    dataset_seeds(argv[1], argv[4]);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,14 @@ char *fuzz_text(const uint8_t *data, size_t size) {
     if (size) memcpy(s, data, size);
     s[size] = '\0';
     return s;
+}
+
+void fuzz_check_error(const dy_error *err, const char *const *names) {
+    bool named = false;
+    for (; *names; names++) named = named || strstr(err->msg, *names);
+    if (err->msg[0] && !strchr(err->msg, '\n') && named) return;
+    fprintf(stderr, "fuzz: the error is not one line naming the file: \"%s\"\n", err->msg);
+    abort();
 }
 
 static char temp_dir[PATH_MAX];

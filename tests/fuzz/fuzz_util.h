@@ -1,13 +1,15 @@
 // What the fuzz targets share: a private temporary folder for parsers that take paths (with links
-// to the files of the tiny checkpoint made at build time), copies of the input as C strings, and
-// the real Qwen3 tokenizer and chat template loaded once per process. A setup failure is not a
-// finding: it prints why and exits 1 before the first input runs.
+// to the files of the tiny checkpoint made at build time), copies of the input as C strings, the
+// check of a failing reader's error, and the real Qwen3 tokenizer and chat template loaded once
+// per process. A setup failure is not a finding: it prints why and exits 1 before the first input
+// runs.
 #ifndef DYSCO_FUZZ_UTIL_H
 #define DYSCO_FUZZ_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/base/error.h"
 #include "runtime/tokenizer/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
@@ -18,6 +20,10 @@ void fuzz_die(const char *what) __attribute__((noreturn));
 // (command-line arguments, chat messages: a file that would give one refuses a NUL byte), so
 // text after a NUL byte is then invisible.
 char *fuzz_text(const uint8_t *data, size_t size);
+
+// Aborts (a finding) unless err holds what a failing reader must leave for the CLI to print: one
+// non-empty line that names one of the given files (NULL ends the list).
+void fuzz_check_error(const dy_error *err, const char *const *names);
 
 // This process's own folder under $TMPDIR (or /tmp), made on first use and removed at exit.
 const char *fuzz_temp_dir(void);
