@@ -42,15 +42,8 @@ typedef struct {
     size_t n;
 } reader;
 
-static int64_t load_i64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return (int64_t)v;
-}
-
-static int32_t load_i32(const unsigned char *p) {
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-}
+static int64_t load_i64(const unsigned char *p) { return (int64_t)dy_le_load(p, 8); }
+static int32_t load_i32(const unsigned char *p) { return (int32_t)(uint32_t)dy_le_load(p, 4); }
 
 static int fail(reader *r, const char *fmt, const char *where, long long at) {
     snprintf(r->why, r->n, fmt, where, at);
@@ -183,7 +176,7 @@ static cJSON *value(reader *r, const column *c, int64_t i) {
         return cJSON_CreateNumber((double)v);
     }
     case DY_ARROW_FLOAT64: {
-        const uint64_t bits = (uint64_t)load_i64(c->values + 8 * i);
+        const uint64_t bits = dy_le_load(c->values + 8 * i, 8);
         double v;
         memcpy(&v, &bits, sizeof v);
         if (!isfinite(v)) {

@@ -16,9 +16,7 @@ enum { HEADER_SCHEMA = 1, HEADER_DICTIONARY_BATCH = 2, HEADER_RECORD_BATCH = 3 }
 enum { VERSION_V4 = 3, VERSION_V5 = 4 };
 #define CONTINUATION 0xFFFFFFFFu
 
-static uint32_t load_u32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+static uint32_t load_u32(const unsigned char *p) { return (uint32_t)dy_le_load(p, 4); }
 
 // One message at data[pos..): its kind handled, *next the position after its body.
 static int read_message(const unsigned char *data, size_t len, size_t pos, const char *path, dy_arrow_schema *s,

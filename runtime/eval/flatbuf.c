@@ -1,10 +1,12 @@
 #include "flatbuf.h"
 
-uint64_t dy_fb_load(const dy_fb *fb, size_t pos, int width) {
+uint64_t dy_le_load(const unsigned char *p, int width) {
     uint64_t v = 0;
-    for (int i = width - 1; i >= 0; i--) v = v << 8 | fb->data[pos + (size_t)i];
+    for (int i = width - 1; i >= 0; i--) v = v << 8 | p[i];
     return v;
 }
+
+uint64_t dy_fb_load(const dy_fb *fb, size_t pos, int width) { return dy_le_load(fb->data + pos, width); }
 
 static bool fault(dy_fb *fb, const char *problem) {
     if (!fb->problem) fb->problem = problem;

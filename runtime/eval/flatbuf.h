@@ -42,5 +42,8 @@ dy_fb_table dy_fb_vector_table(dy_fb *fb, const dy_fb_vector *v, size_t i);
 // The little-endian value of width bytes at pos (a struct field of a vector element); the
 // caller has checked the bytes lie in the buffer (dy_fb_vector_at did for its elements).
 uint64_t dy_fb_load(const dy_fb *fb, size_t pos, int width);
+// The unsigned little-endian value of width bytes at p: Arrow's metadata and data are little-endian
+// whatever the host's order.
+uint64_t dy_le_load(const unsigned char *p, int width);
 
 #endif
