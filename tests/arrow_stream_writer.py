@@ -7,7 +7,9 @@ the tests of runtime/eval/arrow_ipc.c. Written from the Arrow columnar format an
 usage: arrow_stream_writer.py SPEC.json OUT.arrow
 
 SPEC: {"schema": [{"name": N, "type": T}, ...], "batches": [[ROW, ...], ...],
-       "metadata": {KEY: VALUE}, "patches": [PATCH, ...]}
+       "metadata": {KEY: VALUE}, "big_endian": false, "patches": [PATCH, ...]}
+A column may say "dictionary": true (its schema then declares dictionary encoding; its data is
+written plain, for the reader's refusal of the schema).
 T: "bool", "int8".."int64", "uint8".."uint64", "float32", "float64", "utf8", "large_utf8",
    "binary", {"list": T} or {"large_list": T}. A ROW is an object with a value (or null) per column.
 PATCH (to make malformed files; "batch" is the record batch's index):
@@ -134,10 +136,12 @@ def type_table(t):
     return Table()
 
 
-def field_table(name, t):
+def field_table(name, t, dictionary=False):
     family, detail = kind_of(t)
     children = [field_table("item", detail)] if family in ("list", "large_list") else []
-    return Table(("string", name), ("bool", True), ("u8", TYPE_IDS[family]), ("table", type_table(t)), None,
+    # DictionaryEncoding {id, indexType: Int}
+    encoding = ("table", Table(("i64", 0), ("table", type_table("int32")))) if dictionary else None
+    return Table(("string", name), ("bool", True), ("u8", TYPE_IDS[family]), ("table", type_table(t)), encoding,
                  ("tables", children))
 
 
@@ -224,8 +228,8 @@ def message(header_type, header, body=b""):
 
 def stream(spec):
     metadata = [Table(("string", k), ("string", v)) for k, v in spec.get("metadata", {}).items()]
-    schema = Table(("i16", 0), ("tables", [field_table(f["name"], f["type"]) for f in spec["schema"]]),
-                   ("tables", metadata))
+    fields = [field_table(f["name"], f["type"], f.get("dictionary", False)) for f in spec["schema"]]
+    schema = Table(("i16", int(spec.get("big_endian", False))), ("tables", fields), ("tables", metadata))
     out = [message(HEADER_SCHEMA, schema)]
     for b, rows in enumerate(spec["batches"]):
         out.append(message(HEADER_RECORD_BATCH, *record_batch(spec, b, rows)))

@@ -238,6 +238,9 @@ static void test_bad_offsets_and_buffers(void **state) {
     expect_patched(TEXT_TWO, "{'batch': 0, 'node': 0, 'length': 2, 'null_count': 3}", "column context: a field node of length 2 with a bad null count");
     expect_patched(TEXT_TWO, "{'batch': 0, 'rows': 3}", "column context: 2 values in a batch of other length");
     expect_patched(TEXT_TWO, "{'batch': 0, 'rows': -1}", "a negative row count");
+    // A huge row count is refused by the buffers it would need, before any row is made.
+    expect_patched(TEXT_TWO, "{'batch': 0, 'rows': 1000000000000000}, {'batch': 0, 'node': 0, 'length': 1000000000000000, 'null_count': 0}",
+                   "column context: an offsets buffer shorter than its 1000000000000000 values");
     expect_error("{'schema': [{'name': 'n', 'type': 'int32'}], 'batches': [[{'n': 1}, {'n': 2}]], 'patches': [{'batch': 0, 'buffer': 1, 'i32': [1]}]}",
                  "column n: a data buffer shorter than its 2 values");
     expect_patched(TEXT_TWO, "{'batch': 0, 'compression': true}", "record batch 1 (byte ");
@@ -253,6 +256,10 @@ static void test_bad_schemas(void **state) {
     expect_error("{'schema': [{'name': 'a', 'type': 'utf8'}, {'name': 'a', 'type': 'int64'}], 'batches': [[{'a': null}]]}",
                  "schema: two columns named 'a'");
     expect_error("{'schema': [], 'batches': []}", "schema: 0 columns (expected 1 to 4096)");
+    expect_error("{'schema': [{'name': 'a', 'type': 'utf8', 'dictionary': true}], 'batches': [[{'a': 'x'}]]}",
+                 "schema: a: dictionary-encoded columns are not supported");
+    expect_error("{'big_endian': true, 'schema': [{'name': 'a', 'type': 'int64'}], 'batches': [[{'a': 1}]]}",
+                 "schema: big-endian data is not supported");
 }
 
 // A column of lists levels deep (int32 items) holding one row, 7 inside as deep as it goes.
