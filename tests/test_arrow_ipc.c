@@ -256,6 +256,11 @@ static void test_bad_schemas(void **state) {
     expect_error("{'schema': [{'name': 'a', 'type': 'utf8'}, {'name': 'a', 'type': 'int64'}], 'batches': [[{'a': null}]]}",
                  "schema: two columns named 'a'");
     expect_error("{'schema': [], 'batches': []}", "schema: 0 columns (expected 1 to 4096)");
+    char spec[1024], name[300];
+    memset(name, 'n', 257);
+    name[257] = 0;
+    snprintf(spec, sizeof spec, "{'schema': [{'name': '%s', 'type': 'int64'}], 'batches': [[{'%s': 1}]]}", name, name);
+    expect_error(spec, "schema: a column name longer than 256 bytes");
     expect_error("{'schema': [{'name': 'a', 'type': 'utf8', 'dictionary': true}], 'batches': [[{'a': 'x'}]]}",
                  "schema: a: dictionary-encoded columns are not supported");
     expect_error("{'big_endian': true, 'schema': [{'name': 'a', 'type': 'int64'}], 'batches': [[{'a': 1}]]}",

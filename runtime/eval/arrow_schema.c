@@ -13,10 +13,11 @@ enum { SCHEMA_ENDIANNESS = 0, SCHEMA_FIELDS = 1 };
 enum { FIELD_NAME = 0, FIELD_TYPE_TYPE = 2, FIELD_TYPE = 3, FIELD_DICTIONARY = 4, FIELD_CHILDREN = 5 };
 enum { INT_BIT_WIDTH = 0, INT_IS_SIGNED = 1, FLOAT_PRECISION = 0, PRECISION_DOUBLE = 2 };
 
-// Bounds on what a schema may declare: Hugging Face datasets have a few short column names, and
-// the limits keep the checks below (duplicate names) and the rows' keys small.
+// Bounds on what a schema may declare (Hugging Face datasets have a few short column names): the
+// duplicate-name check is quadratic in the columns, and every row copies every name as its key,
+// so a name's length multiplies the memory a one-bit value of the body costs.
 #define MAX_COLUMNS 4096
-#define MAX_NAME_BYTES 1024
+#define MAX_NAME_BYTES 256
 
 // The Type union's member names (Schema.fbs order), for "type X is not supported".
 static const char *const TYPE_NAMES[] = {
@@ -46,7 +47,7 @@ static char *copy(const char *s, size_t n) {
 
 // Why name (n bytes) cannot be a JSON key, NULL when it can.
 static const char *name_problem(const char *name, size_t n) {
-    if (n > MAX_NAME_BYTES) return "a column name longer than 1024 bytes";
+    if (n > MAX_NAME_BYTES) return "a column name longer than 256 bytes";
     for (size_t i = 0; i < n;) {
         int prefix;
         const int k = name[i] ? dy_utf8_sequence((const unsigned char *)name + i, n - i, &prefix) : 0;
