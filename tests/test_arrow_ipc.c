@@ -236,7 +236,7 @@ static void test_bad_offsets_and_buffers(void **state) {
     expect_patched(TEXT_TWO, "{'batch': 0, 'buffer': 2, 'offset': 0, 'length': 3}", "column context: buffers overlap or are out of order (buffer 2)");
     expect_patched(TEXT_TWO, "{'batch': 0, 'node': 0, 'length': 2, 'null_count': 1}", "column context: a validity bitmap shorter than its 2 values");
     expect_patched(TEXT_TWO, "{'batch': 0, 'node': 0, 'length': 2, 'null_count': 3}", "column context: a field node of length 2 with a bad null count");
-    expect_patched(TEXT_TWO, "{'batch': 0, 'rows': 3}", "column context: 2 values in a batch of other length");
+    expect_patched(TEXT_TWO, "{'batch': 0, 'rows': 3}", "column context: 2 values in a batch of 3 rows");
     expect_patched(TEXT_TWO, "{'batch': 0, 'rows': -1}", "a negative row count");
     // A huge row count is refused by the buffers it would need, before any row is made.
     expect_patched(TEXT_TWO, "{'batch': 0, 'rows': 1000000000000000}, {'batch': 0, 'node': 0, 'length': 1000000000000000, 'null_count': 0}",

@@ -99,8 +99,10 @@ static int read_column(reader *r, const dy_arrow_field *f, int64_t length, colum
     const int64_t null_count = (int64_t)dy_fb_load(r->fb, at + 8, 8);
     if (c->length < 0 || null_count < 0 || null_count > c->length)
         return fail(r, "column %s: a field node of length %lld with a bad null count", f->where, c->length);
-    if (length >= 0 && c->length != length)
-        return fail(r, "column %s: %lld values in a batch of other length", f->where, c->length);
+    if (length >= 0 && c->length != length) {
+        snprintf(r->why, r->n, "column %s: %lld values in a batch of %lld rows", f->where, (long long)c->length, (long long)length);
+        return -1;
+    }
     const unsigned char *validity, *offsets = NULL;
     size_t validity_len, offsets_len = 0;
     if (take_buffer(r, f->where, &validity, &validity_len)) return -1;
@@ -132,7 +134,7 @@ static int read_column(reader *r, const dy_arrow_field *f, int64_t length, colum
     return 0;
 }
 
-// The string of bytes [start, end) of c's data as a JSON string, or NULL with why.
+// String i of c as JSON, or NULL with why (out of memory when why is empty).
 static cJSON *string_value(reader *r, const column *c, int64_t i, const char *what) {
     const int64_t start = offset_at(c, i), len = offset_at(c, i + 1) - start;
     const unsigned char *s = c->values + start;
@@ -205,6 +207,13 @@ static cJSON *value(reader *r, const column *c, int64_t i) {
     return NULL;
 }
 
+// The field nodes of a top-level column: its own and its items' (a list has one child).
+static size_t nodes_of(const dy_arrow_field *f) {
+    size_t n = 0;
+    for (; f; f = f->child) n++;
+    return n;
+}
+
 static int add_rows(reader *r, const dy_arrow_schema *s, int64_t length, cJSON *rows) {
     for (int64_t i = 0; i < length; i++) {
         cJSON *row = cJSON_CreateObject();
@@ -216,7 +225,7 @@ static int add_rows(reader *r, const dy_arrow_schema *s, int64_t length, cJSON *
                 break;
             }
             cJSON_AddItemToObject(row, s->fields[k].name, v);
-            for (const dy_arrow_field *f = &s->fields[k]; f; f = f->child) node++;
+            node += nodes_of(&s->fields[k]);
         }
         if (!row) {
             if (!r->why[0]) snprintf(r->why, r->n, "out of memory");
@@ -245,7 +254,7 @@ int dy_arrow_batch_read(dy_fb *fb, const dy_fb_table *batch, const unsigned char
     int rc = 0;
     for (size_t k = 0, node = 0; !rc && k < s->n_fields; k++) {
         rc = read_column(&r, &s->fields[k], length, &r.columns[node]);
-        for (const dy_arrow_field *f = &s->fields[k]; f; f = f->child) node++;
+        node += nodes_of(&s->fields[k]);
     }
     if (!rc) rc = add_rows(&r, s, length, rows);
     free(r.columns);
