@@ -212,6 +212,10 @@ static void test_bad_values(void **state) {
     expect_error("{'schema': [{'name': 'id', 'type': 'int64'}], 'batches': [[{'id': 1}, {'id': 9007199254740993}]]}",
                  "column id: row 1: 9007199254740993 is beyond 2^53, which a JSON number does not hold exactly");
     expect_error("{'schema': [{'name': 'id', 'type': 'int64'}], 'batches': [[{'id': -9007199254740993}]]}", "is beyond 2^53");
+    // 2^53 + 1 as a list item (buffer 3: the item column's values).
+    expect_error("{'schema': [{'name': 'a', 'type': {'list': 'int64'}}], 'batches': [[{'a': [1]}]],"
+                 " 'patches': [{'batch': 0, 'buffer': 3, 'hex': '0100000000002000'}]}",
+                 "column a.item: value 0: 9007199254740993 is beyond 2^53");
     expect_error("{'schema': [{'name': 'x', 'type': 'float64'}], 'batches': [[{'x': NaN}]]}", "column x: row 0: nan has no JSON number");
     // Buffer 2 of a utf8 column is its data (after the validity bitmap and the offsets).
     expect_patched(TEXT_ONE, "{'batch': 0, 'buffer': 2, 'hex': '61ff63'}", "column context: row 0: not UTF-8 at byte 1 of the string");
@@ -261,6 +265,8 @@ static void test_bad_schemas(void **state) {
     name[257] = 0;
     snprintf(spec, sizeof spec, "{'schema': [{'name': '%s', 'type': 'int64'}], 'batches': [[{'%s': 1}]]}", name, name);
     expect_error(spec, "schema: a column name longer than 256 bytes");
+    expect_error("{'schema': [{'name': 'two\\nlines', 'type': 'int64'}], 'batches': [[{'two\\nlines': 1}]]}",
+                 "schema: a column name that is not UTF-8 text without control characters");
     expect_error("{'schema': [{'name': 'a', 'type': 'utf8', 'dictionary': true}], 'batches': [[{'a': 'x'}]]}",
                  "schema: a: dictionary-encoded columns are not supported");
     expect_error("{'big_endian': true, 'schema': [{'name': 'a', 'type': 'int64'}], 'batches': [[{'a': 1}]]}",

@@ -45,13 +45,15 @@ static char *copy(const char *s, size_t n) {
     return c;
 }
 
-// Why name (n bytes) cannot be a JSON key, NULL when it can.
+// Why name (n bytes) cannot be a JSON key that error lines name, NULL when it can: UTF-8 without
+// control characters (a newline would break the one-line message).
 static const char *name_problem(const char *name, size_t n) {
     if (n > MAX_NAME_BYTES) return "a column name longer than 256 bytes";
     for (size_t i = 0; i < n;) {
+        const unsigned char c = (unsigned char)name[i];
         int prefix;
-        const int k = name[i] ? dy_utf8_sequence((const unsigned char *)name + i, n - i, &prefix) : 0;
-        if (!k) return "a column name that is not UTF-8 text without NUL bytes";
+        const int k = c >= 0x20 && c != 0x7f ? dy_utf8_sequence((const unsigned char *)name + i, n - i, &prefix) : 0;
+        if (!k) return "a column name that is not UTF-8 text without control characters";
         i += (size_t)k;
     }
     return NULL;
