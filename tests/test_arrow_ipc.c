@@ -172,6 +172,40 @@ static void test_split_in_state_order(void **state) {
     free(b);
 }
 
+// A DatasetDict of the split above as its "test" split, as load_from_disk reads it.
+static void test_dataset_dict(void **state) {
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dict", dir);
+    dy_error err;
+    if (dy_make_dirs(path, &err)) setup_die(err.msg);
+    cmd_result r = run_cmd("cp -r '%s/split' '%s/dict/test'", dir, dir);
+    assert_int_equal(r.status, 0);
+    cmd_result_free(&r);
+    char expected[16384];
+    assert_null(dy_arrow_read_dict_split(path, "test", "the test's fixtures", &err));
+    snprintf(expected, sizeof expected, "%s/dataset_dict.json: missing (the test's fixtures)", path);
+    assert_string_equal(err.msg, expected);
+    char dict_json[8192];
+    snprintf(dict_json, sizeof dict_json, "%s/dataset_dict.json", path);
+    static const char SPLITS[] = "{\"splits\": [\"train\", \"test\", \"..\"]}";
+    if (dy_write_file(dict_json, SPLITS, strlen(SPLITS), &err)) setup_die(err.msg);
+    cJSON *rows = dy_arrow_read_dict_split(path, "test", "the test's fixtures", &err);
+    if (!rows) fail_msg("%s", err.msg);
+    assert_int_equal(cJSON_GetArraySize(rows), 8);
+    cJSON_Delete(rows);
+    assert_null(dy_arrow_read_dict_split(path, "validation", "the test's fixtures", &err));
+    snprintf(expected, sizeof expected, "%s: splits: no split 'validation'", dict_json);
+    assert_string_equal(err.msg, expected);
+    assert_null(dy_arrow_read_dict_split(path, "..", "the test's fixtures", &err));
+    snprintf(expected, sizeof expected, "%s: splits: '..' is not a folder name", dict_json);
+    assert_string_equal(err.msg, expected);
+    // Listed but not there: its state.json is missing.
+    assert_null(dy_arrow_read_dict_split(path, "train", "the test's fixtures", &err));
+    snprintf(expected, sizeof expected, "%s/train/state.json: missing (the test's fixtures)", path);
+    assert_string_equal(err.msg, expected);
+}
+
 static void expect_split_error(const char *split, const char *expected_fmt) {
     dy_error err;
     char expected[8192];
@@ -407,6 +441,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_as_written),
         cmocka_unit_test(test_split_in_state_order),
+        cmocka_unit_test(test_dataset_dict),
         cmocka_unit_test(test_split_errors),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_offsets_and_buffers),

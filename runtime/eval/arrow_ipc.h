@@ -22,5 +22,9 @@ int dy_arrow_read_stream(const unsigned char *data, size_t len, const char *path
 // A missing state.json is "DIR/state.json: missing (SOURCE)", source saying where the data comes
 // from.
 cJSON *dy_arrow_read_split(const char *dir, const char *source, dy_error *err);
+// The rows of split of the DatasetDict saved in dir (load_from_disk(dir)[split]): dir/split,
+// which dir/dataset_dict.json's "splits" must list. A missing dataset_dict.json is
+// "DIR/dataset_dict.json: missing (SOURCE)".
+cJSON *dy_arrow_read_dict_split(const char *dir, const char *split, const char *source, dy_error *err);
 
 #endif

@@ -1,5 +1,7 @@
-// A split folder of Hugging Face datasets' save_to_disk: state.json names the Arrow files, whose
-// rows, in that order, are the split's.
+// The folders of Hugging Face datasets' save_to_disk: a DatasetDict's dataset_dict.json lists its
+// splits, each a folder whose state.json names the Arrow files, whose rows, in that order, are
+// the split's.
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,15 +9,19 @@
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_util.h"
 
+// Whether s names an entry of a folder, never a path elsewhere (the JSON files give the names).
+static bool is_entry_name(const char *s) {
+    return s[0] && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
 // The "filename" of an entry of state.json's "_data_files", when it names a file in the folder.
 static const char *data_file_name(const cJSON *entry) {
     const cJSON *name = cJSON_IsObject(entry) ? cJSON_GetObjectItemCaseSensitive(entry, "filename") : NULL;
-    if (!cJSON_IsString(name)) return NULL;
-    const char *s = name->valuestring;
-    return s[0] && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") ? s : NULL;
+    return cJSON_IsString(name) && is_entry_name(name->valuestring) ? name->valuestring : NULL;
 }
 
-static cJSON *read_state(const char *path, const char *source, dy_error *err) {
+// The JSON file at path, parsed; a missing one is "PATH: missing (SOURCE)".
+static cJSON *read_json(const char *path, const char *source, dy_error *err) {
     if (!dy_file_exists(path)) {
         dy_fail(err, "%s: missing (%s)", path, source);
         return NULL;
@@ -24,10 +30,10 @@ static cJSON *read_state(const char *path, const char *source, dy_error *err) {
     char *text = dy_read_file(path, &len, err);
     if (!text) return NULL;
     char problem[160];
-    cJSON *state = dy_json_parse(text, len, problem, sizeof problem);
+    cJSON *v = dy_json_parse(text, len, problem, sizeof problem);
     free(text);
-    if (!state) dy_fail(err, "%s: %s", path, problem);
-    return state;
+    if (!v) dy_fail(err, "%s: %s", path, problem);
+    return v;
 }
 
 static int read_data_file(const char *path, cJSON *rows, dy_error *err) {
@@ -43,7 +49,7 @@ static int read_data_file(const char *path, cJSON *rows, dy_error *err) {
 cJSON *dy_arrow_read_split(const char *dir, const char *source, dy_error *err) {
     char path[4096];
     if (dy_path_join(path, sizeof path, dir, "state.json", err)) return NULL;
-    cJSON *state = read_state(path, source, err);
+    cJSON *state = read_json(path, source, err);
     if (!state) return NULL;
     const cJSON *files = cJSON_IsObject(state) ? cJSON_GetObjectItemCaseSensitive(state, "_data_files") : NULL;
     cJSON *rows = NULL;
@@ -70,4 +76,27 @@ cJSON *dy_arrow_read_split(const char *dir, const char *source, dy_error *err) {
     }
     cJSON_Delete(state);
     return rows;
+}
+
+cJSON *dy_arrow_read_dict_split(const char *dir, const char *split, const char *source, dy_error *err) {
+    char path[4096], split_dir[4096];
+    if (dy_path_join(path, sizeof path, dir, "dataset_dict.json", err)) return NULL;
+    cJSON *dict = read_json(path, source, err);
+    if (!dict) return NULL;
+    const cJSON *splits = cJSON_IsObject(dict) ? cJSON_GetObjectItemCaseSensitive(dict, "splits") : NULL, *s;
+    int listed = 0;
+    if (!cJSON_IsArray(splits)) {
+        dy_fail(err, "%s: splits: expected a list of split names", path);
+    } else {
+        cJSON_ArrayForEach(s, splits) listed |= cJSON_IsString(s) && strcmp(s->valuestring, split) == 0;
+        if (!listed) dy_fail(err, "%s: splits: no split '%s'", path, split);
+    }
+    cJSON_Delete(dict);
+    if (!listed) return NULL;
+    if (!is_entry_name(split)) {
+        dy_fail(err, "%s: splits: '%s' is not a folder name", path, split);
+        return NULL;
+    }
+    if (dy_path_join(split_dir, sizeof split_dir, dir, split, err)) return NULL;
+    return dy_arrow_read_split(split_dir, source, err);
 }
