@@ -23,11 +23,10 @@ typedef enum {
     DY_ARROW_LARGE_LIST,  // [LargeList]: int64 offsets
 } dy_arrow_type;
 
-// A column, nested: a list's item column is its child. The message-level names ("answer",
-// "answer.item") say where an error is.
+// A column; a list's item column is its child.
 typedef struct dy_arrow_field {
-    char *name;  // the JSON key of a top-level column
-    char *where; // dotted path for messages
+    char *name;   // the JSON key of a top-level column
+    char *where;  // its dotted path ("answer", "answer.item"), which error lines name
     dy_arrow_type type;
     struct dy_arrow_field *child;
 } dy_arrow_field;

@@ -34,7 +34,7 @@ static int read_message(const unsigned char *data, size_t len, size_t pos, const
     const size_t body_at = meta_at + meta_len;
     if (fb.problem) return dy_fail(err, "%s: byte %zu: message metadata: %s", path, pos, fb.problem);
     if (version != VERSION_V4 && version != VERSION_V5)
-        return dy_fail(err, "%s: byte %zu: metadata version %u is not supported (V4 or V5)", path, pos, version + 1);
+        return dy_fail(err, "%s: byte %zu: metadata version V%u is not supported (V4 or V5)", path, pos, version + 1);
     if (body_len < 0 || (uint64_t)body_len > len - body_at)
         return dy_fail(err, "%s: byte %zu: a message body of %lld bytes runs past the end of the file (truncated?)", path, pos,
                        (long long)body_len);
