@@ -44,10 +44,11 @@ What the fixtures pin down:
 writes OUTDIR/tokenizer_llama2.json, the same layout with offsets, for the SentencePiece-style path:
 
   {"tokenizer": "llama2", "transformers", "tokenizers", "tokenizer_json_sha256",
-   "strings": [{"text", "ids" (add_special_tokens=False), "ids_special" (=True, as HELMET calls it),
-                "offsets_special" (offset_mapping of that call, code points), "decoded" (only when it
-                differs from text), "decoded_skip" (only when it differs from decoded),
-                "decoded_special" (decode of ids_special; first 300 strings only)}, ...],
+   "strings": [{"text", "ids" and "offsets" (add_special_tokens=False), "ids_special" and
+                "offsets_special" (=True, as HELMET calls it; first 300 strings only),
+                "decoded" (only when it differs from text), "decoded_skip" (only when it differs
+                from decoded), "decoded_special" (decode of ids_special)}, ...],
+   offsets being the offset_mapping in code points, flattened: [start0, end0, start1, end1, ...]
    "token_decodes": as above, "autotokenizer_class",
    "autotokenizer_mismatches": strings whose ids_special or offset_mapping differ between
                                transformers.AutoTokenizer and the tokenizers library (expected 0)}
@@ -1138,18 +1139,19 @@ def build_llama2_fixture(folder, transformers, tokenizers):
     entries, mismatches = [], 0
     for i, s in enumerate(llama2_strings()):
         plain, special = raw.encode(s, add_special_tokens=False), raw.encode(s)
-        e = {"text": s, "ids": plain.ids, "ids_special": special.ids,
-             "offsets_special": [list(o) for o in special.offsets]}
+        e = {"text": s, "ids": plain.ids, "offsets": [x for o in plain.offsets for x in o]}
+        if i < IDS_SPECIAL_FIRST:
+            e["ids_special"] = special.ids
+            e["offsets_special"] = [x for o in special.offsets for x in o]
+            e["decoded_special"] = raw.decode(special.ids)
         dec = raw.decode(plain.ids)
         if dec != s:
             e["decoded"] = dec
         dec_skip = raw.decode(plain.ids, skip_special_tokens=True)
         if dec_skip != dec:
             e["decoded_skip"] = dec_skip
-        if i < IDS_SPECIAL_FIRST:
-            e["decoded_special"] = raw.decode(special.ids)
         a = auto(s, return_offsets_mapping=True)
-        if ids_of(a["input_ids"]) != special.ids or [list(o) for o in a["offset_mapping"]] != e["offsets_special"]:
+        if ids_of(a["input_ids"]) != special.ids or [tuple(o) for o in a["offset_mapping"]] != [tuple(o) for o in special.offsets]:
             mismatches += 1
             if mismatches <= 5:
                 print(f"WARNING: llama2: AutoTokenizer and tokenizers differ on string {i}: {s[:60]!r}", file=sys.stderr)

@@ -84,31 +84,29 @@ static void check_decode(dy_tokenizer *tok, tally *t, const char *what, int inde
     free(ids);
 }
 
-// The offset_mapping of the add_special_tokens=True encoding, [[start, end], ...] in code points.
-static void check_offsets(dy_tokenizer *tok, tally *t, int index, const char *text, const cJSON *want_ids,
+// An offset_mapping in code points, flattened as the fixture writes it: [start0, end0, start1, ...].
+static void check_offsets(dy_tokenizer *tok, tally *t, int index, const char *text, bool special, const cJSON *want_ids,
                           const cJSON *want) {
+    const char *what = special ? "string (offsets, add_special_tokens)" : "string (offsets)";
     dy_tokens got = {0};
     dy_token_offsets offsets = {0};
     dy_error err;
     char detail[300];
     t->checks++;
-    if (dy_tokenizer_encode_offsets(tok, text, strlen(text), true, &got, &offsets, &err)) {
-        report(t, "string (offsets)", index, err.msg);
-    } else if (!same_ids(&got, want_ids) || offsets.n != cJSON_GetArraySize(want)) {
-        report(t, "string (offsets)", index, "ids or offset count differ");
+    if (dy_tokenizer_encode_offsets(tok, text, strlen(text), special, &got, &offsets, &err)) {
+        report(t, what, index, err.msg);
+    } else if (!same_ids(&got, want_ids) || 2 * offsets.n != cJSON_GetArraySize(want)) {
+        report(t, what, index, "ids or offset count differ");
     } else {
-        int i = 0;
-        const cJSON *pair;
-        cJSON_ArrayForEach(pair, want) {
-            const int64_t start = (int64_t)cJSON_GetArrayItem(pair, 0)->valuedouble,
-                          end = (int64_t)cJSON_GetArrayItem(pair, 1)->valuedouble;
+        const cJSON *v = want->child;
+        for (int i = 0; i < offsets.n; i++, v = v->next->next) {
+            const int64_t start = (int64_t)v->valuedouble, end = (int64_t)v->next->valuedouble;
             if (offsets.at[i].start != start || offsets.at[i].end != end) {
                 snprintf(detail, sizeof detail, "offset %d of %d: ours (%lld, %lld), HF (%lld, %lld)", i, offsets.n,
                          (long long)offsets.at[i].start, (long long)offsets.at[i].end, (long long)start, (long long)end);
-                report(t, "string (offsets)", index, detail);
+                report(t, what, index, detail);
                 break;
             }
-            i++;
         }
     }
     dy_tokens_free(&got);
@@ -130,14 +128,15 @@ static void check_strings(dy_tokenizer *tok, const cJSON *strings, tally *t) {
             describe(detail, sizeof detail, &got, want);
             report(t, "string", index, detail);
         }
-        const cJSON *want_offsets = cJSON_GetObjectItem(s, "offsets_special");
+        const cJSON *want_offsets = cJSON_GetObjectItem(s, "offsets"), *want_offsets_special = cJSON_GetObjectItem(s, "offsets_special");
         if (want_special) {
             dy_tokens_free(&got);
             t->checks++;
             if (dy_tokenizer_encode(tok, text, strlen(text), true, &got, &err) || !same_ids(&got, want_special))
                 report(t, "string (add_special_tokens)", index, "ids differ");
         }
-        if (want_offsets) check_offsets(tok, t, index, text, want_special, want_offsets);
+        if (want_offsets) check_offsets(tok, t, index, text, false, want, want_offsets);
+        if (want_offsets_special) check_offsets(tok, t, index, text, true, want_special, want_offsets_special);
         const cJSON *decoded_special = cJSON_GetObjectItem(s, "decoded_special");
         if (decoded_special) check_decode(tok, t, "string (ids_special)", index, want_special, false, decoded_special->valuestring);
         dy_tokens_free(&got);
