@@ -2,6 +2,9 @@
 // (@huggingface/tokenizers, the tokenizer part of transformers.js), a local stand-in for the
 // Python `tokenizers` library on machines that cannot install it. It gives no offsets, and it is
 // not Hugging Face's Rust code: tests name its fixtures as tokenizers.js ones, never as HF's.
+// No token decodes either: its ByteFallback decodes a run of byte tokens that is not UTF-8 with
+// TextDecoder (one U+FFFD per maximal invalid subpart), where HF's gives one U+FFFD per byte;
+// whole strings decode to valid text, so the string decodes do not meet that difference.
 //
 // usage (an ES module finds packages from its own folder, so it runs from a copy beside them):
 //   python3 tests/hf_tokenizer_fixtures.py --llama2-strings /tmp/strings.json
