@@ -91,6 +91,7 @@ static int byte_fallback(pieces *p) {
 }
 
 static int fuse(pieces *p) {
+    if (p->n == 0) return 0;
     size_t total = 0;
     for (int i = 0; i < p->n; i++) total += strlen(p->s[i]);
     char *all = malloc(total + 1), *w = all;
@@ -103,8 +104,7 @@ static int fuse(pieces *p) {
     }
     *w = '\0';
     p->s[0] = all;
-    p->n = p->n ? 1 : 0;
-    if (!p->n) free(all);
+    p->n = 1;
     return 0;
 }
 

@@ -191,7 +191,7 @@ static int token_bytes(const dy_tokenizer *tok, const char *t, buffer *out) {
 
 // A token kept by decode: one with a text (a model's padded vocabulary rows have none and decode
 // to nothing, as in transformers), and not a special one when skip_special.
-static bool decoded(const dy_tokenizer *tok, int32_t id, bool skip_special) {
+static bool kept_in_decode(const dy_tokenizer *tok, int32_t id, bool skip_special) {
     return id >= 0 && id < tok->n_ids && tok->id_to_token[id] && !(skip_special && tok->id_is_special[id]);
 }
 
@@ -201,7 +201,7 @@ static char *decode_chain(const dy_tokenizer *tok, const int32_t *ids, int n, bo
     int k = 0;
     if (tokens) {
         for (int i = 0; i < n; i++)
-            if (decoded(tok, ids[i], skip_special)) tokens[k++] = tok->id_to_token[ids[i]];
+            if (kept_in_decode(tok, ids[i], skip_special)) tokens[k++] = tok->id_to_token[ids[i]];
         text = dy_decode_chain(tok->decoder, tok->n_decoder, tokens, k);
     }
     free(tokens);
@@ -213,7 +213,7 @@ char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bo
     if (tok->char_level) return decode_chain(tok, ids, n, skip_special, err);
     buffer bytes = {0}, text = {0};
     for (int i = 0; i < n; i++)
-        if (decoded(tok, ids[i], skip_special) && token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
+        if (kept_in_decode(tok, ids[i], skip_special) && token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
     if (put(&text, "", 0)) goto oom;
     // Lossy UTF-8, as Rust's from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
     for (size_t i = 0; i < bytes.n;) {
