@@ -15,8 +15,8 @@
 static const char USAGE[] =
     "usage: dysco tokenize --model DIR (--text T | --file F | --batch F.jsonl | --warmup) [options]\n"
     "\n"
-    "Prints the token ids of the text as one JSON array. DIR needs tokenizer.json and\n"
-    "tokenizer_config.json only (no weights).\n";
+    "Prints the token ids of the text as one JSON array (with --offsets, an object that holds\n"
+    "their offsets too). DIR needs tokenizer.json and tokenizer_config.json only (no weights).\n";
 
 typedef struct {
     const char *model, *text, *file, *batch, *system;

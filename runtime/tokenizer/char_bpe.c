@@ -83,7 +83,7 @@ static ptrdiff_t start_symbols(dy_tokenizer *tok, const dy_normalized *w, const 
         const int k = (int)sequence_length((unsigned char)*ch);
         const uint32_t from = spans ? w->origin[c] : 0, to = spans ? from + (uint32_t)sequence_length((unsigned char)s[from]) : 0;
         i += (size_t)k;
-        const bool repeat = k > 1 && last && memcmp(last, ch, (size_t)k) == 0 && sequence_length((unsigned char)*last) == (size_t)k;
+        const bool repeat = k > 1 && last && sequence_length((unsigned char)*last) == (size_t)k && memcmp(last, ch, (size_t)k) == 0;
         const int32_t id = repeat ? last_id : char_id(tok, ch, (size_t)k);
         if (k > 1) {
             last = ch;
