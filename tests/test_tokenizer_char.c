@@ -269,6 +269,9 @@ static void test_load_errors(void **state) {
                       "decoder: Strip: \"start\" and \"stop\" must be counts");
     expect_load_error(with_model_field("unk_token", cJSON_CreateString("<nope>")), "model.unk_token: \"<nope>\" is not in model.vocab");
     expect_load_error(with_model_field("ignore_merges", cJSON_CreateTrue()), "model.ignore_merges: not supported without a pre-tokenizer");
+    cJSON *no_ff = base_json();
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(cJSON_GetObjectItem(no_ff, "model"), "vocab"), "<0xFF>");
+    expect_load_error(no_ff, "model.byte_fallback: model.vocab has no token <0xFF> (every byte needs one)");
     // Offsets are for this path only: a byte-level tokenizer says so.
     cJSON *byte_level = base_json();
     cJSON_DeleteItemFromObject(byte_level, "pre_tokenizer");

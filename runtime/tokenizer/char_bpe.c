@@ -59,15 +59,9 @@ static int32_t char_id(const dy_tokenizer *tok, const char *c, size_t n) {
     return dy_str_map_get(&tok->model_vocab, c, n);
 }
 
-static bool have_fallback(const dy_tokenizer *tok, const char *c, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (tok->fallback_id[(unsigned char)c[i]] < 0) return false;
-    return true;
-}
-
 // The symbols the word starts from, as HF's BPE builds its Word: a character in the vocabulary is
-// one symbol; else, with byte_fallback and all its <0xXX> tokens present, one symbol per byte;
-// else <unk>, consecutive ones fused into one when fuse_unk is set. With spans, each symbol's
+// one symbol; else, with byte_fallback, one <0xXX> symbol per byte (the loader checked that every
+// byte has one); else <unk>, consecutive ones fused into one when fuse_unk is set. With spans, each symbol's
 // span in the segment s is kept. Returns the symbol count, or -1 (with err set) when a character
 // has no token at all.
 static ptrdiff_t start_symbols(dy_tokenizer *tok, const dy_normalized *w, const char *s, bool spans, dy_error *err) {
@@ -89,7 +83,7 @@ static ptrdiff_t start_symbols(dy_tokenizer *tok, const dy_normalized *w, const 
             last = ch;
             last_id = id;
         }
-        if (id >= 0 || (tok->byte_fallback && have_fallback(tok, ch, (size_t)k))) {
+        if (id >= 0 || tok->byte_fallback) {
             for (int b = 0; b < (id >= 0 ? 1 : k); b++, n++) {
                 sc->sym[n].id = id >= 0 ? id : tok->fallback_id[(unsigned char)ch[b]];
                 if (spans) {

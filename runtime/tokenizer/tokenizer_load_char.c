@@ -110,10 +110,14 @@ int dy_load_char_model(dy_tokenizer *tok, const cJSON *model, const char *path, 
     if (cJSON_IsString(unk) && (tok->unk_id = dy_str_map_get(&tok->model_vocab, unk->valuestring, strlen(unk->valuestring))) < 0)
         return dy_fail(err, "%s: model.unk_token: \"%s\" is not in model.vocab", path, unk->valuestring);
     if (unk && !cJSON_IsNull(unk) && !cJSON_IsString(unk)) return dy_fail(err, "%s: model.unk_token: not a string", path);
+    // Every byte needs its token: HF's older BPE put a pending <unk> after the byte tokens of a
+    // later character when some were missing, and its newer one refuses such a vocabulary.
     for (int b = 0; b < 256; b++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         tok->fallback_id[b] = dy_str_map_get(&tok->model_vocab, name, 6);
+        if (tok->byte_fallback && tok->fallback_id[b] < 0)
+            return dy_fail(err, "%s: model.byte_fallback: model.vocab has no token %s (every byte needs one)", path, name);
     }
     for (int c = 0; c < 128; c++) {
         const char ch = (char)c;
