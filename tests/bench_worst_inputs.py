@@ -14,9 +14,11 @@ the work per byte. Work per byte is bounded when seconds_per_mb stays
 flat (or falls) from 1 MB to 10 MB; a parser quadratic in some input shows it 10x higher.
 
 Parsers and cases:
-  tokenizer_qwen3, tokenizer_llama3_1  `dysco tokenize --model DIR --file F` on one word of one
-      letter ("aaa..."), one CJK character repeated, digits, spaces, the alternation "abab...",
-      random code points, and random bytes (refused as invalid UTF-8 at the first bad byte).
+  tokenizer_qwen3, tokenizer_llama3_1, tokenizer_lenml_llama2  `dysco tokenize --model DIR --file F`
+      on one word of one letter ("aaa..."), one CJK character repeated, digits, spaces, the
+      alternation "abab...", random code points, and random bytes (refused as invalid UTF-8 at the
+      first bad byte). lenml_llama2 (Llama-2's format, no pre-tokenizer) merges each whole input
+      as one word, its spaces included, with byte fallback for the random code points.
   dysco_yaml  `dysco generate --method dysco --dysco-config F --input-ids ...` on a tiny model
       made here: nested '[' / '{' / "- " (refused past depth 32), one flow list of [1] items
       under template_sequences and of scalars under top_k, a scalar the size of the file (quoted,
@@ -140,7 +142,7 @@ def main():
     ap.add_argument("--sizes", default="1,10", help="input sizes in MB, comma-separated")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60, help="seconds a run may take before it is killed")
-    ap.add_argument("--only", help="one parser: tokenizer_qwen3, tokenizer_llama3_1 or dysco_yaml")
+    ap.add_argument("--only", help="one parser: tokenizer_qwen3, tokenizer_llama3_1, tokenizer_lenml_llama2 or dysco_yaml")
     args = ap.parse_args()
     sizes = [int(float(s) * MB) for s in args.sizes.split(",")]
     if not os.access(args.dysco, os.X_OK):
@@ -153,7 +155,7 @@ def main():
                 f.write(data)
             report(parser, case, len(data), run(cmd, args.runs, args.timeout))
 
-        for name in ("qwen3", "llama3_1"):
+        for name in ("qwen3", "llama3_1", "lenml_llama2"):
             parser = "tokenizer_" + name
             if args.only and args.only != parser:
                 continue

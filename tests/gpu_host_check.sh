@@ -6,8 +6,9 @@
 # make-model + inspect), prefill/decode speed next to transformers (tests/hf_prefill_compare.py),
 # DySCO on the GPU against the CPU and its bf16-storage twin (tests/dysco_device_compare.py), the
 # GPU tests under compute-sanitizer and the tokenizer speed comparison with HF tokenizers.
-# Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/ and llama3_1/
-# as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network).
+# Logs go to $LOG_DIR (default build-gpu/logs). DEPS_DIR/tokenizers holds qwen3/, llama3_1/ and
+# lenml_llama2/ as launch/fetch-tokenizers.sh writes them (the GPU hosts have no network), and
+# llama2/ with Llama-2-7b's own files for the Llama-2 fixture.
 # ONLY="step names" runs just those steps (deps, configure and build always run), e.g. the GPU
 # acceptance in one call (about 6 minutes): ONLY="ctest_gpu make_tiny demo_cuda make_8b
 # generate_8b_vanilla generate_8b_dysco hf_prefill_compare hf_dysco_compare sanitizer".
@@ -40,6 +41,12 @@ step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
 # step after the dumps runs it on the fresh files.
 step hf_bf16_dumps python3 tests/hf_reference_dumps.py build-gpu "$logs/bf16_reference" --bf16 --work /tmp/dysco-bf16
 step cuda_reference build-gpu/tests/test_cuda_reference build-gpu/dysco "$logs/bf16_reference"
+# tokenizer_llama2.json: the tokenizers library on Llama-2-7b's files, which launch/fetch-tokenizers.sh
+# has no source for (DEPS_DIR/tokenizers/llama2: tokenizer.json + tokenizer_config.json of
+# meta-llama/Llama-2-7b-hf, brought along). Written under $logs to come back and be committed to
+# tests/fixtures/, with those two files as DYSCO_TOKENIZERS/llama2; test_tokenizer_parity_llama2
+# fails until then, naming this command.
+step tokenizer_fixture_llama2 python3 tests/hf_tokenizer_fixtures.py --llama2 "$deps/tokenizers/llama2" --out "$logs"
 big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072

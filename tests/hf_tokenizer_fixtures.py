@@ -2,8 +2,11 @@
 """Writes Hugging Face reference fixtures for dysco's tokenizer (run on the GPU host, offline).
 
 usage: tests/hf_tokenizer_fixtures.py --qwen3 DIR --llama DIR [--llama31-template FILE] --out OUTDIR
+       tests/hf_tokenizer_fixtures.py --llama2 DIR --out OUTDIR     the Llama-2 fixture alone
        tests/hf_tokenizer_fixtures.py --corpus-only      per-category counts and sizes of the corpus;
                                                          needs neither transformers nor tokenizers
+       tests/hf_tokenizer_fixtures.py --llama2-strings FILE   the Llama-2 string set as a JSON list
+                                                         (for tests/tokenizers_js_fixture.mjs)
 
 Each DIR holds tokenizer.json + tokenizer_config.json (loadable with
 transformers.AutoTokenizer.from_pretrained(DIR)). Writes OUTDIR/tokenizer_qwen3.json and
@@ -36,6 +39,25 @@ What the fixtures pin down:
                  enable_thinking (true / false / not passed = null) varied.
   warmup         how many tokens add_generation_prompt adds to [{"role":"user","content":"Hi"}]
                  (expected: Qwen3 7 with thinking off, 3 with thinking on; Llama 4).
+
+--llama2 DIR (Llama-2-7b's tokenizer.json + tokenizer_config.json, e.g. meta-llama/Llama-2-7b-hf's)
+writes OUTDIR/tokenizer_llama2.json, the same layout with offsets, for the SentencePiece-style path:
+
+  {"tokenizer": "llama2", "transformers", "tokenizers", "tokenizer_json_sha256",
+   "strings": [{"text", "ids" and "offsets" (add_special_tokens=False), "ids_special" and
+                "offsets_special" (=True, as HELMET calls it; first 300 strings only),
+                "decoded" (only when it differs from text), "decoded_skip" (only when it differs
+                from decoded), "decoded_special" (decode of ids_special)}, ...],
+   offsets being the offset_mapping in code points, flattened: [start0, end0, start1, end1, ...]
+   "token_decodes": as above, "autotokenizer_class",
+   "autotokenizer_mismatches": strings whose ids_special or offset_mapping differ between
+                               transformers.AutoTokenizer and the tokenizers library (expected 0)}
+
+Its values come from tokenizers.Tokenizer.from_file(DIR/tokenizer.json), the file's own semantics,
+which is what HELMET's transformers 4 ran (LlamaTokenizerFast loads that file as it is); transformers
+5's AutoTokenizer may rebuild a Llama tokenizer from its vocabulary, so it is compared, not trusted.
+Its strings are the corpus plus LLAMA2_EXTRA (long single words, byte-fallback characters, runs of
+spaces, "<s>" inside text, HELMET's truncation marker).
 
 Seen with transformers 5.17.0 / tokenizers 0.23.2: AutoTokenizer loads Qwen3 as Qwen2Tokenizer and
 Llama-3.1 as TokenizersBackend; both encode exactly like tokenizers.Tokenizer.from_file. Llama's
@@ -671,6 +693,30 @@ CATEGORIES = [
 MULTILINGUAL = ("cjk", "rtl", "indic_thai", "cyrillic_greek", "emoji", "combining", "nfc", "mixed")
 
 
+# Strings that matter for Llama-2's Prepend/Replace normalizer, byte fallback and offsets; HELMET's
+# InfiniteBench loader measures its truncation marker (the second string) with the tokenizer.
+LLAMA2_EXTRA = [
+    "Hello world", " ... [the rest of the text is omitted]", "", " ", "  ", "     ", "   leading", "trailing   ",
+    " both ", "\n", "\n\n", "a\nb", " \n ", "line one\n\nline two\n", "\r\n", "\t\ttabs\t", "<s>", "<s>Hello",
+    "Hello<s>", "Hello <s> world", " <s> ", "<s><s>", "a<s>b</s>c<unk>d", "</s>", "<unk>", "<s", "s>", "<S>",
+    "< s>", "é", "e\u0301", "ÿþ", "你好，世界", "日本語のテキスト", "한국어 텍스트", "🚀🌍👍🏽", "👨\u200d👩\u200d👧",
+    "\u0001\u0002\u007f", "\ue000\U0010fffd", "\ufffd", "\u00a0nbsp\u00a0", "\u2581", "\u2581Hello", "\u2581 \u2581",
+    "x" * 5000, "ab" * 3000, "a" * 20000, "的" * 3000, "😀" * 1000, "0123456789" * 500,
+    "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(4000)),  # rare CJK: byte fallback in a long word
+    "https://example.com/" + "/".join(f"seg{i}" for i in range(400)),
+]
+
+
+def llama2_strings():
+    """The Llama-2 fixture's strings: LLAMA2_EXTRA, then the corpus (duplicates left out)."""
+    seen, out = set(), []
+    for s in LLAMA2_EXTRA + [s for _, s in build_corpus()]:
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
 def build_corpus(n=N_STRINGS, seed=SEED):
     """Returns [(category, text), ...]: about n distinct strings, the same n/len(CATEGORIES) share per
     category, shuffled deterministically. The empty string is always included (category tiny)."""
@@ -789,6 +835,8 @@ def special_id_lists(tok, name):
                  "<|im_start|>assistant\n<think>\nhmm\n</think>\n\nYes.<|im_end|><|endoftext|>",
                  "<tool_call>\n{\"name\": \"f\"}\n</tool_call><|im_end|>",
                  "<|vision_start|><|image_pad|><|vision_end|>caption<|fim_prefix|>x<|fim_suffix|>"]
+    elif name == "llama2":
+        texts = ["<s>Hi there</s>", "<s> [INST] Hello [/INST] Yes.</s><s>", "a<unk>b <s> c</s>", "<s><s> .,!? don't"]
     else:
         texts = ["<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>",
                  "<|start_header_id|>assistant<|end_header_id|>\n\nYes.<|eot_id|><|end_of_text|>",
@@ -1064,22 +1112,84 @@ def build_fixture(name, folder, corpus, llama31_template, transformers, tokenize
     }
 
 
+class RawTokenizer:
+    """tokenizers.Tokenizer with the few transformers calls make_token_decodes makes."""
+
+    def __init__(self, raw):
+        self.raw, self.added_tokens_decoder = raw, raw.get_added_tokens_decoder()
+        self.all_special_ids = sorted(i for i, t in self.added_tokens_decoder.items() if t.special)
+
+    def __len__(self):
+        return self.raw.get_vocab_size(with_added_tokens=True)
+
+    def __call__(self, s, add_special_tokens=True):
+        return {"input_ids": self.raw.encode(s, add_special_tokens=add_special_tokens).ids}
+
+    def decode(self, ids, skip_special_tokens=False):
+        return self.raw.decode(ids, skip_special_tokens=skip_special_tokens)
+
+
+def build_llama2_fixture(folder, transformers, tokenizers):
+    import hashlib
+    path = os.path.join(folder, "tokenizer.json")
+    with open(path, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    raw = tokenizers.Tokenizer.from_file(path)
+    auto = transformers.AutoTokenizer.from_pretrained(folder)
+    entries, mismatches = [], 0
+    for i, s in enumerate(llama2_strings()):
+        plain, special = raw.encode(s, add_special_tokens=False), raw.encode(s)
+        e = {"text": s, "ids": plain.ids, "offsets": [x for o in plain.offsets for x in o]}
+        if i < IDS_SPECIAL_FIRST:
+            e["ids_special"] = special.ids
+            e["offsets_special"] = [x for o in special.offsets for x in o]
+            e["decoded_special"] = raw.decode(special.ids)
+        dec = raw.decode(plain.ids)
+        if dec != s:
+            e["decoded"] = dec
+        dec_skip = raw.decode(plain.ids, skip_special_tokens=True)
+        if dec_skip != dec:
+            e["decoded_skip"] = dec_skip
+        a = auto(s, return_offsets_mapping=True)
+        if ids_of(a["input_ids"]) != special.ids or [tuple(o) for o in a["offset_mapping"]] != [tuple(o) for o in special.offsets]:
+            mismatches += 1
+            if mismatches <= 5:
+                print(f"WARNING: llama2: AutoTokenizer and tokenizers differ on string {i}: {s[:60]!r}", file=sys.stderr)
+        entries.append(e)
+    return {
+        "tokenizer": "llama2",
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "tokenizer_json_sha256": sha,
+        "autotokenizer_class": type(auto).__name__,
+        "autotokenizer_mismatches": mismatches,
+        "strings": entries,
+        "token_decodes": make_token_decodes(RawTokenizer(raw), "llama2", build_corpus(), SEED),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--qwen3", help="folder with the Qwen3 tokenizer.json + tokenizer_config.json")
     ap.add_argument("--llama", help="folder with the Llama-3.1 tokenizer.json + tokenizer_config.json")
     ap.add_argument("--llama31-template", help="a Llama-3.1 chat template (Jinja) to render the Llama chats with too")
     ap.add_argument("--out", help="output folder")
+    ap.add_argument("--llama2", help="folder with Llama-2-7b's tokenizer.json + tokenizer_config.json")
     ap.add_argument("--corpus-only", action="store_true", help="print the corpus statistics and exit")
+    ap.add_argument("--llama2-strings", help="write the Llama-2 string set to this file (JSON) and exit")
     args = ap.parse_args()
+    if args.llama2_strings:
+        with open(args.llama2_strings, "w", encoding="utf-8") as f:
+            json.dump(llama2_strings(), f, ensure_ascii=False)
+        return 0
 
     corpus = build_corpus()
     print("corpus categories:", file=sys.stderr)
     print_corpus_stats(corpus)
     if args.corpus_only:
         return 0
-    if not (args.qwen3 and args.llama and args.out):
-        ap.error("--qwen3, --llama and --out are required")
+    if not (args.out and (args.llama2 or (args.qwen3 and args.llama))):
+        ap.error("--out and either --qwen3 and --llama, or --llama2, are required")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -1092,7 +1202,16 @@ def main():
         with open(args.llama31_template, encoding="utf-8") as f:
             llama31 = f.read()
     os.makedirs(args.out, exist_ok=True)
+    if args.llama2:
+        doc = build_llama2_fixture(args.llama2, transformers, tokenizers)
+        path = os.path.join(args.out, "tokenizer_llama2.json")
+        size = write_fixture(path, doc)
+        print(f"{path}: {len(doc['strings'])} strings, {len(doc['token_decodes'])} token_decodes, "
+              f"{doc['autotokenizer_mismatches']} AutoTokenizer mismatches ({doc['autotokenizer_class']}), "
+              f"{size} bytes ({size / 2 ** 20:.2f} MiB)")
     for name, folder in (("qwen3", args.qwen3), ("llama3", args.llama)):
+        if not folder:
+            continue
         doc = build_fixture(name, folder, corpus, llama31, transformers, tokenizers)
         path = os.path.join(args.out, f"tokenizer_{name}.json")
         size = write_fixture(path, doc)

@@ -7,7 +7,10 @@
 //    that make its parts: a merge can create pairs that rank below itself), and shuffled with
 //    ignore_merges, the whole input being one word;
 //  - the real Qwen3 and Llama-3.1 tables (TOKENIZER_DIR as launch/fetch-tokenizers.sh fills it),
-//    on runs of letters, which their pre-tokenizers keep as one word.
+//    on runs of letters, which their pre-tokenizers keep as one word;
+//  - the real table of lenml_llama2 (Llama-2's format, no pre-tokenizer), whose words start from
+//    characters after "▁" is prepended and spaces become "▁": the whole text is one word, spaces
+//    included.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +36,7 @@ typedef struct {
     dy_str_map vocab;  // byte-level token -> id
     dy_str_map ranks;  // "left right" -> rank (byte-level tokens hold no space); a repeated pair keeps its last rank
     bool ignore_merges;
+    bool char_level;  // no pre-tokenizer: symbols are the characters of "▁" + the text, spaces as "▁"
 } reference;
 
 static void reference_init(reference *ref, const cJSON *model) {
@@ -49,6 +53,7 @@ static void reference_init(reference *ref, const cJSON *model) {
         if (dy_str_map_put(&ref->ranks, key, strlen(key), rank++)) setup_die("out of memory");
     }
     ref->ignore_merges = cJSON_IsTrue(cJSON_GetObjectItem(model, "ignore_merges"));
+    ref->char_level = false;
 }
 
 static void reference_free(reference *ref) {
@@ -72,12 +77,28 @@ static int32_t vocab_id(const reference *ref, const char *token) {
     return id;
 }
 
+// The symbols of a char-level word: "▁", then each character, a space as "▁" (Llama-2's
+// Prepend and Replace normalizers). The characters used here all have a token: no byte fallback.
+static size_t char_symbols(const char *word, size_t len, char **sym) {
+    size_t n = 0;
+    sym[n++] = strdup("\xe2\x96\x81");
+    for (size_t i = 0; i < len;) {
+        const unsigned char lead = (unsigned char)word[i];
+        const size_t k = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        sym[n] = word[i] == ' ' ? strdup("\xe2\x96\x81") : strndup(word + i, k);
+        n++;
+        i += k;
+    }
+    return n;
+}
+
 // The ids of one pre-tokenized word (bytes), merged by scanning every adjacent pair each time.
 static void reference_word(const reference *ref, const char *word, size_t len, dy_tokens *out) {
-    char **sym = xmalloc(len * sizeof *sym), *whole = xmalloc(2 * len + 1);
-    int32_t *rank = xmalloc(len * sizeof *rank);  // rank[i]: the pair (sym[i], sym[i + 1]), -1 when none
+    char **sym = xmalloc((len + 1) * sizeof *sym), *whole = xmalloc(2 * len + 1);
+    int32_t *rank = xmalloc((len + 1) * sizeof *rank);  // rank[i]: the pair (sym[i], sym[i + 1]), -1 when none
     size_t n = len, whole_len = 0;
-    for (size_t i = 0; i < len; i++) {
+    if (ref->char_level) n = len ? char_symbols(word, len, sym) : 0;
+    for (size_t i = 0; i < len && !ref->char_level; i++) {
         sym[i] = xmalloc(3);
         gpt2_byte_char((unsigned char)word[i], sym[i]);
         memcpy(whole + whole_len, sym[i], strlen(sym[i]));
@@ -280,11 +301,13 @@ static void test_synthetic_ignore_merges(void **state) {
 
 // ---- The real tables --------------------------------------------------------------------------
 
-static void check_real(const char *name, uint64_t seed) {
+// char_level: the text is one word, so spaces join the letters (one alphabet more).
+static void check_real(const char *name, uint64_t seed, bool char_level) {
     static const char *const ab[] = {"a", "b"}, *const abc[] = {"a", "b", "c"}, *const erst[] = {"e", "r", "s", "t"},
-                             *const low[] = {"l", "o", "w"}, *const cjk[] = {"的", "一", "是"}, *const mixed[] = {"e", "é", "n"};
-    static const char *const *const alphabets[] = {ab, abc, erst, low, cjk, mixed};
-    static const int sizes[] = {2, 3, 4, 3, 3, 3};
+                             *const low[] = {"l", "o", "w"}, *const cjk[] = {"的", "一", "是"}, *const mixed[] = {"e", "é", "n"},
+                             *const spaced[] = {" ", "t", "he", "a"};
+    static const char *const *const alphabets[] = {ab, abc, erst, low, cjk, mixed, spaced};
+    static const int sizes[] = {2, 3, 4, 3, 3, 3, 4};
     char dir[PATH_MAX], path[PATH_MAX];
     dy_error err;
     if (dy_path_join(dir, sizeof dir, tokenizer_dir, name, &err) || dy_path_join(path, sizeof path, dir, "tokenizer.json", &err))
@@ -296,7 +319,8 @@ static void check_real(const char *name, uint64_t seed) {
     if (!root) fail_msg("%s: cannot read", path);
     reference ref;
     reference_init(&ref, cJSON_GetObjectItem(root, "model"));
-    compare(tok, &ref, alphabets, sizes, 6, 400, seed, name);
+    ref.char_level = char_level;
+    compare(tok, &ref, alphabets, sizes, char_level ? 7 : 6, 400, seed, name);
     reference_free(&ref);
     cJSON_Delete(root);
     free(json);
@@ -305,12 +329,17 @@ static void check_real(const char *name, uint64_t seed) {
 
 static void test_qwen3(void **state) {
     (void)state;
-    check_real("qwen3", 5);
+    check_real("qwen3", 5, false);
 }
 
 static void test_llama3(void **state) {
     (void)state;
-    check_real("llama3_1", 6);
+    check_real("llama3_1", 6, false);
+}
+
+static void test_lenml_llama2(void **state) {
+    (void)state;
+    check_real("lenml_llama2", 7, true);
 }
 
 int main(int argc, char **argv) {
@@ -318,6 +347,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synthetic_training_order), cmocka_unit_test(test_synthetic_shuffled),
         cmocka_unit_test(test_synthetic_ignore_merges), cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3),
+        cmocka_unit_test(test_lenml_llama2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,24 @@ static void test_encode_and_chat(void **state) {
     expect(args, 0, "Hello\n", NULL);
 }
 
+// --offsets on the Llama-2-format file (lenml_llama2: Mistral-7B's vocabulary in that format):
+// HF's offset_mapping, the leading "▁" folded into the first token, <s> at (0, 0), and "é" one
+// code point; a byte-level tokenizer refuses it in one line.
+static void test_offsets(void **state) {
+    (void)state;
+    char args[PATH_MAX + 200];
+    snprintf(args, sizeof args, "--model '%s/lenml_llama2' --offsets --text 'Hello world'", toks);
+    expect(args, 0, "{\"input_ids\": [1,22557,1526], \"offset_mapping\": [[0, 0], [0, 5], [5, 11]]}\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/lenml_llama2' --offsets --no-special --text 'caf\xc3\xa9 ok'", toks);
+    expect(args, 0, "\"offset_mapping\": [[0, 4], [4, 7]]}\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/lenml_llama2' --decode --text '[1,22557,1526]'", toks);
+    expect(args, 0, "<s> Hello world\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --offsets --text hi", toks);
+    expect(args, 1, NULL, "qwen3/tokenizer.json: offsets are only supported for tokenizers without a pre-tokenizer (Llama-2)");
+    snprintf(args, sizeof args, "--model '%s/lenml_llama2' --offsets --chat --text hi", toks);
+    expect(args, 2, NULL, "tokenize: --offsets is for plain --text or --file input");
+}
+
 static void test_warmup(void **state) {
     (void)state;
     char args[PATH_MAX + 100];
@@ -203,7 +221,7 @@ static void test_usage_and_input_errors(void **state) {
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR", &dysco_bin, &toks, NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encode_and_chat), cmocka_unit_test(test_warmup), cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_encode_and_chat), cmocka_unit_test(test_offsets), cmocka_unit_test(test_warmup), cmocka_unit_test(test_batch),
         cmocka_unit_test(test_malformed_tokenizer_files), cmocka_unit_test(test_usage_and_input_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

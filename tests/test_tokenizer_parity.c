@@ -1,7 +1,17 @@
 // Parity with Hugging Face on the real Qwen3 and Llama-3.1 tokenizer files: every string,
 // decode and chat of the fixtures made by tests/hf_tokenizer_fixtures.py (transformers on the GPU
-// host) must give exactly HF's ids and text. argv: FIXTURE_DIR TOKENIZER_DIR, the latter holding
-// qwen3/ and llama3_1/ as launch/fetch-tokenizers.sh writes them. Missing files fail the test.
+// host) must give exactly HF's ids and text. argv: FIXTURE_DIR TOKENIZER_DIR GROUP, the tokenizer
+// folder holding qwen3/ and llama3_1/ as launch/fetch-tokenizers.sh writes them; GROUP byte_level.
+//
+// GROUP llama2 (ctest's test_tokenizer_parity_llama2) checks the SentencePiece-style path:
+//  - HF's Llama-2 fixture (tokenizer_llama2.json, ids, offsets and decodes from the tokenizers
+//    library on the GPU host) against TOKENIZER_DIR/llama2, which must be the very tokenizer.json
+//    the fixture was made with (its sha256 is in the fixture). Until the GPU host has made it, this
+//    test fails and names the command to run.
+//  - tokenizers.js's fixture (tokenizer_lenml_llama2_tokenizersjs.json, ids and decodes only, made
+//    here by tests/tokenizers_js_fixture.mjs) against TOKENIZER_DIR/lenml_llama2: a JavaScript
+//    port, not HF's code, so it backs the HF fixture up and does not stand in for it.
+// Missing files fail the test.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +26,10 @@
 
 #include "runtime/tokenizer/prompt.h"
 #include "runtime/util/file_util.h"
+#include "runtime/util/sha256.h"
 #include "test_util.h"
 
-static const char *fixture_dir, *tokenizer_dir;
+static const char *fixture_dir, *tokenizer_dir, *group;
 
 typedef struct {
     int checks, failures;
@@ -73,6 +84,35 @@ static void check_decode(dy_tokenizer *tok, tally *t, const char *what, int inde
     free(ids);
 }
 
+// An offset_mapping in code points, flattened as the fixture writes it: [start0, end0, start1, ...].
+static void check_offsets(dy_tokenizer *tok, tally *t, int index, const char *text, bool special, const cJSON *want_ids,
+                          const cJSON *want) {
+    const char *what = special ? "string (offsets, add_special_tokens)" : "string (offsets)";
+    dy_tokens got = {0};
+    dy_token_offsets offsets = {0};
+    dy_error err;
+    char detail[300];
+    t->checks++;
+    if (dy_tokenizer_encode_offsets(tok, text, strlen(text), special, &got, &offsets, &err)) {
+        report(t, what, index, err.msg);
+    } else if (!same_ids(&got, want_ids) || 2 * offsets.n != cJSON_GetArraySize(want)) {
+        report(t, what, index, "ids or offset count differ");
+    } else {
+        const cJSON *v = want->child;
+        for (int i = 0; i < offsets.n; i++, v = v->next->next) {
+            const int64_t start = (int64_t)v->valuedouble, end = (int64_t)v->next->valuedouble;
+            if (offsets.at[i].start != start || offsets.at[i].end != end) {
+                snprintf(detail, sizeof detail, "offset %d of %d: ours (%lld, %lld), HF (%lld, %lld)", i, offsets.n,
+                         (long long)offsets.at[i].start, (long long)offsets.at[i].end, (long long)start, (long long)end);
+                report(t, what, index, detail);
+                break;
+            }
+        }
+    }
+    dy_tokens_free(&got);
+    dy_token_offsets_free(&offsets);
+}
+
 static void check_strings(dy_tokenizer *tok, const cJSON *strings, tally *t) {
     int index = 0;
     const cJSON *s;
@@ -88,12 +128,17 @@ static void check_strings(dy_tokenizer *tok, const cJSON *strings, tally *t) {
             describe(detail, sizeof detail, &got, want);
             report(t, "string", index, detail);
         }
+        const cJSON *want_offsets = cJSON_GetObjectItem(s, "offsets"), *want_offsets_special = cJSON_GetObjectItem(s, "offsets_special");
         if (want_special) {
             dy_tokens_free(&got);
             t->checks++;
             if (dy_tokenizer_encode(tok, text, strlen(text), true, &got, &err) || !same_ids(&got, want_special))
                 report(t, "string (add_special_tokens)", index, "ids differ");
         }
+        if (want_offsets) check_offsets(tok, t, index, text, false, want, want_offsets);
+        if (want_offsets_special) check_offsets(tok, t, index, text, true, want_special, want_offsets_special);
+        const cJSON *decoded_special = cJSON_GetObjectItem(s, "decoded_special");
+        if (decoded_special) check_decode(tok, t, "string (ids_special)", index, want_special, false, decoded_special->valuestring);
         dy_tokens_free(&got);
         const cJSON *decoded = cJSON_GetObjectItem(s, "decoded"), *decoded_skip = cJSON_GetObjectItem(s, "decoded_skip");
         const char *d = decoded ? decoded->valuestring : text;
@@ -207,8 +252,72 @@ static void run_fixture(const char *fixture_name, const char *tokenizer_name) {
 static void test_qwen3(void **state) { (void)state; run_fixture("tokenizer_qwen3.json", "qwen3"); }
 static void test_llama3(void **state) { (void)state; run_fixture("tokenizer_llama3.json", "llama3_1"); }
 
+static const char LLAMA2_HOWTO[] =
+    "made on the GPU host with: python3 tests/hf_tokenizer_fixtures.py --llama2 DIR --out tests/fixtures "
+    "(DIR: Llama-2-7b's tokenizer.json + tokenizer_config.json, e.g. meta-llama/Llama-2-7b-hf's); copy DIR's "
+    "two files to DYSCO_TOKENIZERS/llama2";
+
+// The fixture's tokenizer_json_sha256 must be the tokenizer.json's in tok_path: the ids are of that file.
+static void check_same_file(const cJSON *root, const char *tok_path) {
+    char path[PATH_MAX + 32], hex[65];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/tokenizer.json", tok_path);
+    size_t len;
+    char *json = dy_read_file(path, &len, &err);
+    if (!json) fail_msg("%s (the fixture is %s)", err.msg, LLAMA2_HOWTO);
+    unsigned char digest[32];
+    dy_sha256(json, len, digest);
+    free(json);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(root, "tokenizer_json_sha256"));
+    if (!want || strcmp(want, hex) != 0)
+        fail_msg("%s: sha256 %s, but the fixture was made from a tokenizer.json with sha256 %s", path, hex, want ? want : "(none)");
+}
+
+// A Llama-2-format fixture: strings (ids, offsets when given, decodes) and token decodes.
+static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_name, const char *missing_hint) {
+    char path[PATH_MAX], tok_path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/%s", fixture_dir, fixture_name);
+    snprintf(tok_path, sizeof tok_path, "%s/%s", tokenizer_dir, tokenizer_name);
+    char *json = dy_read_file(path, NULL, &err);
+    if (!json) fail_msg("%s: missing: it is %s", path, missing_hint);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    check_same_file(root, tok_path);
+    dy_tokenizer *tok;
+    if (dy_tokenizer_load(tok_path, &tok, &err)) fail_msg("%s", err.msg);
+    tally t = {0};
+    check_strings(tok, cJSON_GetObjectItem(root, "strings"), &t);
+    check_token_decodes(tok, cJSON_GetObjectItem(root, "token_decodes"), &t);
+    printf("%s: %d strings, %d token decodes: %d checks, %d mismatches\n", fixture_name,
+           cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")), cJSON_GetArraySize(cJSON_GetObjectItem(root, "token_decodes")),
+           t.checks, t.failures);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")) >= 5000);
+    dy_tokenizer_free(tok);
+    cJSON_Delete(root);
+    assert_int_equal(t.failures, 0);
+}
+
+static void test_llama2_hf(void **state) {
+    (void)state;
+    run_llama2_fixture("tokenizer_llama2.json", "llama2", LLAMA2_HOWTO);
+}
+
+static void test_lenml_llama2_tokenizers_js(void **state) {
+    (void)state;
+    run_llama2_fixture("tokenizer_lenml_llama2_tokenizersjs.json", "lenml_llama2",
+                       "made with tests/tokenizers_js_fixture.mjs (see its usage), and the tokenizer "
+                       "files come from launch/fetch-tokenizers.sh");
+}
+
 int main(int argc, char **argv) {
-    test_args(argc, argv, "FIXTURE_DIR TOKENIZER_DIR", &fixture_dir, &tokenizer_dir, NULL);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    test_args(argc, argv, "FIXTURE_DIR TOKENIZER_DIR byte_level|llama2", &fixture_dir, &tokenizer_dir, &group, NULL);
+    const struct CMUnitTest byte_level[] = {cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3)};
+    const struct CMUnitTest llama2[] = {cmocka_unit_test(test_lenml_llama2_tokenizers_js), cmocka_unit_test(test_llama2_hf)};
+    if (strcmp(group, "llama2") == 0) return cmocka_run_group_tests(llama2, NULL, NULL);
+    if (strcmp(group, "byte_level") == 0) return cmocka_run_group_tests(byte_level, NULL, NULL);
+    fprintf(stderr, "%s: GROUP must be byte_level or llama2\n", argv[0]);
+    return 2;
 }

@@ -99,6 +99,23 @@ static void add_pair(const dy_tokenizer *tok, dy_merge_queue *q, const dy_bpe_sy
         dy_merge_queue_add(q, left, (uint32_t)rank);
 }
 
+int dy_bpe_merge(const dy_tokenizer *tok, dy_merge_queue *q, dy_bpe_symbol *sym, size_t n) {
+    if (n > INT32_MAX || dy_merge_queue_start(q, n, tok->n_merges)) return -1;
+    for (size_t i = 0; i + 1 < n; i++) add_pair(tok, q, sym, (int32_t)i);
+    uint32_t rank;
+    for (int32_t l; (l = dy_merge_queue_pop(q, &rank)) >= 0;) {
+        const int32_t r = sym[l].next, before = sym[l].prev;
+        dy_merge_queue_remove(q, r);  // (r, its right) is gone, (before, l) becomes (before, merged)
+        if (before >= 0) dy_merge_queue_remove(q, before);
+        sym[l].id = tok->merge_id[rank];
+        sym[l].next = sym[r].next;
+        if (sym[r].next >= 0) sym[sym[r].next].prev = l;
+        add_pair(tok, q, sym, before);
+        add_pair(tok, q, sym, l);
+    }
+    return 0;
+}
+
 int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out) {
     dy_word_cache *cache = &tok->cache;
     if (len <= CACHE_MAX_WORD) {
@@ -124,22 +141,9 @@ int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out)
         }
     }
     dy_bpe_symbol *sym = s->sym;
-    dy_merge_queue *q = &s->queue;
-    if (len > INT32_MAX || dy_merge_queue_start(q, len, tok->n_merges)) return -1;
     for (size_t i = 0; i < len; i++)
         sym[i] = (dy_bpe_symbol){tok->byte_id[(unsigned char)word[i]], (int32_t)i - 1, i + 1 < len ? (int32_t)i + 1 : -1};
-    for (size_t i = 0; i + 1 < len; i++) add_pair(tok, q, sym, (int32_t)i);
-    uint32_t rank;
-    for (int32_t l; (l = dy_merge_queue_pop(q, &rank)) >= 0;) {
-        const int32_t r = sym[l].next, before = sym[l].prev;
-        dy_merge_queue_remove(q, r);  // (r, its right) is gone, (before, l) becomes (before, merged)
-        if (before >= 0) dy_merge_queue_remove(q, before);
-        sym[l].id = tok->merge_id[rank];
-        sym[l].next = sym[r].next;
-        if (sym[r].next >= 0) sym[sym[r].next].prev = l;
-        add_pair(tok, q, sym, before);
-        add_pair(tok, q, sym, l);
-    }
+    if (dy_bpe_merge(tok, &s->queue, sym, len)) return -1;
     for (int32_t i = 0; i >= 0; i = sym[i].next)
         if (dy_tokens_push(out, sym[i].id)) return -1;
     if (len <= CACHE_MAX_WORD) cache_put(cache, word, len, out->ids + first_out, out->n - first_out);

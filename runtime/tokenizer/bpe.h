@@ -34,6 +34,10 @@ typedef struct {  // per-word working memory, grown as needed and reused
 } dy_bpe_scratch;
 
 void dy_byte_level_tables(dy_tokenizer *tok);
+// Merges the n symbols of one word (sym[i] linked to i - 1 and i + 1) in rank order; the tokens
+// left are the list from sym[0], each having absorbed the symbols up to the next one. -1 when out
+// of memory or n > INT32_MAX.
+int dy_bpe_merge(const dy_tokenizer *tok, dy_merge_queue *q, dy_bpe_symbol *sym, size_t n);
 int dy_bpe_word(dy_tokenizer *tok, const char *word, size_t len, dy_tokens *out);
 int dy_word_cache_init(dy_word_cache *c, int max_entries);
 void dy_word_cache_free(dy_word_cache *c);

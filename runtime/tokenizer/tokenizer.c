@@ -1,4 +1,6 @@
-// Encoding and decoding with a loaded tokenizer (see tokenizer.h for the pipeline).
+// Encoding and decoding with a loaded tokenizer (see tokenizer.h for the pipeline): the steps both
+// models share, and the byte-level model's pre-tokenizer and decoder (the char-level model's are
+// in char_bpe.c and decoder_chain.c).
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -58,8 +60,11 @@ static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int lev
     return 0;
 }
 
-static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, dy_tokens *out, dy_error *err) {
+// One text piece between added tokens, at byte base of the text (offsets: char-level only).
+static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, size_t base, dy_tokens *out,
+                          dy_token_offsets *offsets, dy_error *err) {
     if (len == 0) return 0;
+    if (tok->char_level) return dy_char_bpe_segment(tok, s, len, base, out, offsets, err);
     bool ascii = true;
     for (size_t i = 0; i < len && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
     if (!tok->nfc || ascii) return split_and_merge(tok, s, len, 0, out, err);  // ASCII is always in NFC
@@ -71,15 +76,49 @@ static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, dy_token
     return rc;
 }
 
-int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
-                        dy_error *err) {
+// A special token of the post-processor: offsets (0, 0), as in HF.
+static int push_template(const int32_t *ids, int n, dy_tokens *out, dy_token_offsets *offsets, dy_error *err) {
+    for (int i = 0; i < n; i++)
+        if (dy_tokens_push(out, ids[i]) || (offsets && dy_token_offsets_push(offsets, 0, 0)))
+            return dy_fail(err, "tokenizer: out of memory");
+    return 0;
+}
+
+// Code point index of a byte offset, counted on from the last one asked: offsets come nearly in
+// order (a token's start can go back within its word, the post-processor's (0, 0) to the start),
+// so a cursor each for starts and ends walks the text about once, where a table would be 8 bytes
+// per byte of a 10 MB text.
+typedef struct {
+    size_t byte;
+    int64_t code_point;
+} text_cursor;
+
+static int64_t code_point_at(const char *text, text_cursor *c, size_t byte) {
+    if (byte < c->byte) *c = (text_cursor){0, 0};
+    for (; c->byte < byte; c->byte++) c->code_point += ((unsigned char)text[c->byte] & 0xC0) != 0x80;
+    return c->code_point;
+}
+
+// Byte offsets from `first` on -> code point offsets (Python string indices, as HF reports them).
+static void offsets_to_code_points(const char *text, dy_token_offsets *offsets, int first) {
+    text_cursor starts = {0, 0}, ends = {0, 0};
+    for (int i = first; i < offsets->n; i++) {
+        offsets->at[i].start = code_point_at(text, &starts, (size_t)offsets->at[i].start);
+        offsets->at[i].end = code_point_at(text, &ends, (size_t)offsets->at[i].end);
+    }
+}
+
+static int encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                  dy_token_offsets *offsets, dy_error *err) {
+    if (offsets && !tok->char_level)
+        return dy_fail(err, "%s: offsets are only supported for tokenizers without a pre-tokenizer (Llama-2)", tok->path);
     for (size_t i = 0; i < len;) {
         int prefix, n = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
         if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);
         i += (size_t)n;
     }
-    for (int i = 0; add_special && i < tok->n_prefix; i++)
-        if (dy_tokens_push(out, tok->prefix[i])) return dy_fail(err, "tokenizer: out of memory");
+    const int first_offset = offsets ? offsets->n : 0;
+    if (add_special && push_template(tok->prefix, tok->n_prefix, out, offsets, err)) return -1;
     // Added tokens are found in the raw text first: leftmost match, longest at that position.
     size_t seg = 0;
     for (size_t i = 0; i < len; i++) {
@@ -87,17 +126,29 @@ int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool ad
         for (int a = 0; a < tok->n_added; a++) {
             const dy_added_token *t = &tok->added[a];
             if ((size_t)t->len > len - i || memcmp(text + i, t->content, (size_t)t->len) != 0) continue;
-            if (encode_segment(tok, text + seg, i - seg, out, err)) return -1;
-            if (dy_tokens_push(out, t->id)) return dy_fail(err, "tokenizer: out of memory");
+            if (encode_segment(tok, text + seg, i - seg, seg, out, offsets, err)) return -1;
+            if (dy_tokens_push(out, t->id) ||
+                (offsets && dy_token_offsets_push(offsets, (int64_t)i, (int64_t)(i + (size_t)t->len))))
+                return dy_fail(err, "tokenizer: out of memory");
             i += (size_t)t->len - 1;
             seg = i + 1;
             break;
         }
     }
-    if (encode_segment(tok, text + seg, len - seg, out, err)) return -1;
-    for (int i = 0; add_special && i < tok->n_suffix; i++)
-        if (dy_tokens_push(out, tok->suffix[i])) return dy_fail(err, "tokenizer: out of memory");
+    if (encode_segment(tok, text + seg, len - seg, seg, out, offsets, err)) return -1;
+    if (add_special && push_template(tok->suffix, tok->n_suffix, out, offsets, err)) return -1;
+    if (offsets) offsets_to_code_points(text, offsets, first_offset);
     return 0;
+}
+
+int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                        dy_error *err) {
+    return encode(tok, text, len, add_special, out, NULL, err);
+}
+
+int dy_tokenizer_encode_offsets(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                                dy_token_offsets *offsets, dy_error *err) {
+    return encode(tok, text, len, add_special, out, offsets, err);
 }
 
 typedef struct {
@@ -138,14 +189,31 @@ static int token_bytes(const dy_tokenizer *tok, const char *t, buffer *out) {
     return 0;
 }
 
-char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err) {
-    buffer bytes = {0}, text = {0};
-    for (int i = 0; i < n; i++) {
-        // Ids without a token (a model's padded vocabulary rows) decode to nothing, as in transformers.
-        if (ids[i] < 0 || ids[i] >= tok->n_ids || !tok->id_to_token[ids[i]]) continue;
-        if (skip_special && tok->id_is_special[ids[i]]) continue;
-        if (token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
+// A token kept by decode: one with a text (a model's padded vocabulary rows have none and decode
+// to nothing, as in transformers), and not a special one when skip_special.
+static bool kept_in_decode(const dy_tokenizer *tok, int32_t id, bool skip_special) {
+    return id >= 0 && id < tok->n_ids && tok->id_to_token[id] && !(skip_special && tok->id_is_special[id]);
+}
+
+static char *decode_chain(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err) {
+    const char **tokens = malloc((size_t)(n ? n : 1) * sizeof *tokens);
+    char *text = NULL;
+    int k = 0;
+    if (tokens) {
+        for (int i = 0; i < n; i++)
+            if (kept_in_decode(tok, ids[i], skip_special)) tokens[k++] = tok->id_to_token[ids[i]];
+        text = dy_decode_chain(tok->decoder, tok->n_decoder, tokens, k);
     }
+    free(tokens);
+    if (!text) dy_fail(err, "decode: out of memory");
+    return text;
+}
+
+char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err) {
+    if (tok->char_level) return decode_chain(tok, ids, n, skip_special, err);
+    buffer bytes = {0}, text = {0};
+    for (int i = 0; i < n; i++)
+        if (kept_in_decode(tok, ids[i], skip_special) && token_bytes(tok, tok->id_to_token[ids[i]], &bytes)) goto oom;
     if (put(&text, "", 0)) goto oom;
     // Lossy UTF-8, as Rust's from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
     for (size_t i = 0; i < bytes.n;) {

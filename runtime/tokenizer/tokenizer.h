@@ -1,7 +1,11 @@
-// Byte-level BPE tokenizer read from a Hugging Face tokenizer.json (Qwen3, Llama-3.x), with the
-// behaviour of the `tokenizers` library: added tokens matched first (leftmost, longest), NFC
-// normalisation when configured, the pre-tokenizer's Split regex run with PCRE2, byte-level
-// mapping, rank-ordered merges, the post-processor's special tokens, and lossy UTF-8 decoding.
+// BPE tokenizer read from a Hugging Face tokenizer.json, with the behaviour of the `tokenizers`
+// library: added tokens matched first (leftmost, longest), then one of two models.
+//  - Byte-level (Qwen3, Llama-3.x): NFC normalisation when configured, the pre-tokenizer's Split
+//    regex run with PCRE2, byte-level mapping, rank-ordered merges, lossy UTF-8 decoding.
+//  - SentencePiece-style, no pre-tokenizer (Llama-2): the Prepend / Replace normalizers, the whole
+//    text between added tokens merged as one word starting from characters, byte fallback to
+//    <0xXX> tokens, fused <unk>, and the Replace / ByteFallback / Fuse / Strip decoders.
+// Both add the post-processor's special tokens.
 // An encoder keeps a word cache, so one dy_tokenizer must not be used by two threads at once.
 #ifndef DYSCO_TOKENIZER_H
 #define DYSCO_TOKENIZER_H
@@ -28,6 +32,25 @@ void dy_tokenizer_free(dy_tokenizer *tok);
 // (Llama-3: <|begin_of_text|> first), like `add_special_tokens=True` in transformers.
 int dy_tokenizer_encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                         dy_error *err);
+// A token's place in the text given to dy_tokenizer_encode_offsets, in code points (Python string
+// indices), as Hugging Face's offset_mapping gives it: [start, end); (0, 0) for the special tokens
+// the post-processor adds.
+typedef struct {
+    int64_t start, end;
+} dy_token_offset;
+
+typedef struct {
+    dy_token_offset *at;
+    int n, cap;
+} dy_token_offsets;
+
+void dy_token_offsets_free(dy_token_offsets *o);
+
+// dy_tokenizer_encode that also appends each token's offsets (one per id) to offsets. Only for
+// tokenizers without a pre-tokenizer (SentencePiece-style BPE: Llama-2); a byte-level tokenizer
+// is refused with an error.
+int dy_tokenizer_encode_offsets(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
+                                dy_token_offsets *offsets, dy_error *err);
 // Text of the ids (malloc'd, NUL-terminated); invalid UTF-8 becomes U+FFFD and ids without a
 // token are skipped, as in transformers.
 char *dy_tokenizer_decode(const dy_tokenizer *tok, const int32_t *ids, int n, bool skip_special, dy_error *err);

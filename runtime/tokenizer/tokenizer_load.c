@@ -1,6 +1,7 @@
-// Reading tokenizer.json into a dy_tokenizer. Only what Qwen3 and Llama-3.x use is accepted:
-// a byte-level BPE model, an NFC (or no) normaliser, Split-regex and ByteLevel pre-tokenizers,
-// ByteLevel / TemplateProcessing post-processors, and a ByteLevel decoder. Anything else is
+// Reading tokenizer.json into a dy_tokenizer. Only what Qwen3, Llama-3.x and Llama-2 use is
+// accepted: a byte-level BPE model with an NFC (or no) normaliser, Split-regex and ByteLevel
+// pre-tokenizers and a ByteLevel decoder; or, without a pre-tokenizer, a SentencePiece-style BPE
+// model (tokenizer_load_char.c); ByteLevel / TemplateProcessing post-processors. Anything else is
 // refused by name rather than half supported.
 #include <cJSON.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_arena.h"
 #include "runtime/util/json_util.h"
+#include "tokenizer_load_char.h"
 #include "tokenizer_state.h"
 
 enum { WORD_CACHE_ENTRIES = 1 << 15 };
@@ -88,7 +90,6 @@ static int add_split(dy_tokenizer *tok, const char *pattern, const ctx *c) {
 }
 
 static int parse_pre_tokenizer(dy_tokenizer *tok, const cJSON *p, const ctx *c) {
-    if (!p || cJSON_IsNull(p)) return dy_fail(c->err, "%s: pre_tokenizer: missing (byte-level BPE needs ByteLevel)", c->path);
     const char *type = type_of(p);
     if (type && strcmp(type, "Sequence") == 0) {
         const cJSON *item;
@@ -114,6 +115,7 @@ static int parse_pre_tokenizer(dy_tokenizer *tok, const cJSON *p, const ctx *c) 
 }
 
 static int parse_normalizer(dy_tokenizer *tok, const cJSON *n, const ctx *c) {
+    if (tok->char_level) return dy_load_char_normalizer(tok, n, c->path, c->err);
     if (!n || cJSON_IsNull(n)) return 0;
     const char *type = type_of(n);
     if (type && strcmp(type, "NFC") == 0) {
@@ -230,7 +232,8 @@ static int parse_model(dy_tokenizer *tok, const cJSON *model, const cJSON *added
     const char *type = type_of(model);
     if (!type || strcmp(type, "BPE") != 0)
         return dy_fail(c->err, "%s: model.type: \"%s\" is not supported (BPE)", c->path, type ? type : "(none)");
-    if (flag(model, "byte_fallback")) return dy_fail(c->err, "%s: model.byte_fallback: not supported (byte-level BPE only)", c->path);
+    if (flag(model, "byte_fallback") && !tok->char_level)
+        return dy_fail(c->err, "%s: model.byte_fallback: not supported with a pre-tokenizer (byte-level BPE)", c->path);
     const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
     if (dropout && !cJSON_IsNull(dropout)) return dy_fail(c->err, "%s: model.dropout: not supported", c->path);
     static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
@@ -277,8 +280,9 @@ static int parse_model(dy_tokenizer *tok, const cJSON *model, const cJSON *added
         if (dy_str_map_put(&tok->model_vocab, v->string, strlen(v->string), v->valueint))
             return dy_fail(c->err, "%s: out of memory", c->path);
     }
-    dy_byte_level_tables(tok);
-    for (int b = 0; b < 256; b++) {
+    if (tok->char_level && dy_load_char_model(tok, model, c->path, c->err)) return -1;
+    if (!tok->char_level) dy_byte_level_tables(tok);
+    for (int b = 0; b < 256 && !tok->char_level; b++) {
         tok->byte_id[b] = dy_str_map_get(&tok->model_vocab, tok->byte_char[b], strlen(tok->byte_char[b]));
         if (tok->byte_id[b] < 0)
             return dy_fail(c->err, "%s: model.vocab: no token for byte 0x%02x (not a byte-level vocabulary)", c->path, b);
@@ -318,7 +322,8 @@ static int parse_added(dy_tokenizer *tok, const cJSON *added, const ctx *c) {
     return 0;
 }
 
-static int parse_decoder(const cJSON *d, const ctx *c) {
+static int parse_decoder(dy_tokenizer *tok, const cJSON *d, const ctx *c) {
+    if (tok->char_level) return dy_load_char_decoder(tok, d, c->path, c->err);
     const char *type = type_of(d);
     if (type && strcmp(type, "ByteLevel") == 0) return 0;
     return dy_fail(c->err, "%s: decoder: type \"%s\" is not supported (ByteLevel)", c->path, type ? type : "(none)");
@@ -354,12 +359,15 @@ int dy_tokenizer_parse(const char *tokenizer_json, size_t len, const char *token
     int rc = tok ? 0 : dy_fail(err, "%s: out of memory", tokenizer_path);
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     if (rc == 0 && added && !cJSON_IsArray(added)) rc = dy_fail(err, "%s: added_tokens: not a list", tokenizer_path);
+    // No pre-tokenizer: the text between added tokens is one word of characters (Llama-2).
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+    if (tok) tok->char_level = !pre || cJSON_IsNull(pre);
     if (rc == 0) rc = parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, &c);
     if (rc == 0) rc = parse_added(tok, added, &c);
     if (rc == 0) rc = parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), &c);
-    if (rc == 0) rc = parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &c);
+    if (rc == 0 && !tok->char_level) rc = parse_pre_tokenizer(tok, pre, &c);
     if (rc == 0) rc = parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &c);
-    if (rc == 0) rc = parse_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
+    if (rc == 0) rc = parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), &c);
     dy_json_arena_free(arena);
     if (rc == 0 && (!(tok->match = pcre2_match_data_create(1, NULL)) || !(tok->match_limits = match_limits()) ||
                     !(tok->path = strdup(tokenizer_path)) || dy_word_cache_init(&tok->cache, WORD_CACHE_ENTRIES)))
@@ -403,5 +411,6 @@ void dy_tokenizer_free(dy_tokenizer *tok) {
     free(tok->path);
     dy_word_cache_free(&tok->cache);
     dy_bpe_scratch_free(&tok->scratch);
+    dy_free_char_parts(tok);
     free(tok);
 }

@@ -7,6 +7,9 @@
 #include <pcre2.h>
 
 #include "bpe.h"
+#include "char_bpe.h"
+#include "decoder_chain.h"
+#include "normalizer.h"
 #include "runtime/util/hash_map.h"
 #include "tokenizer.h"
 
@@ -53,8 +56,21 @@ struct dy_tokenizer {
     int n_prefix, n_suffix;  // post-processor template around the sequence
     int32_t prefix[DY_MAX_TEMPLATE_IDS], suffix[DY_MAX_TEMPLATE_IDS];
 
+    // SentencePiece-style BPE (no pre-tokenizer: Llama-2); the fields above that name byte-level
+    // forms, splits and NFC are unused then.
+    bool char_level;
+    dy_norm_step norm[DY_MAX_NORM_STEPS];
+    int n_norm;
+    bool byte_fallback, fuse_unk;
+    int32_t unk_id;           // -1 without an unk_token
+    int32_t fallback_id[256];  // id of each byte's <0xXX> token, -1 when the vocabulary has none
+    int32_t ascii_id[128];     // model id of each one-byte character, -1 when none (spares a hash lookup)
+    dy_dec_step decoder[DY_MAX_DEC_STEPS];
+    int n_decoder;
+
     dy_word_cache cache;
-    dy_bpe_scratch scratch;
+    dy_bpe_scratch scratch;  // its merge queue serves both models
+    dy_char_bpe_scratch char_scratch;
 };
 
 #endif
