@@ -26,6 +26,13 @@ usage: tests/eval_synthetic_data.py --out DIR [--datasets NAME,...] [--examples 
       ctxs (passages {id, title, text}, one of them stating the answer). Every 10th record
       repeats an earlier record's id, as the loader must keep every record of a chosen id.
 
+  DIR/helmet/longqa/infbench (for infbench_qa_eng_* and infbench_choice_eng_*)
+      a Hugging Face datasets folder as DatasetDict.save_to_disk writes it: dataset_dict.json,
+      and per split (longbook_qa_eng, longbook_choice_eng) state.json and one Arrow IPC stream
+      file (tests/arrow_stream_writer.py) of InfiniteBench's columns: id, context (a story in
+      which a made-up town's river is named), input (the question), answer (a list), options
+      (four for choice, none for qa). Both splits are written for either name.
+
 --datasets picks files by their dataset names (default: all of the above); --examples is the
 number of examples per file (default 20); --tokens sizes every prompt to about N tokens
 (default: the length in the dataset's name, e.g. 16k = 16384; about 3.5 characters a token).
@@ -39,6 +46,9 @@ import os
 import random
 import sys
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arrow_stream_writer  # noqa: E402  (beside this script)
 
 PATH_LENGTHS = ["4k", "8k", "16k", "32k"]
 MRCR_LENGTHS = ["8k", "16k", "32k", "64k", "128k", "256k"]
@@ -178,9 +188,13 @@ def mrcr_example(rng, needles, tokens):
     }
 
 
+def town_name(rng):
+    return "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(3)).capitalize()
+
+
 def hotpot_record(rng, i, passages, chars, ids):
     """One KILT HotpotQA record: a question about a made-up town, answered by one of its passages."""
-    town = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(3)).capitalize()
+    town = town_name(rng)
     thing, value = rng.choice([("river", "the Olm"), ("founder", "Ada Kern"), ("bridge", "Stone Arch"),
                                ("festival", "the Lantern Fair"), ("mayor", "Jo\u00eb Brandt")])
     gold = rng.randrange(passages)
@@ -203,6 +217,41 @@ def hotpot_records(rng, n, passages, tokens):
     return [hotpot_record(rng, i, passages, chars, ids) for i in range(n)]
 
 
+INFBENCH_SCHEMA = [{"name": "id", "type": "int64"}, {"name": "context", "type": "large_utf8"},
+                   {"name": "input", "type": "utf8"}, {"name": "answer", "type": {"list": "utf8"}},
+                   {"name": "options", "type": {"list": "utf8"}}]
+
+
+def infbench_row(rng, i, tokens, choice):
+    town, river = town_name(rng), rng.choice(["Olm", "Vessa", "Tarn", "Quill", "Brenn", "Ysel"])
+    story = answer_text(rng, int(tokens * CHARS_PER_TOKEN)).split("\n")
+    story.insert(rng.randrange(len(story) + 1), f"The river of {town} is the {river}.")
+    row = {"id": i, "context": "\n".join(story), "input": f"What is the river of {town} called?"}
+    if choice:
+        options = rng.sample(["Olm", "Vessa", "Tarn", "Quill", "Brenn", "Ysel", "Arno"], 4)
+        if river not in options:
+            options[rng.randrange(4)] = river
+        row.update(answer=[river], options=options)
+    else:
+        row.update(answer=[river, f"the {river}"], options=[])
+    return row
+
+
+def write_infbench(root, seed, n, tokens):
+    folder = os.path.join(root, "helmet", "longqa", "infbench")
+    splits = ["longbook_qa_eng", "longbook_choice_eng"]
+    write_json(os.path.join(folder, "dataset_dict.json"), {"splits": splits})
+    for split in splits:
+        rng = file_rng(seed, split)
+        rows = [infbench_row(rng, i, tokens, split.endswith("choice_eng")) for i in range(n)]
+        data = os.path.join(folder, split, "data-00000-of-00001.arrow")
+        os.makedirs(os.path.dirname(data), exist_ok=True)
+        with open(data, "wb") as f:  # two record batches, as a writer flushing mid-way makes
+            f.write(arrow_stream_writer.stream({"schema": INFBENCH_SCHEMA, "batches": [rows[:n // 2], rows[n // 2:]]}))
+        write_json(os.path.join(folder, split, "state.json"),
+                   {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_fingerprint": "0", "_split": None})
+
+
 def write_jsonl(path, records):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -220,7 +269,8 @@ def write_json(path, value):
 def main():
     names = [f"path_walking_{n}" for n in PATH_LENGTHS] + [
         f"mrcr_{k}needle_{n}" for k in (2, 4, 8) for n in MRCR_LENGTHS] + [
-        f"hotpot_{v}_{n}" for v in ("nocot", "cot") for n in HELMET_LENGTHS]
+        f"hotpot_{v}_{n}" for v in ("nocot", "cot") for n in HELMET_LENGTHS] + [
+        f"infbench_{v}_eng_{n}" for v in ("qa", "choice") for n in HELMET_LENGTHS]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--datasets", default=",".join(names))
@@ -244,6 +294,8 @@ def main():
             with open(os.path.join(folder, "prompts.yaml"), "w", encoding="utf-8") as f:
                 f.write("USER_PROMPT: |\n" + "".join("  " + line + "\n" if line else "\n"
                                                      for line in USER_PROMPT.split("\n")[:-1]))
+        elif d.startswith("infbench"):
+            write_infbench(args.out, args.seed, args.examples, tokens)
         elif d.startswith("hotpot"):
             # The file's own name seeds it, so hotpot_nocot_L and hotpot_cot_L write the same bytes.
             kilt = os.path.join(args.out, "helmet", "kilt")

@@ -151,7 +151,7 @@ static void check_as_reference(const char *name) {
     dy_error err;
     char data_dir[1024];
     snprintf(data_dir, sizeof data_dir, "%s/data", dir);
-    if (dy_eval_data_load(name, DY_EVAL_HOTPOT, data_dir, &data, &err)) fail_msg("%s: %s", name, err.msg);
+    if (dy_eval_data_load(name, DY_EVAL_HOTPOT, data_dir, NULL, &data, &err)) fail_msg("%s: %s", name, err.msg);
     assert_true(data.filter && data.shuffle);
     const int n = cJSON_GetArraySize(expected);
     assert_int_equal(cJSON_GetArraySize(data.examples), n);
@@ -199,7 +199,7 @@ static void expect_error(const char *name, const char *file, const char *text, c
     char *d = folder_with("hotpot_bad", file, text);
     dy_eval_data data;
     dy_error err;
-    assert_int_equal(dy_eval_data_load(name, DY_EVAL_HOTPOT, d, &data, &err), -1);
+    assert_int_equal(dy_eval_data_load(name, DY_EVAL_HOTPOT, d, NULL, &data, &err), -1);
     char expected[2048];
     snprintf(expected, sizeof expected, message, d);
     if (strcmp(err.msg, expected) != 0) fail_msg("%s: got '%s', expected '%s'", name, err.msg, expected);

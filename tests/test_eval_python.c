@@ -2,7 +2,8 @@
 // run by the test): random.seed + random.shuffle (which examples --test-size picks),
 // random.sample (HELMET's questions), json.dumps(indent=2) (the results file), str.format (the
 // path_walking prompt), str.replace (LongBench v2's), str.find (the QA scorers' substring
-// match), and MD5 against RFC 1321's test suite (the DySCO results file name). argv: (none).
+// match), str(list) (InfiniteBench's reference output), and MD5 against RFC 1321's test suite
+// (the DySCO results file name). argv: (none).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "runtime/eval/py_format.h"
 #include "runtime/eval/py_json.h"
 #include "runtime/eval/py_random.h"
+#include "runtime/eval/py_repr.h"
 #include "runtime/eval/py_text.h"
 #include "runtime/util/json_util.h"
 #include "runtime/util/md5.h"
@@ -121,6 +123,29 @@ static void test_sample_as_python(void **state) {
         free(x);
     }
     free(expected);
+}
+
+// str(list) of strings (InfiniteBench's reference_output) on the quoting and escaping cases of
+// repr: both quotes, backslashes, control characters, non-printable and printable non-ASCII.
+static void test_str_of_list_as_python(void **state) {
+    (void)state;
+    static const char *const items[] = {
+        "plain", "it's", "say \"hi\"", "both ' and \"", "back\\slash", "tab\tnew\nline\rcr", "\x01\x1f\x7f",
+        "\xc2\xa0nbsp \xc2\xad shy", "caf\xc3\xa9 \xe4\xb8\xad", "\xe2\x80\xa8 ls \xe2\x80\x8b zwsp", "\xf0\x9f\x98\x80",
+        "\xee\x80\x80 private", "", "\xcc\x81 combining", "\xe3\x80\x80 ideographic space",
+    };
+    enum { N = sizeof items / sizeof *items };
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; i < N; i++) cJSON_AddItemToArray(list, cJSON_CreateString(items[i]));
+    char *json = cJSON_PrintUnformatted(list), code[4096];
+    snprintf(code, sizeof code, "import json, sys\nsys.stdout.buffer.write(str(json.loads(r'''%s''')).encode())\n", json);
+    char *expected = python(code), *ours = dy_py_str_of_list(list);
+    assert_non_null(ours);
+    assert_string_equal(ours, expected);
+    free(ours);
+    free(expected);
+    free(json);
+    cJSON_Delete(list);
 }
 
 static void test_getrandbits_as_python(void **state) {
@@ -287,7 +312,8 @@ static void test_find_as_python(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_rfc1321_suite), cmocka_unit_test(test_shuffle_as_python),
-        cmocka_unit_test(test_sample_as_python), cmocka_unit_test(test_getrandbits_as_python),
+        cmocka_unit_test(test_sample_as_python), cmocka_unit_test(test_str_of_list_as_python),
+        cmocka_unit_test(test_getrandbits_as_python),
         cmocka_unit_test(test_json_dumps_as_python), cmocka_unit_test(test_format_as_python),
         cmocka_unit_test(test_replace_as_python), cmocka_unit_test(test_find_as_python),
     };

@@ -84,7 +84,7 @@ static int filter(const dy_cli_eval_select *o, dy_cli_eval_examples *ex, const c
 int dy_cli_eval_examples_load(const dy_cli_eval_select *o, dy_cli_session *model, dy_cli_eval_examples *ex,
                               dy_error *err) {
     memset(ex, 0, sizeof *ex);
-    if (dy_eval_data_load(o->dataset, o->family, o->data_dir, &ex->data, err)) return -1;
+    if (dy_eval_data_load(o->dataset, o->family, o->data_dir, o->truncation_tokenizer, &ex->data, err)) return -1;
     ex->n_loaded = cJSON_GetArraySize(ex->data.examples);
     const cJSON **all = malloc((size_t)(ex->n_loaded + 1) * sizeof *all), *e;
     int *kept = malloc((size_t)(ex->n_loaded + 1) * sizeof *kept), i = 0;

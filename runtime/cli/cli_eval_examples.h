@@ -15,7 +15,8 @@
 
 typedef struct {
     const char *dataset, *data_dir;
-    const char *filter_tokenizer;  // the folder of the length filter's tokenizer.json and tokenizer_config.json
+    const char *filter_tokenizer;      // the folder of the length filter's tokenizer.json and tokenizer_config.json
+    const char *truncation_tokenizer;  // the folder of InfiniteBench's Llama-2 tokenizer.json
     dy_eval_family family;
     int64_t max_model_len, max_tokens, test_size, seed;
     bool think;

@@ -42,7 +42,7 @@ static void print_notes(FILE *out) {
 }
 
 typedef struct {
-    const char *model, *dataset, *data_dir, *results_dir, *filter_tokenizer, *device;
+    const char *model, *dataset, *data_dir, *results_dir, *filter_tokenizer, *truncation_tokenizer, *device;
     bool no_chat, think, strip_thinking, stop_on_newline;
     int64_t max_tokens, max_model_len, test_size, seed, generation_seed, tp;
     double temperature, top_p;
@@ -51,18 +51,21 @@ typedef struct {
     dy_args_config run_config;  // the strings of that file the options point into
 } options;
 
-// $DYSCO_HOME/tokenizers/llama3_1 (DYSCO_HOME defaults to ~/.cache/dysco), what
-// launch/fetch-tokenizers.sh fetches.
-static const char *default_filter_tokenizer(void) {
-    static char path[4096];
+// $DYSCO_HOME/tokenizers/NAME (DYSCO_HOME defaults to ~/.cache/dysco), where
+// launch/fetch-tokenizers.sh puts the files it fetches (llama3_1) and where the Llama-2 files a
+// user brings go (llama2). path: 4096 bytes.
+static const char *home_tokenizer(const char *name, char *path) {
     const char *home = getenv("DYSCO_HOME"), *user = getenv("HOME");
-    if (home && *home) snprintf(path, sizeof path, "%s/tokenizers/llama3_1", home);
-    else snprintf(path, sizeof path, "%s/.cache/dysco/tokenizers/llama3_1", user ? user : "");
+    if (home && *home) snprintf(path, 4096, "%s/tokenizers/%s", home, name);
+    else snprintf(path, 4096, "%s/.cache/dysco/tokenizers/%s", user ? user : "", name);
     return path;
 }
 
 static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
-    *o = (options){.data_dir = "data_eval", .results_dir = "results", .filter_tokenizer = default_filter_tokenizer(),
+    static char filter_dir[4096], truncation_dir[4096];
+    *o = (options){.data_dir = "data_eval", .results_dir = "results",
+                   .filter_tokenizer = home_tokenizer("llama3_1", filter_dir),
+                   .truncation_tokenizer = home_tokenizer("llama2", truncation_dir),
                    .device = DY_CLI_DEFAULT_DEVICE, .max_tokens = 1024, .max_model_len = 16384, .test_size = -1,
                    .seed = 42, .generation_seed = 23, .top_p = 1.0, .m.method = "vanilla",
                    .run_config.option = "--config"};
@@ -82,6 +85,9 @@ static bool parse_options(int argc, char **argv, options *o, int *exit_status) {
         {"--filter-tokenizer", "DIR", "tokenizer.json + tokenizer_config.json the filter counts with, rendered\n"
                                       "with Llama-3.1's chat template (the reference: models/Llama-3.1-8B-Instruct)",
          .string = &o->filter_tokenizer},
+        {"--truncation-tokenizer", "DIR", "infbench_*: the tokenizer.json HELMET cuts each story with (the reference:\n"
+                                          "meta-llama/Llama-2-7b-hf's)",
+         .string = &o->truncation_tokenizer},
         {"--no-chat-template", NULL, "tokenize the prompt as is (MRCR's message lists need the template)", .flag = &o->no_chat},
         {.help = "model:"},
         {"--model", "DIR", "the checkpoint", .string = &o->model},
@@ -177,6 +183,8 @@ static cJSON *args_json(const options *o, dy_method method, const char *output_d
     cJSON_AddStringToObject(a, "device", o->device);
     cJSON_AddStringToObject(a, "data_dir", o->data_dir);
     cJSON_AddStringToObject(a, "filter_tokenizer", o->filter_tokenizer);
+    if (strstr(o->dataset, "infbench"))  // the only family it changes
+        cJSON_AddStringToObject(a, "truncation_tokenizer", o->truncation_tokenizer);
     return a;
 }
 
@@ -261,6 +269,7 @@ static cJSON *journal_header(const cJSON *args, const dy_cli_eval_examples *ex) 
 static int prepare_root(const options *o, dy_method method, dy_eval_family family, dy_cli_session *s, root_state *st,
                         dy_error *err) {
     const dy_cli_eval_select sel = {.dataset = o->dataset, .data_dir = o->data_dir, .filter_tokenizer = o->filter_tokenizer,
+                                   .truncation_tokenizer = o->truncation_tokenizer,
                                     .family = family, .max_model_len = o->max_model_len, .max_tokens = o->max_tokens,
                                     .test_size = o->test_size, .seed = o->seed, .think = o->think};
     if (dy_cli_eval_examples_load(&sel, s, &st->ex, err)) return -1;

@@ -94,15 +94,15 @@ const char *dy_eval_record_string(const cJSON *record, const char *path, int i, 
     return NULL;
 }
 
-int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_dir, dy_eval_data *out, dy_error *err) {
+int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_dir, const char *truncation_tokenizer,
+                      dy_eval_data *out, dy_error *err) {
     *out = (dy_eval_data){.filter = family != DY_EVAL_MRCR && family != DY_EVAL_CLIPPER, .shuffle = family != DY_EVAL_CLIPPER};
     if (family == DY_EVAL_PATH_WALKING) out->examples = dy_eval_load_path_walking(name, data_dir, err);
     else if (family == DY_EVAL_MRCR) out->examples = dy_eval_load_mrcr(name, data_dir, err);
     else if (family == DY_EVAL_LONGBENCH_V2) out->examples = dy_eval_load_longbench_v2(name, data_dir, err);
     else if (family == DY_EVAL_CLIPPER) out->examples = dy_eval_load_clipper(name, data_dir, err);
     else if (family == DY_EVAL_HOTPOT) out->examples = dy_eval_load_hotpot(name, data_dir, err);
-    else return dy_fail(err, "--dataset %s: running InfiniteBench's datasets (infbench_*) is not supported yet "
-                        "(dysco eval score scores given outputs of every family)", name);
+    else out->examples = dy_eval_load_infbench(name, data_dir, truncation_tokenizer, err);
     return out->examples ? 0 : -1;
 }
 

@@ -18,9 +18,11 @@ typedef struct {
 } dy_eval_data;
 
 // The dataset's examples (name as --dataset gives it, family its scorer's). A missing file is
-// one error naming the path and where the reference gets it; a family whose loader is not
-// written yet is an error saying so.
-int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_dir, dy_eval_data *out, dy_error *err);
+// one error naming the path and where the reference gets it. truncation_tokenizer is the folder
+// of the Llama-2 tokenizer.json that InfiniteBench's contexts are cut with (read for infbench_*
+// only).
+int dy_eval_data_load(const char *name, dy_eval_family family, const char *data_dir, const char *truncation_tokenizer,
+                      dy_eval_data *out, dy_error *err);
 void dy_eval_data_free(dy_eval_data *d);
 
 // An example's prompt: input_prompt, a string (one user message) or MRCR's list of messages.

@@ -40,6 +40,9 @@ cJSON *dy_eval_load_mrcr(const char *name, const char *data_dir, dy_error *err);
 cJSON *dy_eval_load_longbench_v2(const char *name, const char *data_dir, dy_error *err);
 // HELMET's hotpot_nocot_{L}, hotpot_cot_{L} (L 8k..128k): DIR/helmet/kilt/hotpotqa-*.jsonl.
 cJSON *dy_eval_load_hotpot(const char *name, const char *data_dir, dy_error *err);
+// HELMET's infbench_qa_eng_{L}, infbench_choice_eng_{L}: the datasets folder
+// DIR/helmet/longqa/infbench, contexts cut with the Llama-2 tokenizer in truncation_tokenizer.
+cJSON *dy_eval_load_infbench(const char *name, const char *data_dir, const char *truncation_tokenizer, dy_error *err);
 // CLIPPER's clipper[_sp1|_sp2]: DIR/clipper/test-400[_sp1|_sp2].json.
 cJSON *dy_eval_load_clipper(const char *name, const char *data_dir, dy_error *err);
 

@@ -186,3 +186,18 @@ void dy_py_strip_utf8(const char *s, size_t len, size_t *start, size_t *end) {
     *start = a == len ? 0 : a;
     *end = a == len ? 0 : b;
 }
+
+bool dy_py_isprintable(uint32_t c) {
+    if (c == ' ') return true;
+    switch (utf8proc_category((utf8proc_int32_t)c)) {
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_ZS: return false;
+    default: return true;
+    }
+}

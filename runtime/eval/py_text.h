@@ -40,6 +40,9 @@ ptrdiff_t dy_ustr_find_ascii(const uint32_t *s, size_t n, size_t from, const cha
 bool dy_py_isspace(uint32_t c);
 // A character of re's \w in a str pattern: str.isalnum() (categories L* and N*) or '_'.
 bool dy_py_isword(uint32_t c);
+// str.isprintable() of one character: not in categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs, except
+// the space (what repr() leaves unescaped).
+bool dy_py_isprintable(uint32_t c);
 // str.strip(): the bounds [*start, *end) of s[0..n) without leading and trailing whitespace.
 void dy_py_strip(const uint32_t *s, size_t n, size_t *start, size_t *end);
 // str.strip() of len bytes of well-formed UTF-8: the byte bounds [*start, *end) without leading

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_write(d->file, data, json_len, path);
     dy_eval_data out;
     dy_error err;
-    if (dy_eval_data_load(d->name, d->family, fuzz_temp_dir(), &out, &err)) {
+    if (dy_eval_data_load(d->name, d->family, fuzz_temp_dir(), NULL, &out, &err)) {
         const char *const names[] = {path, yaml[0] ? yaml : path, NULL};
         fuzz_check_error(&err, names);
         return 0;
