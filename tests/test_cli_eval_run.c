@@ -632,7 +632,8 @@ static void test_bad_input(void **state) {
     free(text);
     expect_error("--dataset mrcr_2needle_8k --no-chat-template", 1,
                  "mrcr_2needle_8k example 0: input_prompt is a list of messages: it needs the chat template");
-    expect_error("--dataset infbench_qa_eng_8k", 1, "--dataset infbench_qa_eng_8k: running InfiniteBench's datasets (infbench_*) is not supported yet");
+    expect_error("--dataset infbench_qa_eng_8k --data-dir nowhere", 1,
+                 "nowhere/helmet/longqa/infbench/dataset_dict.json: missing (the reference ships no HELMET data");
     expect_error("--dataset hotpot_cot_8k --data-dir nowhere", 1,
                  "nowhere/helmet/kilt/hotpotqa-dev-multikilt_1000_k50_dep3.jsonl: missing (the reference ships no HELMET data");
     expect_error("--dataset longbenchv2_cot_64k --data-dir nowhere", 1, "nowhere/lbv2_qr/data_64k.json: missing (the reference ships no LongBench v2 data");

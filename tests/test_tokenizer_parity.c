@@ -4,10 +4,11 @@
 // folder holding qwen3/ and llama3_1/ as launch/fetch-tokenizers.sh writes them; GROUP byte_level.
 //
 // GROUP llama2 (ctest's test_tokenizer_parity_llama2) checks the SentencePiece-style path:
-//  - HF's Llama-2 fixture (tokenizer_llama2.json, ids, offsets and decodes from the tokenizers
-//    library on the GPU host) against TOKENIZER_DIR/llama2, which must be the very tokenizer.json
-//    the fixture was made with (its sha256 is in the fixture). Until the GPU host has made it, this
-//    test fails and names the command to run.
+//  - HF's fixture of the lenml_llama2 files (tokenizer_lenml_llama2.json: ids, offsets and decodes
+//    from the tokenizers library on the GPU host) against TOKENIZER_DIR/lenml_llama2, which must be
+//    the very tokenizer.json the fixture was made with (its sha256 is in the fixture). Those files
+//    are the Llama-2 format (normalizers, byte fallback, decoder chain) with Mistral-7B's
+//    vocabulary: meta-llama/Llama-2-7b-hf's own are gated and no package here carries them.
 //  - tokenizers.js's fixture (tokenizer_lenml_llama2_tokenizersjs.json, ids and decodes only, made
 //    here by tests/tokenizers_js_fixture.mjs) against TOKENIZER_DIR/lenml_llama2: a JavaScript
 //    port, not HF's code, so it backs the HF fixture up and does not stand in for it.
@@ -253,9 +254,8 @@ static void test_qwen3(void **state) { (void)state; run_fixture("tokenizer_qwen3
 static void test_llama3(void **state) { (void)state; run_fixture("tokenizer_llama3.json", "llama3_1"); }
 
 static const char LLAMA2_HOWTO[] =
-    "made on the GPU host with: python3 tests/hf_tokenizer_fixtures.py --llama2 DIR --out tests/fixtures "
-    "(DIR: Llama-2-7b's tokenizer.json + tokenizer_config.json, e.g. meta-llama/Llama-2-7b-hf's); copy DIR's "
-    "two files to DYSCO_TOKENIZERS/llama2";
+    "made on the GPU host with: python3 tests/hf_tokenizer_fixtures.py --llama2 DYSCO_TOKENIZERS/lenml_llama2 "
+    "--out tests/fixtures";
 
 // The fixture's tokenizer_json_sha256 must be the tokenizer.json's in tok_path: the ids are of that file.
 static void check_same_file(const cJSON *root, const char *tok_path) {
@@ -302,7 +302,7 @@ static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_n
 
 static void test_llama2_hf(void **state) {
     (void)state;
-    run_llama2_fixture("tokenizer_llama2.json", "llama2", LLAMA2_HOWTO);
+    run_llama2_fixture("tokenizer_lenml_llama2.json", "lenml_llama2", LLAMA2_HOWTO);
 }
 
 static void test_lenml_llama2_tokenizers_js(void **state) {
