@@ -4,7 +4,7 @@
 // tests/eval_synthetic_data.py's Arrow data, stories short (kept whole) and long (cut at 8k's
 // 7,892 tokens), and the loaders' one-line errors. The Llama-2-format tokenizer is the
 // lenml_llama2 files launch/fetch-tokenizers.sh fetches (the Llama-2 format with another
-// vocabulary; test_tokenizer_parity_llama2 holds it to Hugging Face's).
+// vocabulary; test_tokenizer_parity_llama2* hold the tokenizer to tokenizers.js and Hugging Face).
 // argv: PATH_TO_DYSCO TOKENIZER_DIR SYNTHETIC_DATA_SCRIPT REFERENCE_SCRIPT.
 #include <setjmp.h>
 #include <stdarg.h>
