@@ -235,21 +235,9 @@ static void test_bad_files(void **state) {
                  "%s/helmet/kilt/hotpotqa-train-multikilt_1000_k3_dep3.jsonl: line 1: id: missing");
 }
 
-// The first interpreter on PATH, then Debian's, that imports numpy.
-static const char *numpy_python(void) {
-    static const char *const candidates[] = {"python3", "/usr/bin/python3"};
-    for (size_t i = 0; i < 2; i++) {
-        cmd_result r = run_cmd("%s -c 'import numpy' 2>/dev/null", candidates[i]);
-        const int ok = r.status == 0;
-        cmd_result_free(&r);
-        if (ok) return candidates[i];
-    }
-    return NULL;
-}
-
 int main(int argc, char **argv) {
     test_args(argc, argv, "SYNTHETIC_DATA_SCRIPT REFERENCE_SCRIPT", &synthetic_script, &reference_script, NULL);
-    if (!(python = numpy_python())) {
+    if (!(python = python_with_numpy())) {
         // launch/setup.sh installs python3-matplotlib, which brings numpy: without it this is a
         // broken machine, not a reason to skip.
         fprintf(stderr, "test_eval_hotpot: no python3 with numpy (Debian: python3-numpy)\n");

@@ -154,23 +154,11 @@ static void test_bad_data(void **state) {
                  "%s/helmet/longqa/infbench/longbook_qa_eng: row 0: input: expected a string");
 }
 
-// The first interpreter on PATH, then Debian's, that imports numpy.
-static const char *numpy_python(void) {
-    static const char *const candidates[] = {"python3", "/usr/bin/python3"};
-    for (size_t i = 0; i < 2; i++) {
-        cmd_result r = run_cmd("%s -c 'import numpy' 2>/dev/null", candidates[i]);
-        const int ok = r.status == 0;
-        cmd_result_free(&r);
-        if (ok) return candidates[i];
-    }
-    return NULL;
-}
-
 int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO TOKENIZER_DIR SYNTHETIC_DATA_SCRIPT REFERENCE_SCRIPT", &dysco_bin, &tokenizers,
               &synthetic_script, &reference_script, NULL);
     snprintf(llama2, sizeof llama2, "%s/lenml_llama2", tokenizers);
-    if (!(python = numpy_python())) {
+    if (!(python = python_with_numpy())) {
         fprintf(stderr, "test_eval_infbench: no python3 with numpy (Debian: python3-numpy)\n");
         return 1;
     }

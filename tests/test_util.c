@@ -165,3 +165,14 @@ int check_summary(void) {
     printf("%d passed, %d failed\n", checks_passed, checks_failed);
     return checks_failed ? 1 : 0;
 }
+
+const char *python_with_numpy(void) {
+    static const char *const candidates[] = {"python3", "/usr/bin/python3"};
+    for (size_t i = 0; i < 2; i++) {
+        cmd_result r = run_cmd("%s -c 'import numpy' 2>/dev/null", candidates[i]);
+        const int ok = r.status == 0;
+        cmd_result_free(&r);
+        if (ok) return candidates[i];
+    }
+    return NULL;
+}

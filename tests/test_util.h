@@ -24,6 +24,10 @@ void test_args(int argc, char **argv, const char *names, ...);
 char *make_temp_dir(const char *tag);
 void rm_rf(const char *dir);
 
+// The first Python interpreter that imports numpy: python3 on PATH, then Debian's
+// /usr/bin/python3 (python3-numpy); NULL when neither does.
+const char *python_with_numpy(void);
+
 // Runs the shell command line; stdout and stderr are captured separately.
 cmd_result run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cmd_result_free(cmd_result *r);

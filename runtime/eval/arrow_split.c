@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "arrow_ipc.h"
+#include "eval_loaders.h"
 #include "runtime/util/file_util.h"
-#include "runtime/util/json_util.h"
 
 // Whether s names an entry of a folder, never a path elsewhere (the JSON files give the names).
 static bool is_entry_name(const char *s) {
@@ -20,26 +20,9 @@ static const char *data_file_name(const cJSON *entry) {
     return cJSON_IsString(name) && is_entry_name(name->valuestring) ? name->valuestring : NULL;
 }
 
-// The JSON file at path, parsed; a missing one is "PATH: missing (SOURCE)".
-static cJSON *read_json(const char *path, const char *source, dy_error *err) {
-    if (!dy_file_exists(path)) {
-        dy_fail(err, "%s: missing (%s)", path, source);
-        return NULL;
-    }
-    size_t len;
-    char *text = dy_read_file(path, &len, err);
-    if (!text) return NULL;
-    char problem[160];
-    cJSON *v = dy_json_parse(text, len, problem, sizeof problem);
-    free(text);
-    if (!v) dy_fail(err, "%s: %s", path, problem);
-    return v;
-}
-
 static int read_data_file(const char *path, cJSON *rows, dy_error *err) {
-    if (!dy_file_exists(path)) return dy_fail(err, "%s: missing (state.json lists it)", path);
     size_t len;
-    char *data = dy_read_file(path, &len, err);
+    char *data = dy_eval_read_source(path, "state.json lists it", &len, err);
     if (!data) return -1;
     const int rc = dy_arrow_read_stream((const unsigned char *)data, len, path, rows, err);
     free(data);
@@ -49,7 +32,7 @@ static int read_data_file(const char *path, cJSON *rows, dy_error *err) {
 cJSON *dy_arrow_read_split(const char *dir, const char *source, dy_error *err) {
     char path[4096];
     if (dy_path_join(path, sizeof path, dir, "state.json", err)) return NULL;
-    cJSON *state = read_json(path, source, err);
+    cJSON *state = dy_eval_read_json(path, source, err);
     if (!state) return NULL;
     const cJSON *files = cJSON_IsObject(state) ? cJSON_GetObjectItemCaseSensitive(state, "_data_files") : NULL;
     cJSON *rows = NULL;
@@ -81,7 +64,7 @@ cJSON *dy_arrow_read_split(const char *dir, const char *source, dy_error *err) {
 cJSON *dy_arrow_read_dict_split(const char *dir, const char *split, const char *source, dy_error *err) {
     char path[4096], split_dir[4096];
     if (dy_path_join(path, sizeof path, dir, "dataset_dict.json", err)) return NULL;
-    cJSON *dict = read_json(path, source, err);
+    cJSON *dict = dy_eval_read_json(path, source, err);
     if (!dict) return NULL;
     const cJSON *splits = cJSON_IsObject(dict) ? cJSON_GetObjectItemCaseSensitive(dict, "splits") : NULL, *s;
     int listed = 0;

@@ -8,32 +8,37 @@
 #include "runtime/util/file_util.h"
 #include "runtime/util/json_util.h"
 
-cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {
+char *dy_eval_read_source(const char *path, const char *source, size_t *len, dy_error *err) {
     if (!dy_file_exists(path)) {
         dy_fail(err, "%s: missing (%s)", path, source);
         return NULL;
     }
+    return dy_read_file(path, len, err);
+}
+
+cJSON *dy_eval_read_json(const char *path, const char *source, dy_error *err) {
     size_t len;
-    char *text = dy_read_file(path, &len, err);
+    char *text = dy_eval_read_source(path, source, &len, err);
     if (!text) return NULL;
     char problem[160];
-    cJSON *list = dy_json_parse(text, len, problem, sizeof problem);
+    cJSON *v = dy_json_parse(text, len, problem, sizeof problem);
     free(text);
-    if (!list) dy_fail(err, "%s: %s", path, problem);
-    else if (!cJSON_IsArray(list)) dy_fail(err, "%s: expected a JSON list of examples", path);
-    else return list;
+    if (!v) dy_fail(err, "%s: %s", path, problem);
+    return v;
+}
+
+cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {
+    cJSON *list = dy_eval_read_json(path, source, err);
+    if (!list || cJSON_IsArray(list)) return list;
+    dy_fail(err, "%s: expected a JSON list of examples", path);
     cJSON_Delete(list);
     return NULL;
 }
 
 cJSON *dy_eval_read_jsonl(const char *path, const char *source, int **lines, dy_error *err) {
     *lines = NULL;
-    if (!dy_file_exists(path)) {
-        dy_fail(err, "%s: missing (%s)", path, source);
-        return NULL;
-    }
     size_t len;
-    char *text = dy_read_file(path, &len, err);
+    char *text = dy_eval_read_source(path, source, &len, err);
     if (!text) return NULL;
     cJSON *list = cJSON_CreateArray();
     int n = 0, cap = 0, line = 0;

@@ -17,8 +17,12 @@
 // it still take memory in proportion, as they would in the reference.)
 #define DY_EVAL_MAX_PROMPT ((size_t)16 << 20)
 
-// The JSON list in path, parsed: a missing file is "PATH: missing (SOURCE)", where source says
-// where the reference gets it.
+// The bytes of the file at path (*len of them, NUL-terminated, malloc'd): a missing file is
+// "PATH: missing (SOURCE)", where source says where the reference gets it.
+char *dy_eval_read_source(const char *path, const char *source, size_t *len, dy_error *err);
+// The JSON value in path, parsed (a missing file as above).
+cJSON *dy_eval_read_json(const char *path, const char *source, dy_error *err);
+// The JSON list in path, parsed (a missing file as above).
 cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err);
 // The records of the JSON Lines file at path, one JSON value per line (blank lines skipped, as
 // datasets' json loader skips them), as a list, with the line of each in *lines (malloc'd). A
