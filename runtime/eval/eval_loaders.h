@@ -1,5 +1,5 @@
-// The loaders of each dataset family behind dy_eval_data_load, and the file reading they share;
-// private to runtime/eval.
+// The loaders of each dataset family behind dy_eval_data_load (eval_load_*.c), and the file
+// reading they share (eval_read.c); private to runtime/eval.
 #ifndef DYSCO_EVAL_LOADERS_H
 #define DYSCO_EVAL_LOADERS_H
 
