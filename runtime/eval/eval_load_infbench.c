@@ -17,7 +17,6 @@
 #include "eval_loaders.h"
 #include "np_random.h"
 #include "py_repr.h"
-#include "py_text.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/util/file_util.h"
 #include "runtime/util/text_buffer.h"
