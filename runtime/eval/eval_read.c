@@ -52,7 +52,11 @@ cJSON *dy_eval_read_jsonl(const char *path, const char *source, int **lines, dy_
         if (k == n_bytes) continue;
         char problem[160];
         cJSON *record = dy_json_parse(start, n_bytes, problem, sizeof problem);
-        int *grown = n < cap ? *lines : realloc(*lines, (size_t)(cap = cap ? 2 * cap : 256) * sizeof **lines);
+        int *grown = *lines;
+        if (n == cap && (grown = realloc(*lines, (size_t)(cap ? 2 * cap : 256) * sizeof **lines))) {
+            *lines = grown;  // at once: realloc has freed the old block
+            cap = cap ? 2 * cap : 256;
+        }
         if (!record || !grown) {
             if (!record) dy_fail(err, "%s: line %d: %s", path, line, problem);
             else dy_fail(err, "%s: out of memory", path);
@@ -61,7 +65,6 @@ cJSON *dy_eval_read_jsonl(const char *path, const char *source, int **lines, dy_
             list = NULL;
             break;
         }
-        *lines = grown;
         (*lines)[n++] = line;
         cJSON_AddItemToArray(list, record);
     }
