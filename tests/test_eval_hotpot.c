@@ -27,15 +27,8 @@ static const char *python;  // an interpreter with numpy
 static char *dir;           // data/ (synthetic)
 
 // Output of a Python snippet run by the numpy interpreter (stdout, malloc'd).
-static char *run_python(const char *code) {
-    char path[] = "/tmp/dysco_np_XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) setup_die("mkstemp");
-    FILE *f = fdopen(fd, "w");
-    fputs(code, f);
-    fclose(f);
-    cmd_result r = run_cmd("%s '%s'", python, path);
-    remove(path);
+static char *numpy_output(const char *code) {
+    cmd_result r = run_python(python, code);
     if (r.status != 0) fail_msg("%s failed (%d): %s", python, r.status, r.err);
     free(r.err);
     return r.out;
@@ -77,7 +70,7 @@ static void test_sha256_fips_examples(void **state) {
 // Every length 0..130 (all the padding cases: 55, 56, 63, 64 bytes...) against hashlib.
 static void test_sha256_as_hashlib(void **state) {
     (void)state;
-    char *expected = run_python("import hashlib\nfor n in range(131):\n"
+    char *expected = numpy_output("import hashlib\nfor n in range(131):\n"
                                 "    print(hashlib.sha256(bytes((7 * i + n) % 256 for i in range(n))).hexdigest())\n");
     char *line = expected;
     for (int n = 0; n < 131; n++) {
@@ -106,7 +99,7 @@ static void test_permutation_as_numpy(void **state) {
     // The bit generator's raw outputs, which the permutation's draws are halves of.
     snprintf(code + strlen(code), sizeof code - strlen(code),
              "print(' '.join(map(str, np.random.PCG64(42).random_raw(8))))\n");
-    char *expected = run_python(code), *line = expected;
+    char *expected = numpy_output(code), *line = expected;
     for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++)
         for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
             int *x = xmalloc((size_t)sizes[k] * sizeof *x);
@@ -157,15 +150,11 @@ static void check_as_reference(const char *name) {
     const int n = cJSON_GetArraySize(expected);
     assert_int_equal(cJSON_GetArraySize(data.examples), n);
     assert_true(n > 100);  // 100 sampled ids, and records repeating them
-    for (int i = 0; i < n; i++) {
-        const cJSON *a = cJSON_GetArrayItem(data.examples, i), *b = cJSON_GetArrayItem(expected, i);
-        const char *keys[] = {"input_prompt", "reference_output", "item"};
-        for (int k = 0; k < 3; k++)
-            if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, keys[k]), cJSON_GetObjectItemCaseSensitive(b, keys[k]),
-                               true)) {
-                char *ours = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, keys[k]));
-                fail_msg("%s: example %d: %s differs from the reference's; ours begins %.300s", name, i, keys[k], ours);
-            }
+    const char *key;
+    const int i = example_difference(data.examples, expected, &key);
+    if (i >= 0) {
+        char *ours = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data.examples, i), key));
+        fail_msg("%s: example %d: %s differs from the reference's; ours begins %.300s", name, i, key, ours);
     }
     dy_eval_data_free(&data);
     cJSON_Delete(expected);

@@ -49,17 +49,16 @@ static void check_as_reference(const char *name, const char *folder, int rows, i
     const int n = cJSON_GetArraySize(expected);
     assert_int_equal(n, rows);
     assert_int_equal(cJSON_GetArraySize(data.examples), n);
-    for (int i = 0; i < n; i++) {
-        const cJSON *a = cJSON_GetArrayItem(data.examples, i), *b = cJSON_GetArrayItem(expected, i);
-        const char *keys[] = {"input_prompt", "reference_output", "item"};
-        for (int k = 0; k < 3; k++)
-            if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, keys[k]), cJSON_GetObjectItemCaseSensitive(b, keys[k]),
-                               true)) {
-                char *ours = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, keys[k]));
-                char *theirs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(b, keys[k]));
-                fail_msg("%s: example %d: %s differs: ours %.300s ... theirs %.300s", name, i, keys[k], ours, theirs);
-            }
-        const char *prompt = cJSON_GetObjectItemCaseSensitive(a, "input_prompt")->valuestring;
+    const char *key;
+    const int i = example_difference(data.examples, expected, &key);
+    if (i >= 0) {
+        char *ours = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data.examples, i), key));
+        char *theirs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(expected, i), key));
+        fail_msg("%s: example %d: %s differs: ours %.300s ... theirs %.300s", name, i, key, ours, theirs);
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, data.examples) {
+        const char *prompt = cJSON_GetObjectItemCaseSensitive(e, "input_prompt")->valuestring;
         *n_cut += strstr(prompt, " ... [the rest of the text is omitted]") != NULL;
     }
     dy_eval_data_free(&data);

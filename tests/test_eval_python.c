@@ -51,14 +51,7 @@ static void test_md5_rfc1321_suite(void **state) {
 
 // Python's output for a snippet (stdout, malloc'd).
 static char *python(const char *code) {
-    char path[] = "/tmp/dysco_py_XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) setup_die("mkstemp");
-    FILE *f = fdopen(fd, "w");
-    fputs(code, f);
-    fclose(f);
-    cmd_result r = run_cmd("python3 '%s'", path);
-    remove(path);
+    cmd_result r = run_python("python3", code);
     if (r.status != 0) fail_msg("python3 failed (%d): %s", r.status, r.err);
     free(r.err);
     return r.out;

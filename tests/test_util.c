@@ -176,3 +176,27 @@ const char *python_with_numpy(void) {
     }
     return NULL;
 }
+
+cmd_result run_python(const char *interpreter, const char *code) {
+    char path[] = "/tmp/dysco_py_XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) setup_die("mkstemp");
+    FILE *f = fdopen(fd, "w");
+    fputs(code, f);
+    fclose(f);
+    cmd_result r = run_cmd("%s '%s'", interpreter, path);
+    remove(path);
+    return r;
+}
+
+int example_difference(const cJSON *ours, const cJSON *expected, const char **key) {
+    static const char *const keys[] = {"input_prompt", "reference_output", "item"};
+    const cJSON *a = ours ? ours->child : NULL, *b = expected ? expected->child : NULL;
+    for (int i = 0; a && b; i++, a = a->next, b = b->next)
+        for (int k = 0; k < 3; k++)
+            if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, keys[k]), cJSON_GetObjectItemCaseSensitive(b, keys[k]), true)) {
+                *key = keys[k];
+                return i;
+            }
+    return -1;
+}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "kernels/backend.h"
 #include "runtime/checkpoint/model_config.h"
 
@@ -27,6 +29,13 @@ void rm_rf(const char *dir);
 // The first Python interpreter that imports numpy: python3 on PATH, then Debian's
 // /usr/bin/python3 (python3-numpy); NULL when neither does.
 const char *python_with_numpy(void);
+// Runs the Python source code with interpreter (from a temporary file); stdout and stderr as
+// run_cmd captures them.
+cmd_result run_python(const char *interpreter, const char *code);
+// The first index where two lists of eval examples differ in input_prompt, reference_output or
+// item (*key names which), or -1 when every example of ours equals expected's; the lists' lengths
+// are the caller's to check.
+int example_difference(const cJSON *ours, const cJSON *expected, const char **key);
 
 // Runs the shell command line; stdout and stderr are captured separately.
 cmd_result run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
