@@ -148,11 +148,8 @@ static int put_demos(dy_text_buffer *t, const jsonl_set *demos, const char *key,
     // int(hexdigest, 16) % 2**31: the low 31 bits of the big-endian number.
     const uint64_t seed = ((uint64_t)digest[28] << 24 | (uint64_t)digest[29] << 16 | (uint64_t)digest[30] << 8 | digest[31]) &
                           0x7fffffffu;
-    int *order = malloc((size_t)(demos->n ? demos->n : 1) * sizeof *order), taken[SHOTS], n = 0;
+    int *order = dy_np_shuffled_order(seed, demos->n), taken[SHOTS], n = 0;
     if (!order) return dy_fail(err, "%s: out of memory", demos->path);
-    dy_np_pcg64 g;
-    dy_np_default_rng(&g, seed);
-    dy_np_permutation(&g, order, demos->n);
     for (int i = 0; i < demos->n && n < SHOTS; i++) {
         bool seen = false;
         for (int j = 0; j < n; j++) seen = seen || strcmp(key_of(demos, taken[j]), key_of(demos, order[i])) == 0;

@@ -93,11 +93,14 @@ static int process_row(split_rows *s, int i, dy_error *err) {
         return dy_fail(err, "%s: row %d: answer[0] is not one of the options", s->path, i);
     }
     // chr(ord("A") + index): letters, then what ASCII has after Z, as Python gives them.
-    char letter[2] = {(char)('A' + found), '\0'}, *pair = found <= 'z' - 'A' ? malloc(strlen(gold) + 4) : NULL;
+    if (found > 'z' - 'A') {
+        free(text);
+        return dy_fail(err, "%s: row %d: answer[0] is option %d, past ASCII's letters", s->path, i, found);
+    }
+    char letter[2] = {(char)('A' + found), '\0'}, *pair = malloc(strlen(gold) + 4);
     if (!pair) {
         free(text);
-        return found <= 'z' - 'A' ? dy_fail(err, "%s: out of memory", s->path)
-                                  : dy_fail(err, "%s: row %d: answer[0] is option %d, past ASCII's letters", s->path, i, found);
+        return dy_fail(err, "%s: out of memory", s->path);
     }
     sprintf(pair, "%s. %s", letter, gold);
     cJSON *pair_list = cJSON_CreateArray();
@@ -111,6 +114,17 @@ static int process_row(split_rows *s, int i, dy_error *err) {
 }
 
 static int *permutation(int n, const char *path, dy_error *err);
+
+// "Question: {question}", and for choice "\nOptions:\n{options}": what a demo and the prompt
+// both say of a row.
+static void put_question(dy_text_buffer *t, const split_rows *s, const cJSON *row) {
+    dy_text_puts(t, "Question: ");
+    dy_text_puts(t, cJSON_GetObjectItemCaseSensitive(row, "question")->valuestring);
+    if (s->choice) {
+        dy_text_puts(t, "\nOptions:\n");
+        dy_text_puts(t, cJSON_GetObjectItemCaseSensitive(row, "options")->valuestring);
+    }
+}
 
 // add_demos: the demo text of row i, from the rows of another id in the order shuffle(seed=42)
 // gives them.
@@ -135,12 +149,8 @@ static char *demo_text(const split_rows *s, int i, dy_error *err) {
     for (int k = 0; k < SHOTS; k++) {
         const cJSON *d = s->row[others[order[k]]];
         if (k) dy_text_puts(&t, "\n\n");
-        dy_text_puts(&t, "[story text]\nQuestion: ");
-        dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(d, "question")->valuestring);
-        if (s->choice) {
-            dy_text_puts(&t, "\nOptions:\n");
-            dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(d, "options")->valuestring);
-        }
+        dy_text_puts(&t, "[story text]\n");
+        put_question(&t, s, d);
         dy_text_puts(&t, "\nAnswer: ");
         dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(d, "answer")->child->valuestring);
     }
@@ -152,13 +162,10 @@ static char *demo_text(const split_rows *s, int i, dy_error *err) {
     return text;
 }
 
-// The permutation of n rows that shuffle(seed=42) applies, malloc'd.
+// The order shuffle(seed=42) puts n rows in, malloc'd.
 static int *permutation(int n, const char *path, dy_error *err) {
-    int *order = malloc((size_t)(n ? n : 1) * sizeof *order);
-    if (!order) return dy_fail(err, "%s: out of memory", path), NULL;
-    dy_np_pcg64 g;
-    dy_np_default_rng(&g, SEED);
-    dy_np_permutation(&g, order, n);
+    int *order = dy_np_shuffled_order(SEED, n);
+    if (!order) dy_fail(err, "%s: out of memory", path);
     return order;
 }
 
@@ -212,12 +219,8 @@ static cJSON *example(const split_rows *s, int i, char *context) {
     dy_text_puts(&t, s->choice ? CHOICE_HEAD : QA_HEAD);
     dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(r, "demo")->valuestring);
     dy_text_puts(&t, context);
-    dy_text_puts(&t, "\n\nQuestion: ");
-    dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(r, "question")->valuestring);
-    if (s->choice) {
-        dy_text_puts(&t, "\nOptions:\n");
-        dy_text_puts(&t, cJSON_GetObjectItemCaseSensitive(r, "options")->valuestring);
-    }
+    dy_text_puts(&t, "\n\n");
+    put_question(&t, s, r);
     dy_text_puts(&t, "\n\nAnswer:");
     char *prompt = dy_text_take(&t), *reference = dy_py_str_of_list(cJSON_GetObjectItemCaseSensitive(r, "answer"));
     cJSON *e = NULL;

@@ -1,5 +1,7 @@
 #include "np_random.h"
 
+#include <stdlib.h>
+
 // SeedSequence's hashing constants (numpy/random/bit_generator.pyx).
 #define INIT_A 0x43b0d7e5u
 #define MULT_A 0x931e8875u
@@ -94,4 +96,13 @@ void dy_np_permutation(dy_np_pcg64 *g, int *out, int n) {
         out[i] = out[j];
         out[j] = t;
     }
+}
+
+int *dy_np_shuffled_order(uint64_t seed, int n) {
+    int *order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (!order) return NULL;
+    dy_np_pcg64 g;
+    dy_np_default_rng(&g, seed);
+    dy_np_permutation(&g, order, n);
+    return order;
 }

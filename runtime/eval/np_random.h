@@ -21,5 +21,8 @@ void dy_np_default_rng(dy_np_pcg64 *g, uint64_t seed);
 uint64_t dy_np_next64(dy_np_pcg64 *g);
 // rng.permutation(n) into out[0..n).
 void dy_np_permutation(dy_np_pcg64 *g, int *out, int n);
+// The order Dataset.shuffle(seed=seed) puts n rows in: default_rng(seed).permutation(n), malloc'd
+// (NULL when out of memory).
+int *dy_np_shuffled_order(uint64_t seed, int n);
 
 #endif
