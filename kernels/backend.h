@@ -262,6 +262,12 @@ struct dy_backend {
     void (*dysco_update)(dy_backend *b, const dy_dysco_update_args *a);
     void (*dysco_head_sum)(dy_backend *b, const dy_dysco_head_sum_args *a);
     void (*dysco_select)(dy_backend *b, const dy_dysco_select_args *a);
+
+    // QRHead's mean over query rows kept in backend memory (runtime/qrhead/qrhead_mass.c): each
+    // step's capture rows, weighted, added to a double accumulator, so that only the mean comes
+    // back. acc[r * n_cols + j] += weight * rows[r * stride + j] for r < n_rows, j < n_cols.
+    void (*accumulate_rows)(dy_backend *b, const float *rows, int64_t stride, int n_rows, int64_t n_cols, double weight,
+                            double *acc);
 };
 
 // The backend named "cpu", "cpu-bf16" or "cuda", or NULL with err set: unknown name, a build

@@ -13,7 +13,7 @@
 #include "runtime/qrhead/qrhead_score.h"
 
 // The rule written as the reference writes it: a mask from mean - 2 * std, then a masked sum.
-static double restated(const float *x, int n) {
+static double restated(const double *x, int n) {
     double mean = 0, var = 0, out = 0;
     for (int j = 0; j < n; j++) mean += x[j] / (double)n;
     for (int j = 0; j < n; j++) var += (x[j] - mean) * (x[j] - mean) / (n - 1.0);
@@ -24,14 +24,14 @@ static double restated(const float *x, int n) {
 static void test_random_spans(void **state) {
     (void)state;
     srand(17);
-    float x[300];
+    double x[300];
     int dropped_somewhere = 0;
     for (int t = 0; t < 200; t++) {
         const int n = 2 + rand() % 299;
         double total = 0;
         for (int j = 0; j < n; j++) {
-            x[j] = (float)((double)rand() / RAND_MAX - 0.3) * 1e-3f;
-            if (rand() % 40 == 0) x[j] = -0.05f;  // an outlier far below the span
+            x[j] = ((double)rand() / RAND_MAX - 0.3) * 1e-3;
+            if (rand() % 40 == 0) x[j] = -0.05;  // an outlier far below the span
             total += x[j];
         }
         const double got = dy_qrhead_span_score(x, n), want = restated(x, n);
@@ -43,9 +43,9 @@ static void test_random_spans(void **state) {
 
 static void test_outlier_dropped_and_single_token(void **state) {
     (void)state;
-    const float x[6] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, -1.0f};  // mean -0.0833, std 0.449: -1 < -0.98
+    const double x[6] = {0.1, 0.1, 0.1, 0.1, 0.1, -1.0};  // mean -0.0833, std 0.449: -1 < -0.98
     assert_true(fabs(dy_qrhead_span_score(x, 6) - 0.5) < 1e-6);
-    const float one = 0.7f;
+    const double one = 0.7;
     assert_true(dy_qrhead_span_score(&one, 1) == 0.0);  // sigma NaN: nothing passes
 }
 

@@ -78,6 +78,7 @@ dy_backend *dy_backend_cpu_create(void) {
         .matmul = dy_cpu_matmul,
         .lm_head = dy_cpu_matmul,
         .attention_inputs = dy_cpu_attention_inputs,
+        .accumulate_rows = dy_cpu_accumulate_rows,
         .attention = dy_cpu_attention,
         .gate_up_swiglu = dy_cpu_gate_up_swiglu,
         .moe = dy_cpu_moe,

@@ -39,6 +39,8 @@ void dy_cpu_moe(dy_backend *b, const dy_view *x, const dy_view *router, const dy
 // Where dy_cpu_moe records its routing margins (dy_backend.moe_record_margins); the twin's moe
 // runs the same op, so both CPU backends record the same way.
 void dy_cpu_moe_record_margins(dy_backend *b, float *margins);
+void dy_cpu_accumulate_rows(dy_backend *b, const float *rows, int64_t stride, int n_rows, int64_t n_cols, double weight,
+                            double *acc);
 void dy_cpu_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 
 #endif

@@ -17,6 +17,8 @@ int dy_cli_generate(int argc, char **argv);
 int dy_cli_score(int argc, char **argv);
 int dy_cli_bench(int argc, char **argv);
 int dy_cli_eval(int argc, char **argv);
+int dy_cli_detect_heads(int argc, char **argv);
+int dy_cli_retrieve(int argc, char **argv);
 // dysco eval with a model (the run; cli_eval.c dispatches eval score itself).
 int dy_cli_eval_run(int argc, char **argv);
 

@@ -17,8 +17,10 @@ static const char USAGE[] =
     "  score        log-probabilities of a given continuation under a method\n"
     "  bench        prefill and decode speed at given contexts, beside the measured roofline\n"
     "  eval         the reference's evaluation run over a dataset; eval score scores given outputs\n"
+    "  detect-heads find the query-focused retrieval heads (QRHead) and write a DySCO config\n"
+    "  retrieve     score documents for a query by the attention mass of chosen heads (QRRetriever)\n"
     "\n"
-    "generate, score, bench and eval run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
+    "generate, score, bench, eval, detect-heads and retrieve run tensor-parallel under a launcher: mpirun -np N dysco VERB ...\n"
     "(or srun -n N) splits the attention heads, the MLP and the vocabulary over N ranks (CPU backend).\n";
 
 int main(int argc, char **argv) {
@@ -36,7 +38,8 @@ int main(int argc, char **argv) {
         {"inspect", dy_cli_inspect, false},   {"make-model", dy_cli_make_model, false},
         {"tokenize", dy_cli_tokenize, false}, {"generate", dy_cli_generate, true},
         {"score", dy_cli_score, true},        {"bench", dy_cli_bench, true},
-        {"eval", dy_cli_eval, true},
+        {"eval", dy_cli_eval, true},          {"detect-heads", dy_cli_detect_heads, true},
+        {"retrieve", dy_cli_retrieve, true},
     };
     dy_error err;
     if (dy_cli_job_init(&err)) return dy_report(DY_EXIT_FAIL, &err);

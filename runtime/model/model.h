@@ -16,7 +16,8 @@
 enum {
     // (layer, head) pairs one forward captures (dy_forward_opts.n_capture); a forward asked for
     // more fails. DySCO's head list is bounded by the same number (runtime/generate checks it).
-    DY_MODEL_MAX_CAPTURE = 256,
+    // QRHead detection captures every head of the model (Llama-3.1-70B: 80 x 64).
+    DY_MODEL_MAX_CAPTURE = 8192,
     // Kinds of one-token step recorded as graphs (dy_model.graphs). Few are asked for (a decode
     // step, and DySCO's real pass with and without the LM head); a step of a kind past the limit
     // runs its ops directly, with the same result and without the graph's saving.

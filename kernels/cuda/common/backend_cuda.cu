@@ -236,5 +236,6 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->dysco_update = dy_cuda_dysco_update;
     b->dysco_head_sum = dy_cuda_dysco_head_sum;
     b->dysco_select = dy_cuda_dysco_select;
+    b->accumulate_rows = dy_cuda_accumulate_rows;
     return b;
 }

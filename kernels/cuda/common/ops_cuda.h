@@ -148,6 +148,8 @@ void dy_cuda_moe(dy_backend *b, const dy_view *x, const dy_view *router, const d
 void dy_cuda_pick(dy_backend *b, const float *logits, int vocab, const dy_pick_params *p, dy_pick *out);
 void dy_cuda_dysco_update(dy_backend *b, const dy_dysco_update_args *a);
 void dy_cuda_dysco_head_sum(dy_backend *b, const dy_dysco_head_sum_args *a);
+void dy_cuda_accumulate_rows(dy_backend *b, const float *rows, int64_t stride, int n_rows, int64_t n_cols,
+                             double weight, double *acc);
 void dy_cuda_dysco_select(dy_backend *b, const dy_dysco_select_args *a);
 
 #endif
