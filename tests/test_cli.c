@@ -136,6 +136,39 @@ static void test_make_model_then_inspect(void **state) {
     free(dir);
 }
 
+// inspect --json: a decoded token's bytes at --ctx (bf16), with the routed experts only for
+// MoE (active_bytes_per_token) beside every expert's (bytes_per_token), as config.json's numbers
+// give them; a dense model reads the same either way.
+static void test_inspect_token_bytes(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("cli-bytes"), args[PATH_MAX + 256], config[PATH_MAX];
+    const char *presets[] = {"tiny-qwen3-moe", "tiny-qwen3", "tiny-llama"};
+    for (int p = 0; p < 3; p++) {
+        snprintf(args, sizeof args, "make-model '%s/%s' --preset %s --vocab 512", dir, presets[p], presets[p]);
+        expect(args, 0, NULL, NULL);
+        snprintf(args, sizeof args, "inspect '%s/%s' --ctx 100 --json", dir, presets[p]);
+        cmd_result r = dysco(args);
+        assert_int_equal(r.status, 0);
+        cJSON *j = cJSON_Parse(r.out), *mem = cJSON_GetObjectItem(j, "memory_per_gpu");
+        const double active = cJSON_GetObjectItem(mem, "active_bytes_per_token")->valuedouble,
+                     all = cJSON_GetObjectItem(mem, "bytes_per_token")->valuedouble;
+        snprintf(config, sizeof config, "%s/%s/config.json", dir, presets[p]);
+        if (active != token_bytes_from_config(config, 100, 2, true) || all != token_bytes_from_config(config, 100, 2, false))
+            fail_msg("%s: active_bytes_per_token %.0f, bytes_per_token %.0f; config.json gives %.0f and %.0f", presets[p],
+                     active, all, token_bytes_from_config(config, 100, 2, true), token_bytes_from_config(config, 100, 2, false));
+        // tiny-qwen3-moe: 2 of 8 experts in 3 of its 4 layers; dense models read every weight.
+        if (p == 0) assert_true(active < all);
+        else assert_true(active == all);
+        cJSON_Delete(j);
+        cmd_result_free(&r);
+    }
+    snprintf(args, sizeof args, "inspect '%s/tiny-qwen3-moe' --ctx 100", dir);
+    expect(args, 0, "per token     ctx 100: weights ", NULL);
+    expect(args, 0, " (2 of 8 experts; all: ", NULL);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_make_model_tokenizer_copy(void **state) {
     (void)state;
     char *dir = make_temp_dir("cli-tok"), args[PATH_MAX + 256], path[PATH_MAX];
@@ -184,7 +217,8 @@ int main(int argc, char **argv) {
     test_args(argc, argv, "PATH_TO_DYSCO", &dysco_bin, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage), cmocka_unit_test(test_inspect_presets),
-        cmocka_unit_test(test_make_model_then_inspect), cmocka_unit_test(test_make_model_tokenizer_copy),
+        cmocka_unit_test(test_make_model_then_inspect), cmocka_unit_test(test_inspect_token_bytes),
+        cmocka_unit_test(test_make_model_tokenizer_copy),
         cmocka_unit_test(test_make_model_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -346,6 +346,8 @@ static void test_stops_and_sampling(void **state) {
 // dysco bench on the CPU: one machine line, one line per context, numbers present and positive.
 static void test_bench(void **state) {
     (void)state;
+    char config[PATH_MAX];
+    snprintf(config, sizeof config, "%s/ids/config.json", dir);
     cmd_result r = run_cmd("'%s' bench --model '%s/ids' --random-weights --ctx 32,48 --decode-steps 3 --device cpu",
                            dysco_bin, dir);
     if (r.status != 0) fail_msg("bench failed: %s", r.err);
@@ -353,7 +355,8 @@ static void test_bench(void **state) {
     char *line = strtok(r.out, "\n");
     cJSON *machine = cJSON_Parse(line);
     assert_string_equal(cJSON_GetObjectItem(machine, "kind")->valuestring, "machine");
-    assert_true(cJSON_GetObjectItem(machine, "copy_bandwidth_bytes_per_s")->valuedouble > 0);
+    const double bw = cJSON_GetObjectItem(machine, "copy_bandwidth_bytes_per_s")->valuedouble;
+    assert_true(bw > 0);
     assert_true(cJSON_GetObjectItem(machine, "gemm_flops_per_s")->valuedouble > 0);
     cJSON_Delete(machine);
     for (int c = 0; c < 2; c++) {
@@ -363,8 +366,38 @@ static void test_bench(void **state) {
         assert_true(cJSON_GetObjectItem(ctx, "decode_ms_per_token_median")->valuedouble > 0);
         assert_true(cJSON_GetObjectItem(ctx, "decode_roofline_ms")->valuedouble > 0);
         assert_true(cJSON_IsNull(cJSON_GetObjectItem(ctx, "gpu_memory_in_use_bytes")));
+        // A dense model reads every weight (fp32 on the CPU) whichever way it is counted.
+        const double active = cJSON_GetObjectItem(ctx, "active_bytes_per_token")->valuedouble;
+        assert_true(active == cJSON_GetObjectItem(ctx, "bytes_per_token")->valuedouble);
+        assert_true(active == token_bytes_from_config(config, c ? 48 : 32, 4, true));
+        // The bandwidth is printed to 4 digits, the roofline to 1 us.
+        assert_float_equal(cJSON_GetObjectItem(ctx, "decode_roofline_ms")->valuedouble, 1e3 * active / bw,
+                           1e-3 * 1e3 * active / bw + 6e-4);
         cJSON_Delete(ctx);
     }
+    cmd_result_free(&r);
+    // A MoE model: the decode roofline is the routed experts' bytes (2 of 8) over the bandwidth;
+    // bytes_per_token counts every expert beside it.
+    r = run_cmd("'%s' make-model '%s/moe-bench' --preset tiny-qwen3-moe --vocab 1024 --config-only && '%s' bench --model "
+                "'%s/moe-bench' --random-weights --ctx 40 --decode-steps 3 --device cpu",
+                dysco_bin, dir, dysco_bin, dir);
+    if (r.status != 0) fail_msg("bench (MoE) failed: %s", r.err);
+    assert_int_equal(count_lines(r.out), 2);
+    machine = cJSON_Parse(strtok(r.out, "\n"));
+    cJSON *moe = cJSON_Parse(strtok(NULL, "\n"));
+    assert_true(machine && moe);
+    snprintf(config, sizeof config, "%s/moe-bench/config.json", dir);
+    const double active = cJSON_GetObjectItem(moe, "active_bytes_per_token")->valuedouble,
+                 all = cJSON_GetObjectItem(moe, "bytes_per_token")->valuedouble,
+                 moe_bw = cJSON_GetObjectItem(machine, "copy_bandwidth_bytes_per_s")->valuedouble;
+    if (active != token_bytes_from_config(config, 40, 4, true) || all != token_bytes_from_config(config, 40, 4, false))
+        fail_msg("bench (MoE): active_bytes_per_token %.0f, bytes_per_token %.0f; config.json gives %.0f and %.0f", active,
+                 all, token_bytes_from_config(config, 40, 4, true), token_bytes_from_config(config, 40, 4, false));
+    assert_true(active < all);
+    assert_float_equal(cJSON_GetObjectItem(moe, "decode_roofline_ms")->valuedouble, 1e3 * active / moe_bw,
+                       1e-3 * 1e3 * active / moe_bw + 6e-4);
+    cJSON_Delete(machine);
+    cJSON_Delete(moe);
     cmd_result_free(&r);
     // DySCO: its step against its roofline (which adds the speculative layers 0..3 to vanilla's),
     // and vanilla timed beside it in the same process.

@@ -153,6 +153,83 @@ static void test_moe_expert_count_spellings(void **state) {
     assert_parse_error("\"num_local_experts\":1," BASE_QWEN3_MOE_WITHOUT_COUNT, "num_experts_per_tok: 2 exceeds num_experts 1");
 }
 
+// The config.json transformers >= 5 saves for a hub one (from_pretrained, then save_pretrained):
+// Qwen3MoeConfig's attribute_map stores num_experts as num_local_experts, torch_dtype becomes
+// dtype, and rope_theta moves with rope_scaling's fields into rope_parameters (rope_type
+// "default" when rope_scaling is null). Qwen3Config and LlamaConfig rename nothing else.
+// keep_hub also leaves the hub spellings in: a file holding both.
+static char *as_transformers5(const char *hub_json, bool keep_hub) {
+    cJSON *c = cJSON_Parse(hub_json);
+    assert_non_null(c);
+    const cJSON *experts = cJSON_GetObjectItemCaseSensitive(c, "num_experts");
+    if (experts) cJSON_AddNumberToObject(c, "num_local_experts", experts->valuedouble);
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(c, "torch_dtype");
+    if (dtype) cJSON_AddStringToObject(c, "dtype", dtype->valuestring);
+    const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(c, "rope_scaling"),
+                *theta = cJSON_GetObjectItemCaseSensitive(c, "rope_theta");
+    cJSON *params = cJSON_IsObject(scaling) ? cJSON_Duplicate(scaling, true) : cJSON_CreateObject();
+    if (!cJSON_GetObjectItemCaseSensitive(params, "rope_type")) cJSON_AddStringToObject(params, "rope_type", "default");
+    cJSON_DeleteItemFromObjectCaseSensitive(params, "type");
+    if (theta) cJSON_AddNumberToObject(params, "rope_theta", theta->valuedouble);
+    cJSON_AddItemToObject(c, "rope_parameters", params);
+    if (!keep_hub) {
+        static const char *const hub_only[] = {"num_experts", "torch_dtype", "rope_scaling", "rope_theta"};
+        for (size_t i = 0; i < sizeof hub_only / sizeof *hub_only; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(c, hub_only[i]);
+    }
+    char *text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return text;
+}
+
+// Every preset reads the same from its hub spelling, its transformers >= 5 spelling and a file
+// with both (the parser clears the whole struct first, so equal readings compare equal bytewise).
+static void test_transformers5_spellings(void **state) {
+    (void)state;
+    for (int i = 0; i < dy_n_presets; i++) {
+        dy_model_config hub, saved;
+        dy_error err;
+        assert_int_equal(parse_preset(dy_presets[i].name, &hub, &err), 0);
+        for (int keep_hub = 0; keep_hub < 2; keep_hub++) {
+            char *text = as_transformers5(dy_presets[i].config_json, keep_hub);
+            if (parse_text(text, &saved, &err)) fail_msg("preset %s (transformers 5%s): %s", dy_presets[i].name,
+                                                         keep_hub ? " + hub" : "", err.msg);
+            if (memcmp(&hub, &saved, sizeof hub) != 0)
+                fail_msg("preset %s: transformers 5 spelling%s reads differently\n%s", dy_presets[i].name,
+                         keep_hub ? " + hub" : "", text);
+            free(text);
+        }
+    }
+    dy_model_config c;
+    dy_error err;
+    assert_int_equal(parse_with(BASE_QWEN3 ",\"dtype\":\"bfloat16\",\"torch_dtype\":\"bfloat16\"", &c, &err), 0);
+    assert_int_equal(c.dtype, DY_BF16);
+    assert_int_equal(parse_with(BASE_QWEN3 ",\"dtype\":null,\"torch_dtype\":\"float16\"", &c, &err), 0);
+    assert_int_equal(c.dtype, DY_F16);  // null is absent
+    assert_int_equal(parse_with(BASE_QWEN3 ",\"rope_theta\":5e5,\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4},"
+                                           "\"rope_parameters\":{\"rope_type\":\"yarn\",\"factor\":4.0,\"rope_theta\":5e5}",
+                                &c, &err),
+                     0);
+    assert_true(c.rope.type == DY_ROPE_YARN && c.rope.factor == 4 && c.rope.theta == 5e5);
+    // Both spellings present and disagreeing: one line naming the file and both fields.
+    assert_parse_error(BASE_QWEN3 ",\"dtype\":\"bfloat16\",\"torch_dtype\":\"float32\"",
+                       "cfg/config.json: dtype is \"bfloat16\" but torch_dtype is \"float32\": they name the same field");
+    assert_parse_error(BASE_QWEN3 ",\"rope_theta\":1e6,\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":5e5}",
+                       "cfg/config.json: rope_theta is 1000000 but rope_parameters.rope_theta is 500000: they name the same field");
+    assert_parse_error(BASE_QWEN3 ",\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":5e5},"
+                                  "\"rope_scaling\":{\"rope_type\":\"default\",\"rope_theta\":1e4}",
+                       "rope_parameters.rope_theta is 500000 but rope_scaling.rope_theta is 10000: they name the same field");
+    assert_parse_error(BASE_QWEN3 ",\"rope_parameters\":{\"rope_type\":\"default\"},"
+                                  "\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}",
+                       "cfg/config.json: rope_parameters (default) and rope_scaling (yarn) differ: they name the same field");
+    assert_parse_error(BASE_QWEN3 ",\"rope_parameters\":{\"rope_type\":\"yarn\",\"factor\":2},"
+                                  "\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}",
+                       "rope_parameters (yarn) and rope_scaling (yarn) differ");
+    // Each section is still checked on its own, whichever spelling the file also has.
+    assert_parse_error(BASE_QWEN3 ",\"rope_parameters\":{\"rope_type\":\"default\"},\"rope_scaling\":\"yarn\"",
+                       "rope_scaling: expected an object or null");
+}
+
 static void test_rope_spellings(void **state) {
     (void)state;
     dy_model_config c;
@@ -301,7 +378,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_presets_parse), cmocka_unit_test(test_qwen3_8b_fields),
         cmocka_unit_test(test_llama3_rope_and_eos_list), cmocka_unit_test(test_moe_fields),
-        cmocka_unit_test(test_moe_expert_count_spellings), cmocka_unit_test(test_rope_spellings), cmocka_unit_test(test_optional_fields),
+        cmocka_unit_test(test_moe_expert_count_spellings), cmocka_unit_test(test_transformers5_spellings),
+        cmocka_unit_test(test_rope_spellings), cmocka_unit_test(test_optional_fields),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,11 +144,44 @@ static void test_memory_plan(void **state) {
     assert_non_null(strstr(err.msg, "--ctx 0"));
 }
 
+// What a decoded token reads (dy_token_bytes): every weight but the untied embedding table, and
+// for MoE num_experts_per_tok of each sparse layer's experts; every expert tensor knows its index.
+static void test_token_bytes(void **state) {
+    (void)state;
+    dy_model_config c;
+    dy_error err;
+    dy_token_bytes t;
+    dy_memory_plan plan;
+    load_preset("qwen3-8b", &c, 0);
+    assert_int_equal(dy_memory_plan_make(&c, 4096, 2048, 1, DY_BF16, &plan, &err), 0);
+    assert_int_equal(dy_token_bytes_count(&c, 1, DY_BF16, &t, &err), 0);
+    assert_int_equal(t.weights, plan.weight_bytes - 2ULL * 151936 * 4096);
+    assert_int_equal(t.active_weights, t.weights);
+    assert_int_equal(dy_token_bytes_at(&t, 4096, true), t.weights + plan.kv_bytes);
+    load_preset("qwen3-4b", &c, 0);  // tied: the table is the LM head, read whole
+    assert_int_equal(dy_memory_plan_make(&c, 1, 1, 1, DY_BF16, &plan, &err), 0);
+    assert_int_equal(dy_token_bytes_count(&c, 1, DY_BF16, &t, &err), 0);
+    assert_int_equal(t.weights, plan.weight_bytes);
+    // Qwen3-30B-A3B: 48 sparse layers leave 120 of 128 experts (gate, up, down: 3 x 768 x 2048) unread.
+    load_preset("qwen3-30b-a3b", &c, 0);
+    assert_int_equal(dy_token_bytes_count(&c, 1, DY_BF16, &t, &err), 0);
+    assert_int_equal(t.weights - t.active_weights, 2ULL * 48 * 120 * 3 * 768 * 2048);
+    assert_int_equal(dy_token_bytes_count(&c, 4, DY_BF16, &t, &err), 0);  // each rank a quarter of every expert
+    assert_int_equal(t.weights - t.active_weights, 2ULL * 48 * 120 * 3 * 768 * 2048 / 4);
+    dy_tensor_spec *specs;
+    const int n = dy_model_tensor_specs(&c, &specs, &err);
+    for (int i = 0; i < n; i++) {
+        const char *e = strstr(specs[i].name, ".experts.");
+        if (specs[i].expert != (e ? atoi(e + 9) : -1)) fail_msg("%s: expert %d", specs[i].name, specs[i].expert);
+    }
+    free(specs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_counts_match_hf), cmocka_unit_test(test_tensor_lists),
         cmocka_unit_test(test_tp_shards_partition_every_tensor), cmocka_unit_test(test_tp_check_errors),
-        cmocka_unit_test(test_memory_plan),
+        cmocka_unit_test(test_memory_plan), cmocka_unit_test(test_token_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

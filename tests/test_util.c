@@ -200,3 +200,45 @@ int example_difference(const cJSON *ours, const cJSON *expected, const char **ke
             }
     return -1;
 }
+
+static double json_number(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v)) {
+        fprintf(stderr, "config.json: %s: not a number\n", key);
+        setup_die("token_bytes_from_config");
+    }
+    return v->valuedouble;
+}
+
+// Counted apart from runtime/model/memory_plan.c, from the names in the file, so that a test
+// holds the runtime's sum to an independent one.
+double token_bytes_from_config(const char *config_path, double ctx, double elem, bool active) {
+    dy_error err;
+    char *text = dy_read_file(config_path, NULL, &err);
+    cJSON *c = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!c) setup_die(config_path);
+    const double vocab = json_number(c, "vocab_size"), h = json_number(c, "hidden_size"),
+                 layers = json_number(c, "num_hidden_layers"), heads = json_number(c, "num_attention_heads"),
+                 kv_heads = json_number(c, "num_key_value_heads"), inter = json_number(c, "intermediate_size");
+    const double hd = cJSON_GetObjectItem(c, "head_dim") ? json_number(c, "head_dim") : h / heads;
+    const bool moe = strcmp(cJSON_GetObjectItem(c, "model_type")->valuestring, "qwen3_moe") == 0,
+               qk_norms = strcmp(cJSON_GetObjectItem(c, "model_type")->valuestring, "llama") != 0;
+    double weights = 0;
+    for (int l = 0; l < (int)layers; l++) {
+        weights += 2 * h + (qk_norms ? 2 * hd : 0) + 2 * heads * hd * h + 2 * kv_heads * hd * h;
+        const cJSON *step = cJSON_GetObjectItem(c, "decoder_sparse_step"), *dense_layer;
+        bool sparse = moe && (l + 1) % (cJSON_IsNumber(step) ? step->valueint : 1) == 0;
+        if (moe)
+            cJSON_ArrayForEach(dense_layer, cJSON_GetObjectItem(c, "mlp_only_layers")) sparse &= dense_layer->valueint != l;
+        if (sparse) {
+            const double experts = json_number(c, active ? "num_experts_per_tok" : "num_experts");
+            weights += json_number(c, "num_experts") * h + experts * 3 * json_number(c, "moe_intermediate_size") * h;
+        } else {
+            weights += 3 * inter * h;
+        }
+    }
+    weights += h + vocab * h;
+    cJSON_Delete(c);
+    return (weights + layers * 2 * kv_heads * hd * ctx) * elem;
+}

@@ -49,6 +49,11 @@ void write_checkpoint(const char *dir, const char *config_json, const dy_model_c
                       unsigned long long shard_bytes, unsigned long long seed);
 // The preset's config.json text with "vocab_size" replaced (0 keeps it); malloc'd.
 char *preset_json(const char *name, int vocab);
+// The bytes a decoded token reads, from the numbers of the config.json at config_path alone (tp 1,
+// elem bytes an element): per layer its norms, attention and MLP (a MoE layer: the router and,
+// with active, num_experts_per_tok of its experts, else all), the final norm, the LM head (or the
+// tied table it is), and ctx positions of KV cache. Dies (setup) on an unreadable file.
+double token_bytes_from_config(const char *config_path, double ctx, double elem, bool active);
 
 // Prints "test setup failed: what" and exits 99 (not a test result: the test could not run).
 void setup_die(const char *what);

@@ -125,31 +125,19 @@ static int read_token_ids(const reader *r, const char *key, int vocab, int *ids,
     return 0;
 }
 
-// RoPE settings: hub checkpoints write rope_theta + rope_scaling (null or an object with
-// rope_type, or the legacy key type); transformers >= 5 writes rope_parameters holding rope_theta.
-static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_config *rope, dy_error *err) {
-    const reader top = {root, path, "", err};
-    const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
-    const char *section = "rope_parameters";
-    if (!params || cJSON_IsNull(params)) {
-        params = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
-        section = "rope_scaling";
-    }
-    if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
-        return dy_fail(err, "%s: %s: expected an object or null", path, section);
+// One RoPE section (rope_parameters or rope_scaling) without its theta; *present is false when
+// the section is absent or null.
+static int parse_rope_section(const cJSON *root, const char *path, const char *section, int max_pos,
+                              dy_rope_config *rope, bool *present, dy_error *err) {
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, section);
+    memset(rope, 0, sizeof *rope);
+    rope->type = DY_ROPE_DEFAULT;
+    *present = params && !cJSON_IsNull(params);
+    if (!*present) return 0;
+    if (!cJSON_IsObject(params)) return dy_fail(err, "%s: %s: expected an object or null", path, section);
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%s.", section);
     const reader sub = {params, path, prefix, err};
-
-    memset(rope, 0, sizeof *rope);
-    if (read_positive(&top, "rope_theta", false, 10000.0, &rope->theta)) return -1;
-    if (!params || cJSON_IsNull(params)) {
-        rope->type = DY_ROPE_DEFAULT;
-        return 0;
-    }
-    if (cJSON_GetObjectItemCaseSensitive(params, "rope_theta") &&
-        read_positive(&sub, "rope_theta", true, 0, &rope->theta))
-        return -1;
     const char *type;
     if (read_string(&sub, "rope_type", &type) || (!type && read_string(&sub, "type", &type))) return -1;
     if (!type) return dy_fail(err, "%s: %srope_type: missing", path, prefix);
@@ -185,6 +173,54 @@ static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_
     return 0;
 }
 
+// Whether two sections describe the same rotation (theta aside: parse_rope_theta checks it).
+static bool rope_same(const dy_rope_config *a, const dy_rope_config *b) {
+    return a->type == b->type && a->factor == b->factor && a->original_max_position == b->original_max_position &&
+           a->beta_fast == b->beta_fast && a->beta_slow == b->beta_slow &&
+           a->has_attention_factor == b->has_attention_factor && a->attention_factor == b->attention_factor &&
+           a->truncate == b->truncate && a->low_freq_factor == b->low_freq_factor &&
+           a->high_freq_factor == b->high_freq_factor;
+}
+
+// rope_theta may sit at the top level (hub files) or inside either section (transformers >= 5
+// moves it into rope_parameters); every place that has it must give the same value.
+static int parse_rope_theta(const cJSON *root, const char *path, double *theta, dy_error *err) {
+    static const char *const prefixes[] = {"", "rope_parameters.", "rope_scaling."};
+    static const char *const sections[] = {NULL, "rope_parameters", "rope_scaling"};
+    int found = -1;
+    *theta = 10000.0;  // transformers' default when no place names it
+    for (int i = 0; i < 3; i++) {
+        const cJSON *obj = sections[i] ? cJSON_GetObjectItemCaseSensitive(root, sections[i]) : root;
+        const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "rope_theta") : NULL;
+        if (!v || cJSON_IsNull(v)) continue;
+        const reader r = {obj, path, prefixes[i], err};
+        double value;
+        if (read_positive(&r, "rope_theta", true, 0, &value)) return -1;
+        if (found >= 0 && value != *theta)
+            return dy_fail(err, "%s: %srope_theta is %.10g but %srope_theta is %.10g: they name the same field", path,
+                           prefixes[found], *theta, prefixes[i], value);
+        if (found < 0) found = i;
+        *theta = value;
+    }
+    return 0;
+}
+
+// RoPE settings: hub checkpoints write rope_theta + rope_scaling (null or an object with
+// rope_type, or the legacy key type); transformers >= 5 writes rope_parameters holding
+// rope_theta. Either spelling is read; a file with both must say the same in each.
+static int parse_rope(const cJSON *root, const char *path, int max_pos, dy_rope_config *rope, dy_error *err) {
+    dy_rope_config params, scaling;
+    bool has_params, has_scaling;
+    if (parse_rope_section(root, path, "rope_parameters", max_pos, &params, &has_params, err) ||
+        parse_rope_section(root, path, "rope_scaling", max_pos, &scaling, &has_scaling, err))
+        return -1;
+    if (has_params && has_scaling && !rope_same(&params, &scaling))
+        return dy_fail(err, "%s: rope_parameters (%s) and rope_scaling (%s) differ: they name the same field", path,
+                       dy_rope_type_name(params.type), dy_rope_type_name(scaling.type));
+    *rope = has_params || !has_scaling ? params : scaling;
+    return parse_rope_theta(root, path, &rope->theta, err);
+}
+
 static int parse_moe(const reader *r, dy_model_config *c) {
     if (read_int_renamed(r, "num_experts", "num_local_experts", 1, &c->n_experts) ||
         read_int(r, "num_experts_per_tok", true, 0, 1, &c->n_experts_per_tok) ||
@@ -205,6 +241,22 @@ static int parse_moe(const reader *r, dy_model_config *c) {
             return dy_fail(r->err, "%s: mlp_only_layers: entry is not a layer index in [0, %d)", r->path, c->n_layers);
         c->mlp_only[(int)l] = true;
     }
+    return 0;
+}
+
+// The weights' dtype: hub files write torch_dtype, transformers >= 5 writes dtype; absent, the
+// checkpoint is float32 (what transformers loads then).
+static int read_dtype(const reader *r, dy_dtype *out) {
+    const char *dtype, *legacy;
+    if (read_string(r, "dtype", &dtype) || read_string(r, "torch_dtype", &legacy)) return -1;
+    if (dtype && legacy && strcmp(dtype, legacy) != 0)
+        return dy_fail(r->err, "%s: dtype is \"%s\" but torch_dtype is \"%s\": they name the same field", r->path, dtype,
+                       legacy);
+    const char *key = dtype ? "dtype" : "torch_dtype", *name = dtype ? dtype : legacy;
+    const int t = name ? dy_dtype_from_torch(name) : DY_F32;
+    if (t < 0)
+        return dy_fail(r->err, "%s: %s: \"%s\" is not supported (bfloat16, float16, float32)", r->path, key, name);
+    *out = (dy_dtype)t;
     return 0;
 }
 
@@ -254,13 +306,7 @@ static int parse_root(const cJSON *root, const char *path, dy_model_config *c, d
         return -1;
     if (n_bos == 0) c->bos_id = -1;
 
-    const char *dtype_key = cJSON_GetObjectItemCaseSensitive(root, "dtype") ? "dtype" : "torch_dtype";
-    const char *dtype;
-    if (read_string(&r, dtype_key, &dtype)) return -1;
-    int t = dtype ? dy_dtype_from_torch(dtype) : DY_F32;
-    if (t < 0) return dy_fail(err, "%s: %s: \"%s\" is not supported (bfloat16, float16, float32)", path, dtype_key, dtype);
-    c->dtype = (dy_dtype)t;
-    return 0;
+    return read_dtype(&r, &c->dtype);
 }
 
 int dy_model_config_parse(const char *json, size_t len, const char *path, dy_model_config *cfg, dy_error *err) {

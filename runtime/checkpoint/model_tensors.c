@@ -8,7 +8,7 @@
 typedef struct {
     dy_tensor_spec *specs;
     int n, cap;
-    int layer;
+    int layer, expert;  // what add() stamps on the tensors it adds
 } spec_list;
 
 static void add(spec_list *l, dy_tensor_role role, dy_tp_split split, int64_t rows, int64_t cols,
@@ -25,6 +25,7 @@ static void add(spec_list *l, dy_tensor_role role, dy_tp_split split, int64_t ro
     s->role = role;
     s->split = split;
     s->layer = l->layer;
+    s->expert = l->expert;
     s->ndim = cols ? 2 : 1;
     s->shape[0] = rows;
     s->shape[1] = cols;
@@ -44,7 +45,7 @@ static int per_layer_count(const dy_model_config *c, int layer) {
 int dy_model_tensor_specs(const dy_model_config *c, dy_tensor_spec **out, dy_error *err) {
     int cap = 3;
     for (int l = 0; l < c->n_layers; l++) cap += per_layer_count(c, l);
-    spec_list list = {calloc((size_t)cap, sizeof(dy_tensor_spec)), 0, cap, -1};
+    spec_list list = {calloc((size_t)cap, sizeof(dy_tensor_spec)), 0, cap, -1, -1};
     if (!list.specs) return dy_fail(err, "out of memory listing %d tensors", cap);
     const int64_t hidden = c->hidden_size, hd = c->head_dim;
 
@@ -68,8 +69,10 @@ int dy_model_tensor_specs(const dy_model_config *c, dy_tensor_spec **out, dy_err
             for (int e = 0; e < c->n_experts; e++) {
                 char ep[96];
                 snprintf(ep, sizeof ep, "%s.mlp.experts.%d", p, e);
+                list.expert = e;
                 add_mlp(&list, ep, hidden, c->moe_intermediate_size);
             }
+            list.expert = -1;
         } else {
             char mp[80];
             snprintf(mp, sizeof mp, "%s.mlp", p);

@@ -31,7 +31,8 @@ typedef struct {
     int64_t shape[2];
     dy_tensor_role role;
     dy_tp_split split;
-    int layer;  // -1 outside the decoder layers
+    int layer;   // -1 outside the decoder layers
+    int expert;  // its index among its MoE layer's experts; -1 for every other tensor
 } dy_tensor_spec;
 
 // Fills a malloc'd array in checkpoint order (embedding, layers, final norm, LM head); the LM head

@@ -14,7 +14,6 @@
 #include "runtime/checkpoint/model_tensors.h"
 #include "runtime/generate/generate.h"
 #include "runtime/model/memory_plan.h"
-#include "runtime/model/tp_shard.h"
 #include "runtime/util/file_util.h"
 #ifdef DYSCO_HAVE_CUDA
 #include "kernels/device_info.h"
@@ -27,9 +26,11 @@ static const char USAGE[] =
     "\n"
     "For each context length: prefill that many random tokens, then decode --decode-steps tokens\n"
     "greedily with the method; prints one JSON line per context (prefill seconds and tokens/s,\n"
-    "decode ms/token median, GPU memory in use (the device's, so other processes count too), and\n"
-    "the roofline: bytes / measured copy bandwidth for decode, FLOPs / measured GEMM rate for\n"
-    "prefill), after one line with those measurements and, on a GPU, one line per decode\n"
+    "decode ms/token median, GPU memory in use (the device's, so other processes count too), the\n"
+    "bytes a decoded token reads (bytes_per_token: every weight but an untied embedding table, and\n"
+    "the KV cache; active_bytes_per_token: the same with a MoE layer's routed experts only), and\n"
+    "the roofline: active bytes / measured copy bandwidth for decode, FLOPs / measured GEMM rate\n"
+    "for prefill), after one line with those measurements and, on a GPU, one line per decode\n"
     "projection shape timing the GEMV against cuBLASLt. --method dysco adds dysco_step_ms, its\n"
     "roofline (the speculative layers' weights, of the last one only its norm and q/k/v, and their\n"
     "KV, then all that vanilla reads) and the ratio,\n"
@@ -195,9 +196,8 @@ static int check_options(const options *o, dy_error *err) {
 
 typedef struct {
     size_t elem;             // bytes of one weight or KV element on the backend
-    double weights;          // bytes of every weight a decode step reads
-    double spec_weights;     // of them, those of the speculative pass's layers (DySCO)
-    double kv_per_position;  // KV-cache bytes of one position, all layers
+    dy_token_bytes token;    // what a decoded token reads (memory_plan.h)
+    double spec_weights;     // the weights of the speculative pass's layers (DySCO), active experts only
 } step_bytes;
 
 // Whether the speculative pass's last layer reads a tensor of its: only what its attention
@@ -207,26 +207,22 @@ static bool read_by_capture_layer(const dy_tensor_spec *s) {
     return strstr(s->name, ".input_layernorm.") || (strstr(s->name, ".self_attn.") && !strstr(s->name, ".o_proj."));
 }
 
-// The weights a one-token step reads on rank 0 of tp (its slices; tp 1: the whole model): every
-// tensor but an untied embedding table (one row of which is read), and the layer tensors of the
-// first spec_layers layers for DySCO's speculative pass (no LM head there; of its last layer the
-// tensors read_by_capture_layer names). MoE layers count every expert: the GPU computes them all
-// today.
-static int count_step_bytes(const dy_model_config *cfg, size_t elem, int spec_layers, int tp, step_bytes *out,
+// What a one-token step reads on rank 0 of tp (its slices; tp 1: the whole model), from
+// dy_token_bytes_count, and the layer tensors of the first spec_layers layers for DySCO's
+// speculative pass (no LM head there; of its last layer the tensors read_by_capture_layer names).
+// The rooflines count a MoE layer's routed experts only: the bound a routed kernel reaches (the
+// GPU's MoE block runs every expert today, bytes_per_token).
+static int count_step_bytes(const dy_model_config *cfg, dy_dtype dtype, int spec_layers, int tp, step_bytes *out,
                             dy_error *err) {
+    if (dy_token_bytes_count(cfg, tp, dtype, &out->token, err)) return -1;
     dy_tensor_spec *specs;
     const int n = dy_model_tensor_specs(cfg, &specs, err);
     if (n < 0) return -1;
-    for (int i = 0; i < n; i++) {
-        const dy_shard_range r = dy_tp_shard(cfg, &specs[i], tp, 0);
-        const double b = (double)(r.rows * r.cols) * (double)elem;
-        if (specs[i].role != DY_ROLE_EMBEDDING || cfg->tie_word_embeddings) out->weights += b;
+    for (int i = 0; i < n; i++)
         if (specs[i].layer >= 0 && specs[i].layer < spec_layers &&
             (specs[i].layer < spec_layers - 1 || read_by_capture_layer(&specs[i])))
-            out->spec_weights += b;
-    }
+            out->spec_weights += (double)dy_tensor_token_bytes(cfg, &specs[i], tp, dtype, true);
     free(specs);
-    out->kv_per_position = (double)cfg->n_layers * 2 * dy_tp_kv_heads_per_rank(cfg, tp) * cfg->head_dim * (double)elem;
     return 0;
 }
 
@@ -263,16 +259,18 @@ static int timed_generate(dy_model *m, const int32_t *prompt, int n, dy_generate
 static void print_context(const options *o, const dy_model_config *cfg, int tp, int ctx, const step_bytes *bytes,
                           int spec_layers, double bw, double flops, const timed_run *run, const timed_run *vanilla,
                           bool is_dysco, double peak) {
-    const double kv = bytes->kv_per_position * ctx;
-    const double roofline_ms = 1e3 * (bytes->weights + kv) / bw;
-    // The rank's matmuls (every weight it reads, two FLOPs each per token) and its heads' attention.
-    const double prefill_flops = 2.0 * bytes->weights / (double)(bytes->elem) * ctx +
+    const double kv = (double)bytes->token.kv_per_position * ctx, active = (double)dy_token_bytes_at(&bytes->token, ctx, true);
+    const double roofline_ms = 1e3 * active / bw;
+    // The rank's matmuls (every weight it reads, two FLOPs each per token: every expert, as the
+    // GPU's multi-row MoE path computes them) and its heads' attention.
+    const double prefill_flops = 2.0 * (double)bytes->token.weights / (double)(bytes->elem) * ctx +
                                  2.0 * cfg->n_layers * (cfg->n_heads / tp) * cfg->head_dim * (double)ctx * ctx;
     printf("{\"kind\": \"context\", \"method\": \"%s\", \"ctx\": %d, \"prefill_seconds\": %.4f, "
            "\"prefill_tokens_per_s\": %.1f, \"prefill_roofline_seconds\": %.4f, \"decode_steps\": %d, "
-           "\"decode_ms_per_token_median\": %.3f, \"decode_roofline_ms\": %.3f, ",
+           "\"decode_ms_per_token_median\": %.3f, \"bytes_per_token\": %.0f, \"active_bytes_per_token\": %.0f, "
+           "\"decode_roofline_ms\": %.3f, ",
            o->method, ctx, run->prefill_seconds, ctx / run->prefill_seconds, prefill_flops / flops, run->steps,
-           run->step_ms, roofline_ms);
+           run->step_ms, (double)dy_token_bytes_at(&bytes->token, ctx, false), active, roofline_ms);
     if (is_dysco) {
         // The step reads the speculative layers' weights and KV, then all that vanilla reads.
         const double spec = bytes->spec_weights + kv * spec_layers / cfg->n_layers;
@@ -364,11 +362,12 @@ static int bench(const options *o, dy_comm *comm, dy_error *err) {
     if (rc == 0) rank_plan.scratch_bytes = be->scratch_bytes ? be->scratch_bytes(be, &rank_plan.limits) : 0;
     const int64_t params = rc == 0 ? dy_model_param_count(&cfg, err) : -1;
     if (rc == 0 && params < 0) rc = -1;
-    // A decode step reads every weight once except an untied embedding table (one row of it), and
-    // the KV cache; DySCO's speculative pass reads layers 0..Lmax of both first.
+    // A decode step reads what dy_token_bytes counts (memory_plan.h); DySCO's speculative pass
+    // reads layers 0..Lmax of the weights and KV cache first.
     const int spec_layers = is_dysco && rc == 0 ? dy_dysco_max_layer(&dysco) + 1 : 0;
-    step_bytes bytes = {.elem = dy_dtype_size(be ? be->act_dtype : DY_BF16)};
-    if (rc == 0) rc = count_step_bytes(&cfg, bytes.elem, spec_layers, tp, &bytes, err);
+    const dy_dtype act = be ? be->act_dtype : DY_BF16;
+    step_bytes bytes = {.elem = dy_dtype_size(act)};
+    if (rc == 0) rc = count_step_bytes(&cfg, act, spec_layers, tp, &bytes, err);
     bool quiet = false;
     if (status == DY_EXIT_OK && dy_cli_job_agree(comm, rc, &quiet))
         status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);

@@ -22,6 +22,8 @@ static const char USAGE[] =
     "the checkpoint size and the memory plan of one GPU: bf16 weights of its tensor-parallel\n"
     "shard, the bf16 KV cache for --ctx tokens and the workspace of a prefill chunk (activation\n"
     "buffers and the CUDA backend's op scratch); the model checks the same plan before it loads.\n"
+    "Then the bytes a decoded token reads at --ctx (every weight but an untied embedding table,\n"
+    "and the KV cache; for MoE with the routed experts only, beside every expert's).\n"
     "Reads no tensor data.\n";
 
 static const double GIB = 1024.0 * 1024.0 * 1024.0;
@@ -121,8 +123,19 @@ static cJSON *describe_devices(uint64_t need) {
     return arr;
 }
 
+// What one decoded token reads at the plan's context: with the active experts, and with all of
+// them where that differs (MoE).
+static void print_token_bytes(const dy_model_config *c, const dy_memory_plan *plan, const dy_token_bytes *t) {
+    const double kv = (double)t->kv_per_position * (double)plan->ctx / GIB;
+    printf("per token     ctx %lld: weights %.2f GiB", (long long)plan->ctx, t->active_weights / GIB);
+    if (t->active_weights != t->weights)
+        printf(" (%d of %d experts; all: %.2f GiB)", c->n_experts_per_tok, c->n_experts, t->weights / GIB);
+    printf(" + KV cache %.2f GiB = %.2f GiB read by a decoded token\n", kv,
+           dy_token_bytes_at(t, plan->ctx, true) / GIB);
+}
+
 static void print_text(const char *source, const dy_model_config *c, const cJSON *ckj, int64_t params,
-                       const dy_memory_plan *plan, const cJSON *devices) {
+                       const dy_memory_plan *plan, const dy_token_bytes *token, const cJSON *devices) {
     char num[48];
     printf("model         %s\n", source);
     printf("architecture  %s, %d layers, hidden %d, intermediate %d, vocab %d%s\n", dy_arch_name(c->arch),
@@ -156,6 +169,7 @@ static void print_text(const char *source, const dy_model_config *c, const cJSON
            workspace / GIB, dy_memory_plan_total_bytes(plan) / GIB);
     printf("workspace     activation buffers %.2f GiB + op scratch %.2f GiB\n", (workspace - plan->scratch_bytes) / GIB,
            plan->scratch_bytes / GIB);
+    print_token_bytes(c, plan, token);
     if (cJSON_GetArraySize(devices) == 0) printf("devices       no CUDA device visible\n");
     const cJSON *d;
     cJSON_ArrayForEach(d, devices) {
@@ -212,9 +226,11 @@ int dy_cli_inspect(int argc, char **argv) {
     }
 
     dy_memory_plan plan;
+    dy_token_bytes token;
     int64_t params = dy_model_param_count(cfg, &err);
     if (params < 0 ||
-        dy_memory_plan_make(cfg, ctx ? ctx : cfg->max_position_embeddings, chunk, (int)tp, DY_BF16, &plan, &err)) {
+        dy_memory_plan_make(cfg, ctx ? ctx : cfg->max_position_embeddings, chunk, (int)tp, DY_BF16, &plan, &err) ||
+        dy_token_bytes_count(cfg, (int)tp, DY_BF16, &token, &err)) {
         dy_checkpoint_close(&ck);
         return dy_report(DY_EXIT_FAIL, &err);
     }
@@ -236,6 +252,10 @@ int dy_cli_inspect(int argc, char **argv) {
     cJSON_AddNumberToObject(mem, "workspace_bytes", (double)dy_memory_plan_workspace_bytes(&plan));
     cJSON_AddNumberToObject(mem, "op_scratch_bytes", (double)plan.scratch_bytes);
     cJSON_AddNumberToObject(mem, "total_bytes", (double)dy_memory_plan_total_bytes(&plan));
+    // A decoded token at ctx: every weight it reads (all experts) and, beside it, with the routed
+    // experts only; equal for dense models.
+    cJSON_AddNumberToObject(mem, "bytes_per_token", (double)dy_token_bytes_at(&token, plan.ctx, false));
+    cJSON_AddNumberToObject(mem, "active_bytes_per_token", (double)dy_token_bytes_at(&token, plan.ctx, true));
     cJSON *devices = describe_devices(dy_memory_plan_total_bytes(&plan));
     cJSON_AddItemToObject(out, "devices", devices);
     if (json) {
@@ -243,7 +263,7 @@ int dy_cli_inspect(int argc, char **argv) {
         puts(s);
         free(s);
     } else {
-        print_text(preset_name ? preset_name : dir, cfg, ckj, params, &plan, devices);
+        print_text(preset_name ? preset_name : dir, cfg, ckj, params, &plan, &token, devices);
     }
     cJSON_Delete(out);
     dy_checkpoint_close(&ck);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "kv_cache.h"
-#include "runtime/checkpoint/model_tensors.h"
 #include "tp_shard.h"
 
 static const double GIB = 1024.0 * 1024.0 * 1024.0;
@@ -80,4 +79,26 @@ int dy_memory_plan_check(const dy_memory_plan *plan, dy_backend *be, dy_error *e
                    "%.2f + KV cache %.2f + workspace %.2f GiB), %.2f GiB free; use a shorter context or prefill chunk",
                    need / GIB, be->name, (long long)plan->ctx, (long long)plan->chunk, plan->weight_bytes / GIB,
                    plan->kv_bytes / GIB, dy_memory_plan_workspace_bytes(plan) / GIB, free_bytes / GIB);
+}
+
+uint64_t dy_tensor_token_bytes(const dy_model_config *cfg, const dy_tensor_spec *s, int tp, dy_dtype dtype,
+                               bool active) {
+    if (s->role == DY_ROLE_EMBEDDING && !cfg->tie_word_embeddings) return 0;
+    if (active && s->expert >= cfg->n_experts_per_tok) return 0;
+    const dy_shard_range r = dy_tp_shard(cfg, s, tp, 0);
+    return (uint64_t)(r.rows * r.cols) * dy_dtype_size(dtype);
+}
+
+int dy_token_bytes_count(const dy_model_config *cfg, int tp, dy_dtype dtype, dy_token_bytes *out, dy_error *err) {
+    dy_tensor_spec *specs;
+    const int n = dy_model_tensor_specs(cfg, &specs, err);
+    if (n < 0) return -1;
+    *out = (dy_token_bytes){0};
+    for (int i = 0; i < n; i++) {
+        out->weights += dy_tensor_token_bytes(cfg, &specs[i], tp, dtype, false);
+        out->active_weights += dy_tensor_token_bytes(cfg, &specs[i], tp, dtype, true);
+    }
+    free(specs);
+    out->kv_per_position = dy_kv_cache_bytes(cfg->n_layers, dy_tp_kv_heads_per_rank(cfg, tp), 1, cfg->head_dim, dtype);
+    return 0;
 }

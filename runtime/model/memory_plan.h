@@ -6,10 +6,12 @@
 #ifndef DYSCO_MEMORY_PLAN_H
 #define DYSCO_MEMORY_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernels/backend.h"
 #include "runtime/checkpoint/model_config.h"
+#include "runtime/checkpoint/model_tensors.h"
 
 // The model's activation buffers for prefill chunks of up to `chunk` tokens, with q_cols, kv_cols
 // and intermediate those of one rank.
@@ -61,5 +63,27 @@ uint64_t dy_memory_plan_total_bytes(const dy_memory_plan *plan);
 // Fails with one line when the plan needs more than be has free (backends without memory_info
 // are not checked).
 int dy_memory_plan_check(const dy_memory_plan *plan, dy_backend *be, dy_error *err);
+
+// What one decoded token reads on rank 0 of tp (its slices; tp 1: the whole model) with weights
+// and KV cache in dtype: every weight but an untied embedding table (one row of it, not counted;
+// a tied table is the LM head, read whole), and the KV cache of the positions before it. The one
+// place inspect and bench take these numbers from.
+typedef struct {
+    uint64_t weights;          // with every expert of a MoE layer: what the GPU's MoE block reads today
+    uint64_t active_weights;   // with num_experts_per_tok experts a MoE layer (Qwen3-MoE has no shared
+                               // expert): what the routing uses. Dense models: == weights
+    uint64_t kv_per_position;  // KV-cache bytes of one position, all layers
+} dy_token_bytes;
+
+// Bytes of s's rank-0 slice that a decoded token reads: 0 for an untied embedding table; with
+// active, 0 for experts the token's routing does not choose (counted as experts 0..k-1: every
+// expert of a layer has the same shape).
+uint64_t dy_tensor_token_bytes(const dy_model_config *cfg, const dy_tensor_spec *s, int tp, dy_dtype dtype,
+                               bool active);
+int dy_token_bytes_count(const dy_model_config *cfg, int tp, dy_dtype dtype, dy_token_bytes *out, dy_error *err);
+// A decoded token's bytes with ctx positions in the KV cache, with every expert or the active ones.
+static inline uint64_t dy_token_bytes_at(const dy_token_bytes *t, int64_t ctx, bool active) {
+    return (active ? t->active_weights : t->weights) + t->kv_per_position * (uint64_t)ctx;
+}
 
 #endif
