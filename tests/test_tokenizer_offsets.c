@@ -10,7 +10,9 @@
 //  - text that NFC changes (Qwen3): offsets derived by hand from HF's transform_range and the
 //    unicode-normalization-alignments tags (a composed character is aligned with its first
 //    component; a reordered mark takes the place of the mark it lands on).
-// argv: TOKENIZER_DIR, the folder holding qwen3/ and llama3_1/.
+//  - the same on every string of the ids fixtures (tests/fixtures/tokenizer_{qwen3,llama3}.json),
+//    Qwen3's strings that NFC changes with the first point's order and bounds checks only.
+// argv: TOKENIZER_DIR FIXTURE_DIR, the folder holding qwen3/ and llama3_1/, and tests/fixtures.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +29,7 @@
 #include "runtime/util/file_util.h"
 #include "test_util.h"
 
-static const char *tokenizer_dir;
+static const char *tokenizer_dir, *fixture_dir;
 
 // Each id's bytes: a model token's byte-level characters mapped back through GPT-2's table, an
 // added token's content as written.
@@ -147,8 +149,36 @@ static void encode_both(fixture *f, const char *text, bool special, dy_tokens *i
     dy_tokens_free(&plain);
 }
 
-// The checks of the header's first point on one string (NFC already).
-static void check_text(fixture *f, const char *text, bool special) {
+// Offsets within the text (code points) and non-decreasing.
+static void check_bounds(fixture *f, const char *text, bool special) {
+    dy_tokens ids = {0};
+    dy_token_offsets o = {0};
+    encode_both(f, text, special, &ids, &o);
+    const int64_t n_chars = char_index(text, strlen(text));
+    for (int i = 0; i < o.n; i++)
+        if (o.at[i].start > o.at[i].end || o.at[i].end > n_chars || (i && (o.at[i].start < o.at[i - 1].start || o.at[i].end < o.at[i - 1].end)))
+            fail_msg("%s: [%.80s]: offset %d (%lld, %lld) out of order or past %lld code points", f->name, text, i,
+                     (long long)o.at[i].start, (long long)o.at[i].end, (long long)n_chars);
+    dy_tokens_free(&ids);
+    dy_token_offsets_free(&o);
+}
+
+// Whether the tokens after the first n_template are the text's bytes, in order.
+static bool tokens_are_text(const fixture *f, const dy_tokens *ids, int n_template, const char *text) {
+    size_t p = 0, len = strlen(text);
+    for (int i = n_template; i < ids->n; i++) {
+        const int id = ids->ids[i];
+        assert_true(id >= 0 && id < f->vocab.n && f->vocab.bytes[id]);
+        const size_t n = f->vocab.len[id];
+        if (n > len - p || memcmp(text + p, f->vocab.bytes[id], n) != 0) return false;
+        p += n;
+    }
+    return p == len;
+}
+
+// The checks of the header's first point on one string. Text the normalizer changes (allowed
+// only where nfc_may_change) gets check_bounds' checks instead.
+static void check_text(fixture *f, const char *text, bool special, bool nfc_may_change) {
     dy_tokens ids = {0}, plain = {0};
     dy_token_offsets o = {0};
     dy_error err;
@@ -156,6 +186,14 @@ static void check_text(fixture *f, const char *text, bool special) {
     assert_int_equal(dy_tokenizer_encode(f->tok, text, strlen(text), false, &plain, &err), 0);
     const int n_template = ids.n - plain.n;  // the post-processor's tokens come first in these files
     const size_t len = strlen(text);
+    if (!tokens_are_text(f, &ids, n_template, text)) {
+        if (!nfc_may_change) fail_msg("%s: [%.80s]: the tokens' bytes are not the text's", f->name, text);
+        check_bounds(f, text, special);
+        dy_tokens_free(&ids);
+        dy_tokens_free(&plain);
+        dy_token_offsets_free(&o);
+        return;
+    }
     const int64_t n_chars = char_index(text, len);
     size_t p = 0;
     int64_t prev_start = 0, prev_end = 0;
@@ -236,30 +274,46 @@ static const char *const NOT_NFC[] = {
     "<|im_start|>user\nCafe\u0301 na\u0131\u0308ve \u1112\u1161\u11ab<|im_end|>",
 };
 
-// Offsets within the text (code points) and non-decreasing.
-static void check_bounds(fixture *f, const char *text) {
-    dy_tokens ids = {0};
-    dy_token_offsets o = {0};
-    encode_both(f, text, true, &ids, &o);
-    const int64_t n_chars = char_index(text, strlen(text));
-    for (int i = 0; i < o.n; i++)
-        if (o.at[i].start > o.at[i].end || o.at[i].end > n_chars || (i && (o.at[i].start < o.at[i - 1].start || o.at[i].end < o.at[i - 1].end)))
-            fail_msg("%s: [%.80s]: offset %d (%lld, %lld) out of order or past %lld code points", f->name, text, i,
-                     (long long)o.at[i].start, (long long)o.at[i].end, (long long)n_chars);
-    dy_tokens_free(&ids);
-    dy_token_offsets_free(&o);
-}
-
 static void check_strings(const char *name) {
     fixture *f = open_fixture(name);
     for (size_t i = 0; i < sizeof STRINGS / sizeof *STRINGS; i++)
-        for (int special = 0; special < 2; special++) check_text(f, STRINGS[i], special);
+        for (int special = 0; special < 2; special++) check_text(f, STRINGS[i], special, false);
     for (size_t i = 0; i < sizeof NOT_NFC / sizeof *NOT_NFC; i++) {
-        if (strcmp(name, "qwen3") == 0) check_bounds(f, NOT_NFC[i]);
-        else check_text(f, NOT_NFC[i], true);
+        if (strcmp(name, "qwen3") == 0) check_bounds(f, NOT_NFC[i], true);
+        else check_text(f, NOT_NFC[i], true, false);
     }
     close_fixture(f);
 }
+
+// Every string of the ids fixture test_tokenizer_parity checks (5,000+: prose, code, whitespace,
+// many scripts, emoji, combining marks, NFC-sensitive text, odd code points, special-token text):
+// the same checks, NFC-changed strings (Qwen3) with check_bounds'.
+static void check_corpus(const char *name, const char *fixture_name) {
+    char path[PATH_MAX];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/%s", fixture_dir, fixture_name);
+    char *json = dy_read_file(path, NULL, &err);
+    if (!json) fail_msg("%s (fixtures are committed under tests/fixtures)", err.msg);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    fixture *f = open_fixture(name);
+    const bool has_nfc = strcmp(name, "qwen3") == 0;
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "strings")) {
+        const char *text = cJSON_GetObjectItem(e, "text")->valuestring;
+        check_text(f, text, n < 300, has_nfc);  // add_special_tokens on the first ones (Llama-3: its BOS)
+        n++;
+    }
+    printf("%s: %d strings\n", fixture_name, n);
+    assert_true(n >= 5000);
+    close_fixture(f);
+    cJSON_Delete(root);
+}
+
+static void test_corpus_qwen3(void **state) { (void)state; check_corpus("qwen3", "tokenizer_qwen3.json"); }
+static void test_corpus_llama3(void **state) { (void)state; check_corpus("llama3_1", "tokenizer_llama3.json"); }
 
 static void test_strings_qwen3(void **state) { (void)state; check_strings("qwen3"); }
 static void test_strings_llama3(void **state) { (void)state; check_strings("llama3_1"); }
@@ -283,7 +337,7 @@ static char *long_document(int paragraphs) {
 static void check_long(const char *name) {
     fixture *f = open_fixture(name);
     char *doc = long_document(500);
-    check_text(f, doc, true);
+    check_text(f, doc, true, false);
     free(doc);
     close_fixture(f);
 }
@@ -336,10 +390,11 @@ static void test_nfc_qwen3(void **state) {
 }
 
 int main(int argc, char **argv) {
-    test_args(argc, argv, "TOKENIZER_DIR", &tokenizer_dir, NULL);
+    test_args(argc, argv, "TOKENIZER_DIR FIXTURE_DIR", &tokenizer_dir, &fixture_dir, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings_qwen3), cmocka_unit_test(test_strings_llama3), cmocka_unit_test(test_long_qwen3),
-        cmocka_unit_test(test_long_llama3),   cmocka_unit_test(test_nfc_qwen3),
+        cmocka_unit_test(test_long_llama3),   cmocka_unit_test(test_nfc_qwen3),    cmocka_unit_test(test_corpus_qwen3),
+        cmocka_unit_test(test_corpus_llama3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
