@@ -51,7 +51,8 @@ static void test_encode_and_chat(void **state) {
 
 // --offsets on the Llama-2-format file (lenml_llama2: Mistral-7B's vocabulary in that format):
 // HF's offset_mapping, the leading "▁" folded into the first token, <s> at (0, 0), and "é" one
-// code point; a byte-level tokenizer refuses it in one line.
+// code point; on the byte-level files <|begin_of_text|> at (0, 0), "é" (2 bytes) and "😀" (4 bytes)
+// one code point each, the emoji's token with its space.
 static void test_offsets(void **state) {
     (void)state;
     char args[PATH_MAX + 200];
@@ -61,8 +62,10 @@ static void test_offsets(void **state) {
     expect(args, 0, "\"offset_mapping\": [[0, 4], [4, 7]]}\n", NULL);
     snprintf(args, sizeof args, "--model '%s/lenml_llama2' --decode --text '[1,22557,1526]'", toks);
     expect(args, 0, "<s> Hello world\n", NULL);
-    snprintf(args, sizeof args, "--model '%s/qwen3' --offsets --text hi", toks);
-    expect(args, 1, NULL, "qwen3/tokenizer.json: offsets are only supported for tokenizers without a pre-tokenizer (Llama-2)");
+    snprintf(args, sizeof args, "--model '%s/llama3_1' --offsets --text 'Hello world!'", toks);
+    expect(args, 0, "{\"input_ids\": [128000,9906,1917,0], \"offset_mapping\": [[0, 0], [0, 5], [5, 11], [11, 12]]}\n", NULL);
+    snprintf(args, sizeof args, "--model '%s/qwen3' --offsets --text 'caf\xc3\xa9 \xf0\x9f\x98\x80'", toks);
+    expect(args, 0, "{\"input_ids\": [924,58858,90316], \"offset_mapping\": [[0, 2], [2, 4], [4, 6]]}\n", NULL);
     snprintf(args, sizeof args, "--model '%s/lenml_llama2' --offsets --chat --text hi", toks);
     expect(args, 2, NULL, "tokenize: --offsets is for plain --text or --file input");
 }

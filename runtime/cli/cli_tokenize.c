@@ -218,7 +218,7 @@ int dy_cli_tokenize(int argc, char **argv) {
         {"--skip-special", NULL, "with --decode: leave special tokens out", .flag = &o.skip_special},
         {"--offsets", NULL, "print {\"input_ids\": [...], \"offset_mapping\": [[start, end], ...]}: each\n"
                             "token's span in the text in code points, as Hugging Face's offset_mapping\n"
-                            "((0, 0) for <s>); tokenizers without a pre-tokenizer (Llama-2) only",
+                            "((0, 0) for the special tokens the post-processor adds: <s>, <|begin_of_text|>)",
          .flag = &o.offsets},
         {"--batch", "F.jsonl", "one JSON object per line, one JSON array of ids printed per line:\n"
                                "{\"text\": ..., \"add_special_tokens\": bool (default true)} or\n"

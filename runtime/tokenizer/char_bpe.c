@@ -7,6 +7,7 @@
 
 #include "char_bpe.h"
 #include "runtime/util/huge_pages.h"
+#include "runtime/util/utf8.h"
 #include "tokenizer_state.h"
 
 int dy_token_offsets_push(dy_token_offsets *o, int64_t start, int64_t end) {
@@ -51,9 +52,6 @@ static int reserve(dy_char_bpe_scratch *s, size_t n) {
     return 0;
 }
 
-// Bytes of the UTF-8 sequence a lead byte starts (the text is valid UTF-8: checked before).
-static size_t sequence_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
-
 static int32_t char_id(const dy_tokenizer *tok, const char *c, size_t n) {
     if (n == 1) return tok->ascii_id[(unsigned char)c[0]];
     return dy_str_map_get(&tok->model_vocab, c, n);
@@ -74,10 +72,10 @@ static ptrdiff_t start_symbols(dy_tokenizer *tok, const dy_normalized *w, const 
     int32_t last_id = -1;
     for (size_t i = 0; i < w->n_bytes; c++) {
         const char *ch = w->bytes + i;
-        const int k = (int)sequence_length((unsigned char)*ch);
-        const uint32_t from = spans ? w->origin[c] : 0, to = spans ? from + (uint32_t)sequence_length((unsigned char)s[from]) : 0;
+        const int k = (int)dy_utf8_length((unsigned char)*ch);
+        const uint32_t from = spans ? w->origin[c] : 0, to = spans ? from + (uint32_t)dy_utf8_length((unsigned char)s[from]) : 0;
         i += (size_t)k;
-        const bool repeat = k > 1 && last && sequence_length((unsigned char)*last) == (size_t)k && memcmp(last, ch, (size_t)k) == 0;
+        const bool repeat = k > 1 && last && dy_utf8_length((unsigned char)*last) == (size_t)k && memcmp(last, ch, (size_t)k) == 0;
         const int32_t id = repeat ? last_id : char_id(tok, ch, (size_t)k);
         if (k > 1) {
             last = ch;

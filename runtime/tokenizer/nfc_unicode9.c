@@ -6,6 +6,10 @@
 
 static int by_value(const void *a, const void *b) { return *(const int32_t *)a - *(const int32_t *)b; }
 
+bool dy_nfc_unicode9_is_inert(int32_t cp) {
+    return cp >= 0x300 && bsearch(&cp, dy_nfc_unicode9_inert, (size_t)dy_n_nfc_unicode9_inert, sizeof cp, by_value);
+}
+
 static int append(char **buf, size_t *len, size_t *cap, const void *data, size_t n) {
     if (*len + n > *cap) {
         size_t c = *cap ? *cap : 256;
@@ -37,7 +41,7 @@ int dy_nfc_unicode9(const char *s, size_t len, char **out, size_t *out_len) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
         if (k <= 0) goto fail;
-        if (cp >= 0x300 && bsearch(&cp, dy_nfc_unicode9_inert, (size_t)dy_n_nfc_unicode9_inert, sizeof cp, by_value)) {
+        if (dy_nfc_unicode9_is_inert(cp)) {
             if (append_nfc(&buf, &n, &cap, s + piece, i - piece) || append(&buf, &n, &cap, s + i, (size_t)k)) goto fail;
             piece = i + (size_t)k;
         }

@@ -14,6 +14,11 @@
 extern const int32_t dy_nfc_unicode9_inert[];  // sorted: assigned after 9.0 and NFC-relevant
 extern const int dy_n_nfc_unicode9_inert;
 
+#include <stdbool.h>
+
+// Whether cp is one of those: unassigned in Unicode 9.0, so class 0 and no (de)composition.
+bool dy_nfc_unicode9_is_inert(int32_t cp);
+
 // NFC of s[0..len) into a malloc'd buffer (*out, *out_len); -1 on invalid UTF-8 or no memory.
 int dy_nfc_unicode9(const char *s, size_t len, char **out, size_t *out_len);
 

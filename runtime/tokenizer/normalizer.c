@@ -10,6 +10,7 @@
 
 #include "normalizer.h"
 #include "runtime/util/huge_pages.h"
+#include "runtime/util/utf8.h"
 
 void dy_normalized_free(dy_normalized *n) {
     free(n->bytes);
@@ -17,7 +18,7 @@ void dy_normalized_free(dy_normalized *n) {
     memset(n, 0, sizeof *n);
 }
 
-static int reserve(dy_normalized *n, size_t bytes, size_t chars) {
+int dy_normalized_reserve(dy_normalized *n, size_t bytes, size_t chars) {
     if (bytes > n->cap_bytes) {
         char *grown = realloc(n->bytes, bytes);
         if (!grown) return -1;
@@ -42,9 +43,6 @@ typedef struct {
     const uint32_t *origin;
 } step_input;
 
-// Bytes of the UTF-8 sequence a lead byte starts (the text is valid UTF-8: checked before).
-static size_t sequence_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
-
 static size_t char_count(const char *s, size_t len) {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
@@ -64,14 +62,14 @@ static int prepend(const dy_norm_step *step, const step_input *in, dy_normalized
     const size_t k = strlen(step->content);
     out->n_bytes = out->n_chars = 0;
     if (in->n_chars == 0) return 0;
-    if (reserve(out, in->n_bytes + k, in->n_chars + char_count(step->content, k))) return -1;
+    if (dy_normalized_reserve(out, in->n_bytes + k, in->n_chars + char_count(step->content, k))) return -1;
     put(out, step->content, k, in->origin ? in->origin[0] : 0);
     memcpy(out->bytes + out->n_bytes, in->bytes, in->n_bytes);
     if (in->origin) {
         memcpy(out->origin + out->n_chars, in->origin, in->n_chars * sizeof *in->origin);
     } else {
         size_t c = out->n_chars;
-        for (size_t i = 0; i < in->n_bytes; i += sequence_length((unsigned char)in->bytes[i])) out->origin[c++] = (uint32_t)i;
+        for (size_t i = 0; i < in->n_bytes; i += dy_utf8_length((unsigned char)in->bytes[i])) out->origin[c++] = (uint32_t)i;
     }
     out->n_bytes += in->n_bytes;
     out->n_chars += in->n_chars;
@@ -82,10 +80,10 @@ static int replace(const dy_norm_step *step, const step_input *in, dy_normalized
     const size_t p = strlen(step->pattern), k = strlen(step->content), grow = k > p ? k - p : 0;
     const size_t k_chars = char_count(step->content, k);
     out->n_bytes = out->n_chars = 0;
-    if (reserve(out, in->n_bytes + in->n_chars * grow, in->n_chars * (k_chars > 1 ? k_chars : 1))) return -1;
+    if (dy_normalized_reserve(out, in->n_bytes + in->n_chars * grow, in->n_chars * (k_chars > 1 ? k_chars : 1))) return -1;
     size_t c = 0;  // character index in `in`
     for (size_t i = 0, n; i < in->n_bytes; i += n, c++) {
-        n = sequence_length((unsigned char)in->bytes[i]);
+        n = dy_utf8_length((unsigned char)in->bytes[i]);
         const uint32_t origin = in->origin ? in->origin[c] : (uint32_t)i;
         if (n == p && memcmp(in->bytes + i, step->pattern, p) == 0) put(out, step->content, k, origin);
         else put(out, in->bytes + i, n, origin);
@@ -97,10 +95,10 @@ int dy_normalize(const dy_norm_step *steps, int n_steps, const char *text, size_
                  dy_normalized *tmp) {
     step_input in = {text, len, char_count(text, len), NULL};
     if (n_steps == 0) {  // the text as it is
-        if (reserve(out, len ? len : 1, len ? len : 1)) return -1;
+        if (dy_normalized_reserve(out, len ? len : 1, len ? len : 1)) return -1;
         out->n_bytes = out->n_chars = 0;
-        for (size_t i = 0; i < len; i += sequence_length((unsigned char)text[i]))
-            put(out, text + i, sequence_length((unsigned char)text[i]), (uint32_t)i);
+        for (size_t i = 0; i < len; i += dy_utf8_length((unsigned char)text[i]))
+            put(out, text + i, dy_utf8_length((unsigned char)text[i]), (uint32_t)i);
         return 0;
     }
     // The steps alternate between the buffers; start in the one that makes `out` hold the result.

@@ -31,5 +31,7 @@ typedef struct {
 int dy_normalize(const dy_norm_step *steps, int n_steps, const char *text, size_t len, dy_normalized *out,
                  dy_normalized *tmp);
 void dy_normalized_free(dy_normalized *n);
+// Room for at least bytes bytes and chars origins (kept contents); -1 when out of memory.
+int dy_normalized_reserve(dy_normalized *n, size_t bytes, size_t chars);
 
 #endif

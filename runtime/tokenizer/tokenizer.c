@@ -5,6 +5,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "nfc_align.h"
 #include "nfc_unicode9.h"
 #include "runtime/util/utf8.h"
 #include "tokenizer_state.h"
@@ -32,9 +33,68 @@ static uint32_t match_limit(size_t bytes_left) {
     return limit < UINT32_MAX ? (uint32_t)limit : UINT32_MAX;
 }
 
-// Text pieces between added tokens: normalised, split by each pre-tokenizer regex in turn, BPE.
-static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int level, dy_tokens *out, dy_error *err) {
-    if (level == tok->n_splits) return dy_bpe_word(tok, s, len, out) ? dy_fail(err, "tokenizer: out of memory") : 0;
+// Where the bytes of one normalized text piece between added tokens come from, for offsets:
+// HF aligns every normalized byte with the whole original character it comes from, and the
+// ByteLevel pre-tokenizer gives each byte-level symbol its byte's alignment, so a token spans
+// from the start of its first byte's character to the end of its last byte's.
+typedef struct {
+    const char *norm;            // the normalized piece (split_and_merge's words point into it)
+    const char *orig;            // the original piece, at byte base of the caller's text
+    size_t base;
+    const dy_normalized *nfc;    // origins per normalized character; NULL when norm is orig's bytes
+    size_t byte, chr;            // with nfc: character chr of norm starts at byte (a cursor)
+    dy_token_offsets *offsets;
+} piece_origins;
+
+// The original character (absolute byte span [*start, *end)) normalized byte b is aligned with.
+static void origin_of(piece_origins *o, size_t b, size_t *start, size_t *end) {
+    size_t from;
+    if (!o->nfc) {
+        for (from = b; from > 0 && ((unsigned char)o->norm[from] & 0xC0) == 0x80; from--) {}
+    } else {
+        if (b < o->byte) o->byte = o->chr = 0;  // not reached: tokens come in order, so the cursor walks the piece once
+        for (size_t next; (next = o->byte + dy_utf8_length((unsigned char)o->norm[o->byte])) <= b; o->chr++) o->byte = next;
+        from = o->nfc->origin[o->chr];
+    }
+    *start = o->base + from;
+    *end = *start + dy_utf8_length((unsigned char)o->orig[from]);
+}
+
+// Bytes a model token stands for: one per character of its byte-level form.
+static size_t token_byte_count(const char *token) {
+    size_t n = 0;
+    for (; *token; token++) n += ((unsigned char)*token & 0xC0) != 0x80;
+    return n;
+}
+
+// Offsets of the tokens from `first` on, the BPE of the word at byte pos (len bytes) of the piece.
+static int push_word_offsets(const dy_tokenizer *tok, piece_origins *o, size_t pos, size_t len, const dy_tokens *out,
+                             int first, dy_error *err) {
+    const size_t end = pos + len;
+    for (int i = first; i < out->n; i++) {
+        const char *token = tok->id_to_token[out->ids[i]];
+        const size_t n = token ? token_byte_count(token) : 0;
+        if (n == 0 || n > end - pos)
+            return dy_fail(err, "%s: offsets: token id %d does not cover bytes of its word (its byte-level form is not the word's)",
+                           tok->path, out->ids[i]);
+        size_t start, stop, unused;
+        origin_of(o, pos, &start, &unused);
+        origin_of(o, pos + n - 1, &unused, &stop);
+        if (dy_token_offsets_push(o->offsets, (int64_t)start, (int64_t)stop)) return dy_fail(err, "tokenizer: out of memory");
+        pos += n;
+    }
+    return pos == end ? 0 : dy_fail(err, "%s: offsets: the tokens of a word cover %zu of its %zu bytes", tok->path, len - (end - pos), len);
+}
+
+// Text pieces between added tokens: normalised, split by each pre-tokenizer regex in turn, BPE;
+// with origins (offsets wanted), each word's token offsets after its ids.
+static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int level, dy_tokens *out, piece_origins *o,
+                           dy_error *err) {
+    if (level == tok->n_splits) {
+        const int first = out->n;
+        if (dy_bpe_word(tok, s, len, out)) return dy_fail(err, "tokenizer: out of memory");
+        return o ? push_word_offsets(tok, o, (size_t)(s - o->norm), len, out, first, err) : 0;
+    }
     pcre2_code *re = tok->splits[level];
     size_t pos = 0;
     while (pos < len) {
@@ -48,32 +108,63 @@ static int split_and_merge(dy_tokenizer *tok, const char *s, size_t len, int lev
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(tok->match);
         size_t start = rc > 0 ? ov[0] : len, end = rc > 0 ? ov[1] : len;
-        if (start > pos && split_and_merge(tok, s + pos, start - pos, level + 1, out, err)) return -1;  // unmatched gap
-        if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out, err)) return -1;
+        if (start > pos && split_and_merge(tok, s + pos, start - pos, level + 1, out, o, err)) return -1;  // unmatched gap
+        if (end > start && split_and_merge(tok, s + start, end - start, level + 1, out, o, err)) return -1;
         if (end == start && start < len) {  // an empty match: step over one character
             int prefix;
             end = start + (size_t)dy_utf8_sequence((const unsigned char *)s + start, len - start, &prefix);
-            if (split_and_merge(tok, s + start, end - start, level + 1, out, err)) return -1;
+            if (split_and_merge(tok, s + start, end - start, level + 1, out, o, err)) return -1;
         }
         pos = end;
     }
     return 0;
 }
 
-// One text piece between added tokens, at byte base of the text (offsets: char-level only).
+// HF's alignments of the piece's NFC text (nfc, n bytes, from dy_nfc_unicode9) into o->nfc.
+static int align_nfc(dy_tokenizer *tok, piece_origins *o, size_t len, const char *nfc, size_t n, dy_error *err) {
+    size_t where;
+    const int rc = dy_nfc_aligned(o->orig, len, &tok->nfc_aligned, &where);
+    if (rc < 0) return dy_fail(err, "tokenizer: out of memory");
+    if (rc == DY_NFC_UNALIGNED)
+        return dy_fail(err, "%s: offsets: NFC of the text near byte %zu has a character HF aligns with no original one",
+                       tok->path, o->base + where);
+    const dy_normalized *a = &tok->nfc_aligned;
+    for (size_t i = 0; i < n || i < a->n_bytes; i++)  // the crate's NFC must be the one the ids come from
+        if (i >= n || i >= a->n_bytes || a->bytes[i] != nfc[i])
+            return dy_fail(err, "%s: offsets: HF's NFC alignment order and NFC disagree on the text near byte %zu", tok->path,
+                           o->base);
+    o->nfc = a;
+    return 0;
+}
+
+static bool is_ascii(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80) return false;
+    return true;
+}
+
+static int byte_level_segment(dy_tokenizer *tok, const char *s, size_t len, size_t base, dy_tokens *out,
+                              dy_token_offsets *offsets, dy_error *err) {
+    piece_origins origins = {.norm = s, .orig = s, .base = base, .offsets = offsets}, *o = offsets ? &origins : NULL;
+    if (!tok->nfc || is_ascii(s, len)) return split_and_merge(tok, s, len, 0, out, o, err);  // ASCII is always in NFC
+    if (o && len > UINT32_MAX) return dy_fail(err, "tokenizer: offsets: a text of %zu bytes between added tokens is over 4 GiB", len);
+    char *nfc;
+    size_t n;
+    if (dy_nfc_unicode9(s, len, &nfc, &n)) return dy_fail(err, "tokenizer: NFC normalisation failed");
+    int rc = 0;
+    if (o && (n != len || memcmp(nfc, s, len) != 0)) rc = align_nfc(tok, o, len, nfc, n, err);
+    origins.norm = nfc;
+    if (rc == 0) rc = split_and_merge(tok, nfc, n, 0, out, o, err);
+    free(nfc);
+    return rc;
+}
+
+// One text piece between added tokens, at byte base of the text.
 static int encode_segment(dy_tokenizer *tok, const char *s, size_t len, size_t base, dy_tokens *out,
                           dy_token_offsets *offsets, dy_error *err) {
     if (len == 0) return 0;
     if (tok->char_level) return dy_char_bpe_segment(tok, s, len, base, out, offsets, err);
-    bool ascii = true;
-    for (size_t i = 0; i < len && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
-    if (!tok->nfc || ascii) return split_and_merge(tok, s, len, 0, out, err);  // ASCII is always in NFC
-    char *nfc;
-    size_t n;
-    if (dy_nfc_unicode9(s, len, &nfc, &n)) return dy_fail(err, "tokenizer: NFC normalisation failed");
-    int rc = split_and_merge(tok, nfc, n, 0, out, err);
-    free(nfc);
-    return rc;
+    return byte_level_segment(tok, s, len, base, out, offsets, err);
 }
 
 // A special token of the post-processor: offsets (0, 0), as in HF.
@@ -110,8 +201,6 @@ static void offsets_to_code_points(const char *text, dy_token_offsets *offsets, 
 
 static int encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                   dy_token_offsets *offsets, dy_error *err) {
-    if (offsets && !tok->char_level)
-        return dy_fail(err, "%s: offsets are only supported for tokenizers without a pre-tokenizer (Llama-2)", tok->path);
     for (size_t i = 0; i < len;) {
         int prefix, n = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
         if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);

@@ -46,9 +46,13 @@ typedef struct {
 
 void dy_token_offsets_free(dy_token_offsets *o);
 
-// dy_tokenizer_encode that also appends each token's offsets (one per id) to offsets. Only for
-// tokenizers without a pre-tokenizer (SentencePiece-style BPE: Llama-2); a byte-level tokenizer
-// is refused with an error.
+// dy_tokenizer_encode that also appends each token's offsets (one per id) to offsets, as HF's
+// return_offsets_mapping=True gives them (no trim_offsets: none of the supported files sets it
+// where it applies). An added token matched in the text spans its match. Byte-level: a token
+// spans the original characters of its first and last byte, whole (a token that starts or ends
+// inside a multi-byte character gets that character's span), and after NFC each normalized
+// character keeps the original character HF aligns it with (nfc_align.h: a composed character
+// spans its first component only). SentencePiece-style: the Prepend / Replace normalizers' origins.
 int dy_tokenizer_encode_offsets(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                                 dy_token_offsets *offsets, dy_error *err);
 // Text of the ids (malloc'd, NUL-terminated); invalid UTF-8 becomes U+FFFD and ids without a

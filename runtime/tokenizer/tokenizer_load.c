@@ -411,6 +411,7 @@ void dy_tokenizer_free(dy_tokenizer *tok) {
     free(tok->path);
     dy_word_cache_free(&tok->cache);
     dy_bpe_scratch_free(&tok->scratch);
+    dy_normalized_free(&tok->nfc_aligned);
     dy_free_char_parts(tok);
     free(tok);
 }

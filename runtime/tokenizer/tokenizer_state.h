@@ -70,6 +70,7 @@ struct dy_tokenizer {
 
     dy_word_cache cache;
     dy_bpe_scratch scratch;  // its merge queue serves both models
+    dy_normalized nfc_aligned;  // byte-level offsets: NFC text with HF's alignments (nfc_align.h)
     dy_char_bpe_scratch char_scratch;
 };
 
