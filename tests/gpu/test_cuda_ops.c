@@ -4,7 +4,7 @@
 // long-context attention cases included (decode against up to 40,000 keys in a 128k cache,
 // prefill of 513 queries on 8,000 cached positions). Then what only this backend has, against
 // the CPU backend: creation on a missing device, pick (next token) on fp32 logits with ties and
-// -inf, and the tiny presets end to end (decode steps as recorded graphs).
+// -inf, QRHead's row accumulator, and the tiny presets end to end (decode steps as recorded graphs).
 // One line per check; the last line is "N passed, M failed".
 // Without a GPU it prints SKIPPED and exits 77 (ctest: skipped).
 #include <math.h>
@@ -135,6 +135,41 @@ static void test_pick(void) {
     free(host);
 }
 
+// ---- accumulate_rows ---------------------------------------------------------------------------
+
+// QRHead's accumulator on fresh random rows (a capture buffer's stride, rows past n_cols left out)
+// and a random starting sum, three weighted steps as a query pass makes them: the GPU's sums
+// against the CPU's within 1e-12 relative (both in double; only FMA contraction may differ).
+static void test_accumulate_rows(void) {
+    enum { ROWS = 37, STRIDE = 5003, COLS = 4321 };
+    float *rows = xmalloc((size_t)ROWS * STRIDE * sizeof *rows);
+    double *acc = xmalloc((size_t)ROWS * COLS * sizeof *acc), *got = xmalloc((size_t)ROWS * COLS * sizeof *got);
+    for (int i = 0; i < ROWS * STRIDE; i++) rows[i] = uniform(0.0f, 1e-3f);
+    for (int i = 0; i < ROWS * COLS; i++) acc[i] = uniform(-1e-3f, 1e-3f);
+    float *rc = backend_upload(cpu, rows, (size_t)ROWS * STRIDE * sizeof *rows);
+    float *rg = backend_upload(gpu, rows, (size_t)ROWS * STRIDE * sizeof *rows);
+    double *ac = backend_upload(cpu, acc, (size_t)ROWS * COLS * sizeof *acc);
+    double *ag = backend_upload(gpu, acc, (size_t)ROWS * COLS * sizeof *acc);
+    static const double weights[] = {1.0 / 29, -1.0 / 31, 0.25};
+    for (int s = 0; s < 3; s++) {
+        cpu->accumulate_rows(cpu, rc, STRIDE, ROWS, COLS, weights[s], ac);
+        gpu->accumulate_rows(gpu, rg, STRIDE, ROWS, COLS, weights[s], ag);
+    }
+    cpu->download(cpu, acc, ac, (size_t)ROWS * COLS * sizeof *acc);
+    gpu->download(gpu, got, ag, (size_t)ROWS * COLS * sizeof *got);
+    double worst = 0;
+    for (int i = 0; i < ROWS * COLS; i++) worst = fmax(worst, fabs(got[i] - acc[i]) / fmax(fabs(acc[i]), 1e-30));
+    check(worst <= 1e-12, "accumulate_rows (%d rows x %d of stride %d, 3 steps): relative error %.3g", ROWS, COLS, STRIDE,
+          worst);
+    cpu->release(cpu, rc);
+    gpu->release(gpu, rg);
+    cpu->release(cpu, ac);
+    gpu->release(gpu, ag);
+    free(rows);
+    free(acc);
+    free(got);
+}
+
 // ---- end to end ------------------------------------------------------------------------------
 
 enum { PROMPT = 40, STEPS = 160, POSITIONS = PROMPT + STEPS };
@@ -237,6 +272,7 @@ int main(void) {
     test_create(n_devices);
     op_conformance_run(gpu, true);
     test_pick();
+    test_accumulate_rows();
     test_model("tiny-qwen3");
     test_model("tiny-llama");
     test_model("tiny-qwen3-moe");
