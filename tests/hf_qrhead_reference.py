@@ -32,10 +32,11 @@ import argparse
 import hashlib
 import json
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from hf_reference_dumps import dysco  # tests/ is the script's folder, first on sys.path
 
 MODELS = [  # fixture name, preset, tokenizer folder, seed, extra make-model arguments
     ("qwen3", "tiny-qwen3", "qwen3", 201, ["--qk-std", "0.35", "--norm-jitter", "3.0"]),
@@ -45,13 +46,6 @@ WORDS = ("river town market winter bridge harbor castle garden museum library st
          "mountain island valley lantern copper silver engine ledger orchard meadow canyon glacier "
          "Zürich café naïve 東京 München Łódź").split()
 NULL_QUERY = "N/A"
-
-
-def dysco(build, *args):
-    r = subprocess.run([str(Path(build) / "dysco"), *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"dysco {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
-    return r.stdout
 
 
 def make_data(seed):

@@ -23,14 +23,7 @@
 static const char *dysco_bin, *tokenizers, *mpirun;
 static char *dir, model[PATH_MAX];
 
-static const char *input(const char *name, const char *text) {
-    static char paths[4][PATH_MAX];
-    static int next;
-    char *path = paths[next++ % 4];
-    dy_error err;
-    if (dy_path_join(path, PATH_MAX, dir, name, &err) || dy_write_file(path, text, strlen(text), &err)) setup_die(err.msg);
-    return path;
-}
+static const char *input(const char *name, const char *text) { return write_input(dir, name, text); }
 
 static const char DATA[] =
     "[{\"idx\": \"q0\", \"question\": \"Which harbor town has the copper market?\", \"gt_docs\": [\"a\"],\n"

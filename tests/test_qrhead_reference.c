@@ -25,14 +25,7 @@
 static const char *dysco_bin, *tokenizers, *fixture_dir;
 static char *dir;
 
-static const char *write_text(const char *name, const char *text) {
-    static char paths[4][PATH_MAX];
-    static int next;
-    char *path = paths[next++ % 4];
-    dy_error err;
-    if (dy_path_join(path, PATH_MAX, dir, name, &err) || dy_write_file(path, text, strlen(text), &err)) setup_die(err.msg);
-    return path;
-}
+static const char *write_text(const char *name, const char *text) { return write_input(dir, name, text); }
 
 // make-model with the fixture's arguments and its tokenizer; the weights must hash as the fixture's.
 static void make_checkpoint(const cJSON *fx, const char *model) {

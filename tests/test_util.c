@@ -242,3 +242,12 @@ double token_bytes_from_config(const char *config_path, double ctx, double elem,
     cJSON_Delete(c);
     return (weights + layers * 2 * kv_heads * hd * ctx) * elem;
 }
+
+const char *write_input(const char *dir, const char *name, const char *text) {
+    static char paths[4][PATH_MAX];
+    static int next;
+    char *path = paths[next++ % 4];
+    dy_error err;
+    if (dy_path_join(path, PATH_MAX, dir, name, &err) || dy_write_file(path, text, strlen(text), &err)) setup_die(err.msg);
+    return path;
+}

@@ -22,6 +22,9 @@ typedef struct {
 // of pointers; exits with "usage: PROGRAM NAMES" when the count differs.
 void test_args(int argc, char **argv, const char *names, ...);
 
+// Writes text to dir/name and returns the path (one of four static buffers, reused in turn), or
+// setup_die.
+const char *write_input(const char *dir, const char *name, const char *text);
 // A fresh folder under $TMPDIR (or /tmp); removed by rm_rf.
 char *make_temp_dir(const char *tag);
 void rm_rf(const char *dir);

@@ -117,13 +117,8 @@ static int generation_config_eos(const char *dir, int vocab, dy_tokens *out, dy_
     char path[PATH_MAX];
     if (dy_path_join(path, sizeof path, dir, "generation_config.json", err)) return -1;
     if (!dy_file_exists(path)) return 0;
-    size_t len;
-    char *text = dy_read_file(path, &len, err);
-    if (!text) return -1;
-    char problem[160];
-    cJSON *root = dy_json_parse(text, len, problem, sizeof problem);
-    free(text);
-    if (!root) return dy_fail(err, "%s: %s", path, problem);
+    cJSON *root = dy_json_read_file(path, err);
+    if (!root) return -1;
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), *v;
     int rc = cJSON_IsObject(root) ? 0 : dy_fail(err, "%s: expected a JSON object", path);
     if (rc == 0 && cJSON_IsArray(eos)) {

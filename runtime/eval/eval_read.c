@@ -17,14 +17,11 @@ char *dy_eval_read_source(const char *path, const char *source, size_t *len, dy_
 }
 
 cJSON *dy_eval_read_json(const char *path, const char *source, dy_error *err) {
-    size_t len;
-    char *text = dy_eval_read_source(path, source, &len, err);
-    if (!text) return NULL;
-    char problem[160];
-    cJSON *v = dy_json_parse(text, len, problem, sizeof problem);
-    free(text);
-    if (!v) dy_fail(err, "%s: %s", path, problem);
-    return v;
+    if (!dy_file_exists(path)) {
+        dy_fail(err, "%s: missing (%s)", path, source);
+        return NULL;
+    }
+    return dy_json_read_file(path, err);
 }
 
 cJSON *dy_eval_read_list(const char *path, const char *source, dy_error *err) {

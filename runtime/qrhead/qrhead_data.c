@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "runtime/eval/py_text.h"
-#include "runtime/util/file_util.h"
 #include "runtime/util/json_util.h"
 
 // Where an error is: "FILE: example 3 (idx q7): " or "FILE: " for a docs file.
@@ -104,20 +103,9 @@ static int read_gold(const cJSON *obj, const where *w, dy_qr_example *e, dy_erro
     return 0;
 }
 
-static cJSON *parse_file(const char *path, dy_error *err) {
-    size_t len;
-    char *text = dy_read_file(path, &len, err);
-    if (!text) return NULL;
-    char problem[200];
-    cJSON *root = dy_json_parse(text, len, problem, sizeof problem);
-    free(text);
-    if (!root) dy_fail(err, "%s: %s", path, problem);
-    return root;
-}
-
 int dy_qr_data_load(const char *path, bool need_gold, dy_qr_data *out, dy_error *err) {
     *out = (dy_qr_data){0};
-    cJSON *root = parse_file(path, err);
+    cJSON *root = dy_json_read_file(path, err);
     if (!root) return -1;
     int rc = 0;
     if (!cJSON_IsArray(root) || cJSON_GetArraySize(root) == 0)
@@ -173,7 +161,7 @@ void dy_qr_data_free(dy_qr_data *d) {
 int dy_qr_docs_load(const char *path, dy_qr_doc **docs, int *n, dy_error *err) {
     *docs = NULL;
     *n = 0;
-    cJSON *root = parse_file(path, err);
+    cJSON *root = dy_json_read_file(path, err);
     if (!root) return -1;
     const where w = {path, -1, NULL};
     int rc = cJSON_IsArray(root) ? read_docs(root, &w, "paragraphs", docs, n, err)

@@ -1,5 +1,7 @@
 #include "json_util.h"
 
+#include "file_util.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
@@ -193,4 +195,15 @@ bool dy_json_token_id(const cJSON *v, long limit, const char *limit_name, long *
     }
     *id = (long)d;
     return true;
+}
+
+cJSON *dy_json_read_file(const char *path, dy_error *err) {
+    size_t len;
+    char *text = dy_read_file(path, &len, err);
+    if (!text) return NULL;
+    char problem[200];
+    cJSON *v = dy_json_parse(text, len, problem, sizeof problem);
+    free(text);
+    if (!v) dy_fail(err, "%s: %s", path, problem);
+    return v;
 }

@@ -7,6 +7,8 @@
 
 #include <cJSON.h>
 
+#include "kernels/base/error.h"
+
 // The parsed text (len bytes, no NUL needed), or NULL with why in problem (n bytes). One rule for
 // every JSON file the runtime reads: the value is the whole text (whitespace may follow, as the
 // spaces that pad a safetensors header); the text holds no NUL byte; strings are UTF-8 without
@@ -14,6 +16,10 @@
 // names a key twice. Errors name the byte where the parser stopped, or the byte, escape, key or
 // trailing bytes at fault.
 cJSON *dy_json_parse(const char *text, size_t len, char *problem, size_t n);
+
+// The JSON file at path read and parsed by that rule, or NULL with err "PATH: why".
+cJSON *dy_json_read_file(const char *path, dy_error *err);
+
 
 // Whether v is a token id below limit: a JSON number that is a whole number in [0, limit). The one
 // test every reader of ids applies (config.json, generation_config.json, tokenizer.json, prompt
