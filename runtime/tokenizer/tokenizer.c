@@ -129,10 +129,9 @@ static int align_nfc(dy_tokenizer *tok, piece_origins *o, size_t len, const char
         return dy_fail(err, "%s: offsets: NFC of the text near byte %zu has a character HF aligns with no original one",
                        tok->path, o->base + where);
     const dy_normalized *a = &tok->nfc_aligned;
-    for (size_t i = 0; i < n || i < a->n_bytes; i++)  // the crate's NFC must be the one the ids come from
-        if (i >= n || i >= a->n_bytes || a->bytes[i] != nfc[i])
-            return dy_fail(err, "%s: offsets: HF's NFC alignment order and NFC disagree on the text near byte %zu", tok->path,
-                           o->base);
+    if (a->n_bytes != n || memcmp(a->bytes, nfc, n) != 0)  // the alignment must be of the text the ids come from
+        return dy_fail(err, "%s: offsets: HF's NFC alignment and NFC give different text for the piece between added tokens at byte %zu",
+                       tok->path, o->base);
     o->nfc = a;
     return 0;
 }
