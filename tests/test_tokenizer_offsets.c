@@ -12,7 +12,8 @@
 //    component; a reordered mark takes the place of the mark it lands on).
 //  - the first point's checks on every string of the ids fixtures
 //    (tests/fixtures/tokenizer_{qwen3,llama3}.json), Qwen3's strings that NFC changes with its
-//    order and bounds checks only.
+//    order and bounds checks only; and that HF's NFC alignment of the strings NFC leaves alone is
+//    the identity (the encoder does not compute it there).
 //  - dy_nfc_aligned's origins on the unicode-normalization-alignments crate's own test strings.
 // argv: TOKENIZER_DIR FIXTURE_DIR, the folder holding qwen3/ and llama3_1/, and tests/fixtures.
 #include <setjmp.h>
@@ -288,6 +289,21 @@ static void check_strings(const char *name) {
     close_fixture(f);
 }
 
+// The encoder skips the alignment where NFC leaves a piece as it is, taking each character as its
+// own origin: HF's tags must then be all 0 (what dy_nfc_aligned gives must be the identity).
+static void check_unchanged_is_identity(const char *text) {
+    dy_normalized out = {0};
+    size_t where, len = strlen(text);
+    assert_int_equal(dy_nfc_aligned(text, len, &out, &where), 0);
+    if (out.n_bytes == len && memcmp(out.bytes, text, len) == 0) {
+        size_t c = 0;
+        for (size_t i = 0; i < len; i++)
+            if (((unsigned char)text[i] & 0xC0) != 0x80 && out.origin[c++] != i)
+                fail_msg("[%.80s]: NFC leaves it as it is, but HF's alignment of byte %zu is byte %u", text, i, out.origin[c - 1]);
+    }
+    dy_normalized_free(&out);
+}
+
 // Every string of the ids fixture test_tokenizer_parity checks (5,000+: prose, code, whitespace,
 // many scripts, emoji, combining marks, NFC-sensitive text, odd code points, special-token text):
 // the same checks, NFC-changed strings (Qwen3) with check_bounds'.
@@ -307,6 +323,7 @@ static void check_corpus(const char *name, const char *fixture_name) {
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "strings")) {
         const char *text = cJSON_GetObjectItem(e, "text")->valuestring;
         check_text(f, text, n < 300, has_nfc);  // add_special_tokens on the first ones (Llama-3: its BOS)
+        if (has_nfc) check_unchanged_is_identity(text);
         n++;
     }
     printf("%s: %d strings\n", fixture_name, n);

@@ -151,6 +151,8 @@ static int byte_level_segment(dy_tokenizer *tok, const char *s, size_t len, size
     size_t n;
     if (dy_nfc_unicode9(s, len, &nfc, &n)) return dy_fail(err, "tokenizer: NFC normalisation failed");
     int rc = 0;
+    // Where NFC leaves the piece as it is, HF's tags are all 0 and each character is its own
+    // origin (test_tokenizer_offsets checks this on its corpus): no alignment to compute.
     if (o && (n != len || memcmp(nfc, s, len) != 0)) rc = align_nfc(tok, o, len, nfc, n, err);
     origins.norm = nfc;
     if (rc == 0) rc = split_and_merge(tok, nfc, n, 0, out, o, err);
