@@ -15,6 +15,7 @@
 //    order and bounds checks only; and that HF's NFC alignment of the strings NFC leaves alone is
 //    the identity (the encoder does not compute it there).
 //  - dy_nfc_aligned's origins on the unicode-normalization-alignments crate's own test strings.
+//  - a ByteLevel post-processor with trim_offsets: offsets refused with one error line.
 // argv: TOKENIZER_DIR FIXTURE_DIR, the folder holding qwen3/ and llama3_1/, and tests/fixtures.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -451,12 +452,40 @@ static void test_nfc_alignments(void **state) {
     EXPECT_ORIGINS("\u0301a", "\u0301a", 0, 2);
 }
 
+// A ByteLevel post-processor with trim_offsets (HF would trim the offsets): ids as before, offsets
+// refused in one line rather than given untrimmed.
+static void test_trim_offsets_refused(void **state) {
+    (void)state;
+    char path[PATH_MAX + 32];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/qwen3/tokenizer.json", tokenizer_dir);
+    char *json = dy_read_file(path, NULL, &err);
+    if (!json) fail_msg("%s (run launch/fetch-tokenizers.sh)", err.msg);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "post_processor"), "trim_offsets", cJSON_CreateTrue());
+    char *edited = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    dy_tokenizer *tok;
+    assert_int_equal(dy_tokenizer_parse(edited, strlen(edited), "trim.json", &tok, &err), 0);
+    free(edited);
+    dy_tokens ids = {0};
+    dy_token_offsets o = {0};
+    assert_int_equal(dy_tokenizer_encode(tok, "Hello world", 11, true, &ids, &err), 0);
+    assert_int_equal(dy_tokenizer_encode_offsets(tok, "Hello world", 11, true, &ids, &o, &err), -1);
+    assert_string_equal(err.msg, "trim.json: post_processor: ByteLevel trim_offsets is true: offsets are not supported with it");
+    dy_tokens_free(&ids);
+    dy_token_offsets_free(&o);
+    dy_tokenizer_free(tok);
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "TOKENIZER_DIR FIXTURE_DIR", &tokenizer_dir, &fixture_dir, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings_qwen3), cmocka_unit_test(test_strings_llama3), cmocka_unit_test(test_long_qwen3),
         cmocka_unit_test(test_long_llama3),   cmocka_unit_test(test_nfc_qwen3),    cmocka_unit_test(test_corpus_qwen3),
-        cmocka_unit_test(test_corpus_llama3), cmocka_unit_test(test_nfc_alignments),
+        cmocka_unit_test(test_corpus_llama3), cmocka_unit_test(test_nfc_alignments), cmocka_unit_test(test_trim_offsets_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,6 +202,8 @@ static void offsets_to_code_points(const char *text, dy_token_offsets *offsets, 
 
 static int encode(dy_tokenizer *tok, const char *text, size_t len, bool add_special, dy_tokens *out,
                   dy_token_offsets *offsets, dy_error *err) {
+    if (offsets && tok->trim_offsets)  // HF would move offsets off the spaces around each token
+        return dy_fail(err, "%s: post_processor: ByteLevel trim_offsets is true: offsets are not supported with it", tok->path);
     for (size_t i = 0; i < len;) {
         int prefix, n = dy_utf8_sequence((const unsigned char *)text + i, len - i, &prefix);
         if (n == 0) return dy_fail(err, "text: invalid UTF-8 at byte %zu", i);
