@@ -7,6 +7,9 @@ usage: tests/hf_tokenizer_fixtures.py --qwen3 DIR --llama DIR [--llama31-templat
                                                          needs neither transformers nor tokenizers
        tests/hf_tokenizer_fixtures.py --llama2-strings FILE   the Llama-2 string set as a JSON list
                                                          (for tests/tokenizers_js_fixture.mjs)
+       tests/hf_tokenizer_fixtures.py --offsets --qwen3 DIR --llama DIR --out OUTDIR
+                                                         the byte-level offset fixtures alone; needs
+                                                         tokenizers or transformers (either one)
 
 Each DIR holds tokenizer.json + tokenizer_config.json (loadable with
 transformers.AutoTokenizer.from_pretrained(DIR)). Writes OUTDIR/tokenizer_qwen3.json and
@@ -59,6 +62,26 @@ which is what HELMET's transformers 4 ran (LlamaTokenizerFast loads that file as
 5's AutoTokenizer may rebuild a Llama tokenizer from its vocabulary, so it is compared, not trusted.
 Its strings are the corpus plus LLAMA2_EXTRA (long single words, byte-fallback characters, runs of
 spaces, "<s>" inside text, HELMET's truncation marker).
+
+--offsets (with --qwen3 DIR and/or --llama DIR, each holding a tokenizer.json) writes
+OUTDIR/tokenizer_offsets_qwen3.json and OUTDIR/tokenizer_offsets_llama3.json (under 200 KB each)
+for the byte-level offset_mapping (test_tokenizer_parity's offsets_hf group). Made on the GPU host,
+from the repository root, with the folders launch/fetch-tokenizers.sh fills (DYSCO_TOKENIZERS:
+~/.cache/dysco/tokenizers unless set otherwise):
+
+  python3 tests/hf_tokenizer_fixtures.py --offsets --qwen3 ~/.cache/dysco/tokenizers/qwen3 \\
+      --llama ~/.cache/dysco/tokenizers/llama3_1 --out tests/fixtures
+
+The layout is the Llama-2 fixture's ("ids" and "offsets" with add_special_tokens=False for every
+string, "ids_special" and "offsets_special" with True for the first OFFSETS_SPECIAL_FIRST,
+"decoded" / "decoded_skip" when they differ, "tokenizer_json_sha256"), plus "library": which one
+made the values. Its strings (offsets_strings) are OFFSETS_EXTRA (special tokens inside chat text,
+NFC-changed text, CJK, emoji, combining marks), documents of "[k] Title\\nText" paragraphs joined
+by "\\n\\n" (iter_document_paragraphs), and every OFFSETS_CORPUS_STEP-th string of the corpus up to
+1,000 bytes. The values come from tokenizers.Tokenizer.from_file(DIR/tokenizer.json).encode(...)
+.offsets when tokenizers imports (the offset_mapping transformers' fast tokenizers return), else
+from transformers.AutoTokenizer(DIR)(text, return_offsets_mapping=True); with both, AutoTokenizer
+is compared ("autotokenizer_mismatches", expected 0).
 
 Seen with transformers 5.17.0 / tokenizers 0.23.2: AutoTokenizer loads Qwen3 as Qwen2Tokenizer and
 Llama-3.1 as TokenizersBackend; both encode exactly like tokenizers.Tokenizer.from_file. Llama's
@@ -783,6 +806,159 @@ def iter_document_paragraphs(seed=SEED):
             yield g(rng)
 
 
+# Byte-level offset fixtures (--offsets): the strings the brief of dysco's offsets asks for first.
+OFFSETS_SPECIAL_FIRST = 60
+OFFSETS_CORPUS_STEP = 50  # every 50th corpus string: about 100 of them
+OFFSETS_SIZE_LIMIT = 200 * 1024
+OFFSETS_EXTRA = [
+    "Hello world!", "", " ", "a", "  leading and trailing spaces   ", "line one\nline two\r\nline three\n\n\nend",
+    "\n\n\n", "tabs\tand\x0bvertical\x0cfeeds", "don't I'LL we've 'tis rock'n'roll", "1234567890 3.14159 -42 1e10",
+    "def f(x):\n    return x ** 2  # square\n", "你好，世界！今天天气很好。", "こんにちは、カタカナ、ひらがな。",
+    "안녕하세요 대한민국", "Привет, мир! Ёжик", "مرحبا بالعالم مُحَمَّد", "नमस्ते दुनिया हिन्दी क्षत्रिय",
+    "café naïve résumé Zoë Björn Łukasz Nguyễn", "😀😂🙂 🚀🌍🔥 ✨👍",
+    "👨\u200d👩\u200d👧\u200d👦 family, 👩🏽\u200d💻 coder, 🇺🇸🇯🇵 flags, 1\ufe0f\u20e3 keycap",
+    "x\u0301 q\u0323\u0307 z\u0335\u0336 a\u20dd", "\u00a0\u2028\u2029\u3000\u200b\ufeff\x85 odd spaces",
+    # NFC changes these (Qwen3): composed, reordered, excluded and singleton characters
+    "cafe\u0301 ok", "\u212b", "A\u030a x", "q\u0307\u0323", "e\u0301\u0323", "\u0958", "\u1100\u1161\u11a8 \u1100\u1161",
+    "e\u0301 A\u030a \u212b \u2126 \u0958 \u0915\u093c q\u0307\u0323 \u1e9b\u0323 \u03b1\u0313\u0300\u0345 \u304b\u3099",
+    "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324\u031e\u0349\u035a\u032f\u031e\u0320\u034dA\u036b"
+    "\u0357\u0334\u0362\u0335\u031c\u0330\u0354L\u0368\u0367\u0369\u0358\u0320G\u0311\u0357\u030e\u0305\u035b\u0341\u0334",
+    # special tokens inside the text
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>",
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n你好 😀 cafe\u0301<|im_end|>\n",
+    "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\ncafé<|eot_id|>",
+    "<|eot_id|>>  <<|eot_id|> <|EOT_ID|> <|im_start| <|im_end|><|im_end|>", "text<|endoftext|>more text<|endoftext|>",
+]
+
+
+def offsets_documents(seed=SEED, n_docs=4, paragraphs=6):
+    """Retrieval-style documents: "[k] Title\nText" paragraphs joined by "\n\n", then a question."""
+    rng = random.Random(seed ^ 0x0FF5)
+    stream = iter_document_paragraphs(seed ^ 0x0FF5)
+    docs = []
+    for d in range(n_docs):
+        parts = []
+        for k in range(1, paragraphs + 1):
+            title = " ".join(rng.choice(WORDS + NAMES + CHINESE).capitalize() for _ in range(rng.randint(1, 4)))
+            parts.append(f"[{k}] {title}\n{next(stream)[:400]}")
+        docs.append("\n\n".join(parts) + f"\n\nQuestion: which passage mentions {rng.choice(WORDS)}?\nAnswer:")
+    return docs
+
+
+def offsets_strings():
+    """The offset fixtures' strings: OFFSETS_EXTRA, the documents, a sample of the corpus (no duplicates)."""
+    # Corpus strings over 1,000 bytes (long runs of one letter, base64 blobs) are left out: thousands
+    # of tokens each, and the ids fixture covers them.
+    corpus = [s for _, s in build_corpus()][::OFFSETS_CORPUS_STEP]
+    seen, out = set(), []
+    for s in OFFSETS_EXTRA + offsets_documents() + [s for s in corpus if len(s.encode("utf-8")) <= 1000]:
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+class OffsetSource:
+    """Ids, offsets and decodes from the tokenizers library (preferred) or transformers, whichever imports."""
+
+    def __init__(self, folder):
+        self.raw = self.auto = None
+        self.versions = {}
+        try:
+            import tokenizers
+            self.raw = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+            self.versions["tokenizers"] = tokenizers.__version__
+        except ImportError:
+            pass
+        try:
+            import transformers
+        except ImportError:
+            transformers = None
+        if transformers is not None:
+            try:
+                self.auto = transformers.AutoTokenizer.from_pretrained(folder)
+                self.versions["transformers"] = transformers.__version__
+            except Exception as exc:  # e.g. no tokenizer_config.json: the tokenizers values stand alone
+                if self.raw is None:
+                    raise
+                print(f"WARNING: AutoTokenizer cannot load {folder} ({type(exc).__name__}: {exc}); "
+                      "not compared", file=sys.stderr)
+        if self.raw is None and self.auto is None:
+            raise SystemExit("--offsets needs the tokenizers or the transformers package")
+        self.library = "tokenizers" if self.raw is not None else "transformers"
+
+    def encode(self, s, special):
+        if self.raw is not None:
+            e = self.raw.encode(s, add_special_tokens=special)
+            return e.ids, [tuple(o) for o in e.offsets]
+        return self.encode_auto(s, special)
+
+    def encode_auto(self, s, special):
+        a = self.auto(s, add_special_tokens=special, return_offsets_mapping=True)
+        return ids_of(a["input_ids"]), [tuple(int(x) for x in o) for o in a["offset_mapping"]]
+
+    def decode(self, ids, skip):
+        return (self.raw or self.auto).decode(ids, skip_special_tokens=skip)
+
+
+def build_offsets_fixture(name, folder):
+    import hashlib
+    with open(os.path.join(folder, "tokenizer.json"), "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    src = OffsetSource(folder)
+    entries, mismatches = [], 0
+    for i, s in enumerate(offsets_strings()):
+        ids, offsets = src.encode(s, False)
+        e = {"text": s, "ids": ids, "offsets": [x for o in offsets for x in o]}
+        if i < OFFSETS_SPECIAL_FIRST:
+            ids_special, offsets_special = src.encode(s, True)
+            e["ids_special"] = ids_special
+            e["offsets_special"] = [x for o in offsets_special for x in o]
+        dec = src.decode(ids, False)
+        if dec != s:
+            e["decoded"] = dec
+        dec_skip = src.decode(ids, True)
+        if dec_skip != dec:
+            e["decoded_skip"] = dec_skip
+        if src.raw is not None and src.auto is not None:
+            for special in (False, True):
+                if src.encode_auto(s, special) != src.encode(s, special):
+                    mismatches += 1
+                    if mismatches <= 5:
+                        print(f"WARNING: {name}: AutoTokenizer and tokenizers differ on string {i} "
+                              f"(add_special_tokens={special}): {s[:60]!r}", file=sys.stderr)
+        entries.append(e)
+    return {
+        "tokenizer": name,
+        "library": src.library,
+        "tokenizers": src.versions.get("tokenizers"),
+        "transformers": src.versions.get("transformers"),
+        "tokenizer_json_sha256": sha,
+        "autotokenizer_mismatches": mismatches if src.raw is not None and src.auto is not None else None,
+        "strings": entries,
+    }
+
+
+def write_offsets_fixtures(args):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.makedirs(args.out, exist_ok=True)
+    for name, folder in (("qwen3", args.qwen3), ("llama3", args.llama)):
+        if not folder:
+            continue
+        doc = build_offsets_fixture(name, folder)
+        path = os.path.join(args.out, f"tokenizer_offsets_{name}.json")
+        size = write_fixture(path, doc)
+        if size > OFFSETS_SIZE_LIMIT:
+            print(f"WARNING: {path} is {size} bytes, over {OFFSETS_SIZE_LIMIT}", file=sys.stderr)
+        print(f"{path}: {len(doc['strings'])} strings ({doc['library']}), "
+              f"{sum(len(e['ids']) for e in doc['strings'])} ids, "
+              f"{doc['autotokenizer_mismatches']} AutoTokenizer mismatches, {size} bytes")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Fixtures (transformers needed from here on)
 # ---------------------------------------------------------------------------------------------
@@ -1178,7 +1354,18 @@ def main():
     ap.add_argument("--llama2", help="folder with Llama-2-7b's tokenizer.json + tokenizer_config.json")
     ap.add_argument("--corpus-only", action="store_true", help="print the corpus statistics and exit")
     ap.add_argument("--llama2-strings", help="write the Llama-2 string set to this file (JSON) and exit")
+    ap.add_argument("--offsets", action="store_true",
+                    help="write only tokenizer_offsets_{qwen3,llama3}.json (needs tokenizers or transformers)")
+    ap.add_argument("--offsets-strings", help="write the offset fixtures' string set to this file (JSON) and exit")
     args = ap.parse_args()
+    if args.offsets_strings:
+        with open(args.offsets_strings, "w", encoding="utf-8") as f:
+            json.dump(offsets_strings(), f, ensure_ascii=False)
+        return 0
+    if args.offsets:
+        if not (args.out and (args.qwen3 or args.llama)):
+            ap.error("--offsets needs --out and --qwen3 and/or --llama")
+        return write_offsets_fixtures(args)
     if args.llama2_strings:
         with open(args.llama2_strings, "w", encoding="utf-8") as f:
             json.dump(llama2_strings(), f, ensure_ascii=False)

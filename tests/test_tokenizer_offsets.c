@@ -10,8 +10,12 @@
 //  - text that NFC changes (Qwen3): offsets derived by hand from HF's transform_range and the
 //    unicode-normalization-alignments tags (a composed character is aligned with its first
 //    component; a reordered mark takes the place of the mark it lands on).
-//  - the same on every string of the ids fixtures (tests/fixtures/tokenizer_{qwen3,llama3}.json),
-//    Qwen3's strings that NFC changes with the first point's order and bounds checks only.
+//  - the first point's checks on every string of the ids fixtures
+//    (tests/fixtures/tokenizer_{qwen3,llama3}.json), Qwen3's strings that NFC changes with its
+//    order and bounds checks only; and that HF's NFC alignment of the strings NFC leaves alone is
+//    the identity (the encoder does not compute it there).
+//  - dy_nfc_aligned's origins on the unicode-normalization-alignments crate's own test strings.
+//  - a ByteLevel post-processor with trim_offsets: offsets refused with one error line.
 // argv: TOKENIZER_DIR FIXTURE_DIR, the folder holding qwen3/ and llama3_1/, and tests/fixtures.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/tokenizer/nfc_align.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/util/file_util.h"
 #include "test_util.h"
@@ -285,6 +290,22 @@ static void check_strings(const char *name) {
     close_fixture(f);
 }
 
+// The encoder skips the alignment where NFC leaves a piece as it is, taking each character as its
+// own origin: HF's tags must then be all 0 (what dy_nfc_aligned gives must be the identity).
+static void check_unchanged_is_identity(const char *text) {
+    dy_normalized out = {0};
+    size_t where, len = strlen(text);
+    if (len == 0) return;
+    assert_int_equal(dy_nfc_aligned(text, len, &out, &where), 0);
+    if (out.n_bytes == len && memcmp(out.bytes, text, len) == 0) {
+        size_t c = 0;
+        for (size_t i = 0; i < len; i++)
+            if (((unsigned char)text[i] & 0xC0) != 0x80 && out.origin[c++] != i)
+                fail_msg("[%.80s]: NFC leaves it as it is, but HF's alignment of byte %zu is byte %u", text, i, out.origin[c - 1]);
+    }
+    dy_normalized_free(&out);
+}
+
 // Every string of the ids fixture test_tokenizer_parity checks (5,000+: prose, code, whitespace,
 // many scripts, emoji, combining marks, NFC-sensitive text, odd code points, special-token text):
 // the same checks, NFC-changed strings (Qwen3) with check_bounds'.
@@ -304,6 +325,7 @@ static void check_corpus(const char *name, const char *fixture_name) {
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "strings")) {
         const char *text = cJSON_GetObjectItem(e, "text")->valuestring;
         check_text(f, text, n < 300, has_nfc);  // add_special_tokens on the first ones (Llama-3: its BOS)
+        if (has_nfc) check_unchanged_is_identity(text);
         n++;
     }
     printf("%s: %d strings\n", fixture_name, n);
@@ -389,12 +411,81 @@ static void test_nfc_qwen3(void **state) {
     close_fixture(f);
 }
 
+// dy_nfc_aligned itself: the origin (byte offset in the input) of each NFC character, worked out
+// from the crate's iterators and transform_range by hand; cases from the crate's own tests.
+static void expect_origins(const char *in, const char *nfc, int n, const uint32_t *want) {
+    dy_normalized out = {0};
+    size_t where;
+    assert_int_equal(dy_nfc_aligned(in, strlen(in), &out, &where), 0);
+    assert_int_equal(out.n_bytes, strlen(nfc));
+    assert_memory_equal(out.bytes, nfc, out.n_bytes);
+    assert_int_equal(out.n_chars, n);
+    for (int i = 0; i < n; i++)
+        if (out.origin[i] != want[i]) fail_msg("[%s]: character %d: origin %u, expected %u", in, i, out.origin[i], want[i]);
+    dy_normalized_free(&out);
+}
+
+#define EXPECT_ORIGINS(in, nfc, ...)                                                    \
+    do {                                                                                \
+        const uint32_t want_[] = {__VA_ARGS__};                                         \
+        expect_origins(in, nfc, (int)(sizeof want_ / sizeof *want_), want_);            \
+    } while (0)
+
+static void test_nfc_alignments(void **state) {
+    (void)state;
+    EXPECT_ORIGINS("abc", "abc", 0, 1, 2);
+    // e U+0301 -> U+00E9 (change -1): aligned with "e", which swallows the mark.
+    EXPECT_ORIGINS("e\u0301le\u0301gant", "\u00e9l\u00e9gant", 0, 3, 4, 7, 8, 9, 10);
+    // Sorted to a U+05AE U+0300 U+0305 U+0315 b; a + U+0300 -> U+00E0 (-1) swallows the next
+    // original character (U+0300), and each later mark takes the next original place.
+    EXPECT_ORIGINS("a\u0300\u0305\u0315\u05aeb", "\u00e0\u05ae\u0305\u0315b", 0, 3, 5, 7, 9);
+    // U+1E0B -> d U+0307 (0, +1); sorted d U+0323 U+0307; d + U+0323 -> U+1E0D (-1) swallows
+    // U+1E0B and U+0323; U+0307 (+1, inserted) takes the last one consumed: U+0323 at byte 3.
+    EXPECT_ORIGINS("\u1e0b\u0323", "\u1e0d\u0307", 0, 3);
+    // A precomposed syllable decomposes and recomposes (0 + 1 - 1, twice): its own place.
+    EXPECT_ORIGINS("\ud4db", "\ud4db", 0);
+    // U+0958 is excluded from composition: U+0915 (0) and the inserted U+093C (+1) both align with it.
+    EXPECT_ORIGINS("x\u0958", "x\u0915\u093c", 0, 1, 1);
+    // Singletons: U+2126 -> U+03A9, U+212B -> A U+030A -> U+00C5.
+    EXPECT_ORIGINS("\u2126\u212b", "\u03a9\u00c5", 0, 3);
+    // A mark first, with nothing to compose with, stays (U+0301 a is already NFC).
+    EXPECT_ORIGINS("\u0301a", "\u0301a", 0, 2);
+}
+
+// A ByteLevel post-processor with trim_offsets (HF would trim the offsets): ids as before, offsets
+// refused in one line rather than given untrimmed.
+static void test_trim_offsets_refused(void **state) {
+    (void)state;
+    char path[PATH_MAX + 32];
+    dy_error err;
+    snprintf(path, sizeof path, "%s/qwen3/tokenizer.json", tokenizer_dir);
+    char *json = dy_read_file(path, NULL, &err);
+    if (!json) fail_msg("%s (run launch/fetch-tokenizers.sh)", err.msg);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "post_processor"), "trim_offsets", cJSON_CreateTrue());
+    char *edited = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    dy_tokenizer *tok;
+    assert_int_equal(dy_tokenizer_parse(edited, strlen(edited), "trim.json", &tok, &err), 0);
+    free(edited);
+    dy_tokens ids = {0};
+    dy_token_offsets o = {0};
+    assert_int_equal(dy_tokenizer_encode(tok, "Hello world", 11, true, &ids, &err), 0);
+    assert_int_equal(dy_tokenizer_encode_offsets(tok, "Hello world", 11, true, &ids, &o, &err), -1);
+    assert_string_equal(err.msg, "trim.json: post_processor: ByteLevel trim_offsets is true: offsets are not supported with it");
+    dy_tokens_free(&ids);
+    dy_token_offsets_free(&o);
+    dy_tokenizer_free(tok);
+}
+
 int main(int argc, char **argv) {
     test_args(argc, argv, "TOKENIZER_DIR FIXTURE_DIR", &tokenizer_dir, &fixture_dir, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings_qwen3), cmocka_unit_test(test_strings_llama3), cmocka_unit_test(test_long_qwen3),
         cmocka_unit_test(test_long_llama3),   cmocka_unit_test(test_nfc_qwen3),    cmocka_unit_test(test_corpus_qwen3),
-        cmocka_unit_test(test_corpus_llama3),
+        cmocka_unit_test(test_corpus_llama3), cmocka_unit_test(test_nfc_alignments), cmocka_unit_test(test_trim_offsets_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,10 @@
 //    vocabulary: meta-llama/Llama-2-7b-hf's own are gated and no package here carries them.
 //    GROUP llama2_hf runs it; until that fixture is committed it exits 77, which ctest reports as
 //    Skipped with the command that makes it.
+//  - GROUP offsets_hf: HF's offset_mapping on the byte-level files (tokenizer_offsets_qwen3.json,
+//    tokenizer_offsets_llama3.json from hf_tokenizer_fixtures.py --offsets on the GPU host: special
+//    tokens inside chat text, NFC-changed text, multi-byte characters cut by tokens, documents of
+//    "[k] Title\nText" paragraphs), exactly; Skipped (77) the same way until they are committed.
 //  - GROUP llama2: tokenizers.js's fixture (tokenizer_lenml_llama2_tokenizersjs.json, ids and decodes only, made
 //    here by tests/tokenizers_js_fixture.mjs) against TOKENIZER_DIR/lenml_llama2: a JavaScript
 //    port, not HF's code, so it backs the HF fixture up and does not stand in for it.
@@ -259,14 +263,18 @@ static const char LLAMA2_HOWTO[] =
     "made on the GPU host with: python3 tests/hf_tokenizer_fixtures.py --llama2 DYSCO_TOKENIZERS/lenml_llama2 "
     "--out tests/fixtures";
 
+static const char OFFSETS_HOWTO[] =
+    "made on the GPU host with: python3 tests/hf_tokenizer_fixtures.py --offsets --qwen3 DYSCO_TOKENIZERS/qwen3 "
+    "--llama DYSCO_TOKENIZERS/llama3_1 --out tests/fixtures";
+
 // The fixture's tokenizer_json_sha256 must be the tokenizer.json's in tok_path: the ids are of that file.
-static void check_same_file(const cJSON *root, const char *tok_path) {
+static void check_same_file(const cJSON *root, const char *tok_path, const char *howto) {
     char path[PATH_MAX + 32], hex[65];
     dy_error err;
     snprintf(path, sizeof path, "%s/tokenizer.json", tok_path);
     size_t len;
     char *json = dy_read_file(path, &len, &err);
-    if (!json) fail_msg("%s (the fixture is %s)", err.msg, LLAMA2_HOWTO);
+    if (!json) fail_msg("%s (the fixture is %s)", err.msg, howto);
     unsigned char digest[32];
     dy_sha256(json, len, digest);
     free(json);
@@ -276,8 +284,10 @@ static void check_same_file(const cJSON *root, const char *tok_path) {
         fail_msg("%s: sha256 %s, but the fixture was made from a tokenizer.json with sha256 %s", path, hex, want ? want : "(none)");
 }
 
-// A Llama-2-format fixture: strings (ids, offsets when given, decodes) and token decodes.
-static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_name, const char *missing_hint) {
+// A fixture in the Llama-2 layout (the Llama-2 ones, and the byte-level offset ones): strings (ids,
+// offsets when given, decodes) and token decodes, of the tokenizer.json the fixture names by sha256.
+static void run_strings_fixture(const char *fixture_name, const char *tokenizer_name, const char *missing_hint,
+                                int min_strings) {
     char path[PATH_MAX], tok_path[PATH_MAX];
     dy_error err;
     snprintf(path, sizeof path, "%s/%s", fixture_dir, fixture_name);
@@ -287,7 +297,7 @@ static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_n
     cJSON *root = cJSON_Parse(json);
     free(json);
     assert_non_null(root);
-    check_same_file(root, tok_path);
+    check_same_file(root, tok_path, missing_hint);
     dy_tokenizer *tok;
     if (dy_tokenizer_load(tok_path, &tok, &err)) fail_msg("%s", err.msg);
     tally t = {0};
@@ -296,7 +306,7 @@ static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_n
     printf("%s: %d strings, %d token decodes: %d checks, %d mismatches\n", fixture_name,
            cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")), cJSON_GetArraySize(cJSON_GetObjectItem(root, "token_decodes")),
            t.checks, t.failures);
-    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")) >= 5000);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(root, "strings")) >= min_strings);
     dy_tokenizer_free(tok);
     cJSON_Delete(root);
     assert_int_equal(t.failures, 0);
@@ -304,33 +314,57 @@ static void run_llama2_fixture(const char *fixture_name, const char *tokenizer_n
 
 static void test_llama2_hf(void **state) {
     (void)state;
-    run_llama2_fixture("tokenizer_lenml_llama2.json", "lenml_llama2", LLAMA2_HOWTO);
+    run_strings_fixture("tokenizer_lenml_llama2.json", "lenml_llama2", LLAMA2_HOWTO, 5000);
 }
 
 static void test_lenml_llama2_tokenizers_js(void **state) {
     (void)state;
-    run_llama2_fixture("tokenizer_lenml_llama2_tokenizersjs.json", "lenml_llama2",
-                       "made with tests/tokenizers_js_fixture.mjs (see its usage), and the tokenizer "
-                       "files come from launch/fetch-tokenizers.sh");
+    run_strings_fixture("tokenizer_lenml_llama2_tokenizersjs.json", "lenml_llama2",
+                        "made with tests/tokenizers_js_fixture.mjs (see its usage), and the tokenizer "
+                        "files come from launch/fetch-tokenizers.sh",
+                        5000);
+}
+
+// The byte-level offset fixtures: HF's offset_mapping (and ids, decodes) of about 140 strings.
+static void test_offsets_qwen3(void **state) {
+    (void)state;
+    run_strings_fixture("tokenizer_offsets_qwen3.json", "qwen3", OFFSETS_HOWTO, 100);
+}
+
+static void test_offsets_llama3(void **state) {
+    (void)state;
+    run_strings_fixture("tokenizer_offsets_llama3.json", "llama3_1", OFFSETS_HOWTO, 100);
+}
+
+// Until the GPU host has made them, ctest reports the group Skipped (77) with the reason.
+static bool fixtures_missing(const char *const *names, int n, const char *howto) {
+    bool missing = false;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", fixture_dir, names[i]);
+        if (!dy_file_exists(path)) {
+            printf("SKIPPED: %s is not made yet: %s\n", path, howto);
+            missing = true;
+        }
+    }
+    return missing;
 }
 
 int main(int argc, char **argv) {
-    test_args(argc, argv, "FIXTURE_DIR TOKENIZER_DIR byte_level|llama2", &fixture_dir, &tokenizer_dir, &group, NULL);
+    test_args(argc, argv, "FIXTURE_DIR TOKENIZER_DIR byte_level|llama2|llama2_hf|offsets_hf", &fixture_dir, &tokenizer_dir,
+              &group, NULL);
     const struct CMUnitTest byte_level[] = {cmocka_unit_test(test_qwen3), cmocka_unit_test(test_llama3)};
     const struct CMUnitTest llama2[] = {cmocka_unit_test(test_lenml_llama2_tokenizers_js)};
     const struct CMUnitTest llama2_hf[] = {cmocka_unit_test(test_llama2_hf)};
+    const struct CMUnitTest offsets_hf[] = {cmocka_unit_test(test_offsets_qwen3), cmocka_unit_test(test_offsets_llama3)};
+    static const char *const llama2_hf_files[] = {"tokenizer_lenml_llama2.json"};
+    static const char *const offsets_hf_files[] = {"tokenizer_offsets_qwen3.json", "tokenizer_offsets_llama3.json"};
     if (strcmp(group, "llama2") == 0) return cmocka_run_group_tests(llama2, NULL, NULL);
-    if (strcmp(group, "llama2_hf") == 0) {
-        // Until the GPU host has made it, ctest reports this test Skipped (77) with the reason.
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/tokenizer_lenml_llama2.json", fixture_dir);
-        if (!dy_file_exists(path)) {
-            printf("SKIPPED: %s is not made yet: %s\n", path, LLAMA2_HOWTO);
-            return 77;
-        }
-        return cmocka_run_group_tests(llama2_hf, NULL, NULL);
-    }
+    if (strcmp(group, "llama2_hf") == 0)
+        return fixtures_missing(llama2_hf_files, 1, LLAMA2_HOWTO) ? 77 : cmocka_run_group_tests(llama2_hf, NULL, NULL);
+    if (strcmp(group, "offsets_hf") == 0)
+        return fixtures_missing(offsets_hf_files, 2, OFFSETS_HOWTO) ? 77 : cmocka_run_group_tests(offsets_hf, NULL, NULL);
     if (strcmp(group, "byte_level") == 0) return cmocka_run_group_tests(byte_level, NULL, NULL);
-    fprintf(stderr, "%s: GROUP must be byte_level, llama2 or llama2_hf\n", argv[0]);
+    fprintf(stderr, "%s: GROUP must be byte_level, llama2, llama2_hf or offsets_hf\n", argv[0]);
     return 2;
 }

@@ -228,6 +228,9 @@ int dy_nfc_aligned(const char *s, size_t len, dy_normalized *out, size_t *where)
             break;
         }
     }
+    // The crate's tags add up to the original character count; anything else is a fault of this
+    // port, and its alignments would be guesses.
+    if (rc == 0 && pos != len) rc = DY_NFC_UNALIGNED;
     *where = pos;
     free(r.d.buf.at);
     free(r.buf.at);

@@ -20,8 +20,8 @@ enum { DY_NFC_UNALIGNED = 1 };
 // of the original character HF aligns normalized character c with. Returns 0; -1 when out of
 // memory; DY_NFC_UNALIGNED (and *where, a byte offset of s) when an inserted character comes
 // before any original one (HF aligns it with the empty span (0, 0), which an origin cannot hold;
-// canonical decompositions are in canonical order, so the crate never yields one) or a tag asks
-// for an original character past the end.
+// canonical decompositions are in canonical order, so the crate never yields one), or when the
+// tags do not consume the original characters exactly (which the crate's tags always do).
 int dy_nfc_aligned(const char *s, size_t len, dy_normalized *out, size_t *where);
 
 #endif

@@ -47,8 +47,8 @@ typedef struct {
 void dy_token_offsets_free(dy_token_offsets *o);
 
 // dy_tokenizer_encode that also appends each token's offsets (one per id) to offsets, as HF's
-// return_offsets_mapping=True gives them (no trim_offsets: none of the supported files sets it
-// where it applies). An added token matched in the text spans its match. Byte-level: a token
+// return_offsets_mapping=True gives them; refused (an error) when a ByteLevel post-processor sets
+// trim_offsets (Qwen3's and Llama-3's do not). An added token matched in the text spans its match. Byte-level: a token
 // spans the original characters of its first and last byte, whole (a token that starts or ends
 // inside a multi-byte character gets that character's span), and after NFC each normalized
 // character keeps the original character HF aligns it with (nfc_align.h: a composed character

@@ -153,7 +153,10 @@ static int template_side(dy_tokenizer *tok, const cJSON *pp, const cJSON *piece,
 static int parse_post_processor(dy_tokenizer *tok, const cJSON *p, const ctx *c) {
     if (!p || cJSON_IsNull(p)) return 0;
     const char *type = type_of(p);
-    if (type && strcmp(type, "ByteLevel") == 0) return 0;  // offsets only; ids are unchanged
+    if (type && strcmp(type, "ByteLevel") == 0) {  // offsets only; ids are unchanged
+        tok->trim_offsets = tok->trim_offsets || flag(p, "trim_offsets");
+        return 0;
+    }
     if (type && strcmp(type, "Sequence") == 0) {
         const cJSON *item;
         cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(p, "processors")) if (parse_post_processor(tok, item, c)) return -1;

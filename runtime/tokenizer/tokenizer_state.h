@@ -54,6 +54,7 @@ struct dy_tokenizer {
     char *path;  // tokenizer.json as named when loading, for errors while encoding
 
     int n_prefix, n_suffix;  // post-processor template around the sequence
+    bool trim_offsets;       // a ByteLevel post-processor trims offsets (not supported: offsets refused)
     int32_t prefix[DY_MAX_TEMPLATE_IDS], suffix[DY_MAX_TEMPLATE_IDS];
 
     // SentencePiece-style BPE (no pre-tokenizer: Llama-2); the fields above that name byte-level
