@@ -35,6 +35,16 @@ void dy_cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_s
         memcpy((float *)dst->data + r * dst->stride, host_src + r * dst->cols, (size_t)dst->cols * sizeof(float));
 }
 
+// Rows in parallel: the first touch of a fresh weight allocation (its page faults) is most of a
+// CPU load's time, and it spreads over the threads.
+static void cpu_upload_weight_raw(dy_backend *b, const dy_view *dst, const void *host_src, int64_t src_stride) {
+    (void)b;
+    const float *src = host_src;  // only memcpy reads it: any alignment
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < dst->rows; r++)
+        memcpy((float *)dst->data + r * dst->stride, src + r * src_stride, (size_t)dst->cols * sizeof(float));
+}
+
 static void cpu_destroy(dy_backend *b) {
     dy_cpu_scratch_free(b);
     free(b->impl);
@@ -72,6 +82,8 @@ dy_backend *dy_backend_cpu_create(void) {
         .copy = cpu_copy,
         .finish = cpu_finish,
         .upload_weight = dy_cpu_upload_weight,
+        .weight_dtype = DY_F32,
+        .upload_weight_raw = cpu_upload_weight_raw,
         .destroy = cpu_destroy,
         .embedding = dy_cpu_embedding,
         .add_rmsnorm = dy_cpu_add_rmsnorm,
