@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "char_bpe.h"
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 #include "tokenizer_state.h"
 
 int dy_token_offsets_push(dy_token_offsets *o, int64_t start, int64_t end) {

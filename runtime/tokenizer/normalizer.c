@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "normalizer.h"
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 
 void dy_normalized_free(dy_normalized *n) {
     free(n->bytes);
