@@ -208,6 +208,15 @@ struct dy_backend {
     void (*copy)(dy_backend *b, void *dst, const void *src, size_t bytes);
     // Stores a host fp32 matrix (rows, cols) as a weight in act_dtype at dst.
     void (*upload_weight)(dy_backend *b, const dy_view *dst, const float *host_src);
+    // The dtype whose values the weights hold: act_dtype, but bf16 on the bf16-storage twin (bf16
+    // values in fp32 memory).
+    dy_dtype weight_dtype;
+    // Stores a host matrix (rows, cols) of weight_dtype values, row i at host_src + i * src_stride
+    // elements and at any alignment (a checkpoint's mapping), as the weight at dst without
+    // rounding: a checkpoint in weight_dtype skips upload_weight's fp32 round trip. It stores what
+    // upload_weight stores for the values widened to fp32, bit for bit, except a signalling NaN,
+    // which upload_weight's rounding quiets and this keeps. NULL: weights go through upload_weight.
+    void (*upload_weight_raw)(dy_backend *b, const dy_view *dst, const void *host_src, int64_t src_stride);
     void (*destroy)(dy_backend *b);
 
     // Recording a sequence of ops to replay it (optional: NULL where the backend has none, the

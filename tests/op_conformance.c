@@ -223,6 +223,49 @@ static void check_upload_weight(void) {
     }
 }
 
+// upload_weight_raw (the loader's direct path for checkpoints in weight_dtype) stores what
+// upload_weight stores for the same values widened to fp32, bit for bit, from a source at an odd
+// address and a row stride of its own, the padding untouched: a matrix larger than the CUDA
+// backend's staging buffers (blocks of whole rows, the two buffers alternating) and a row longer
+// than one (blocks of columns).
+static void check_upload_weight_raw(void) {
+    if (!be->upload_weight_raw) return;
+    const int64_t shapes[][4] = {{5, 37, 40, 41}, {1100, 4000, 4003, 4010}, {1, 4500000, 4500000, 4500000}};
+    const size_t size = dy_dtype_size(be->act_dtype), wsize = dy_dtype_size(be->weight_dtype);
+    for (int s = 0; s < 3; s++) {
+        const int64_t rows = shapes[s][0], cols = shapes[s][1], stride = shapes[s][2], src_stride = shapes[s][3];
+        const int64_t n = rows * stride;
+        float *w = xmalloc((size_t)(rows * cols) * sizeof(float));
+        for (int64_t i = 0; i < rows * cols; i++) w[i] = uniform(-2, 2);
+        unsigned char *packed = encode(be->weight_dtype, w, (size_t)(rows * cols));
+        decode(be->weight_dtype, packed, w, (size_t)(rows * cols));  // the values the source holds, widened
+        unsigned char *src = xmalloc((size_t)(rows * src_stride) * wsize + 1);
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(src + 1 + (size_t)(r * src_stride) * wsize, packed + (size_t)(r * cols) * wsize, (size_t)cols * wsize);
+        unsigned char *got = xmalloc((size_t)n * size), *want = xmalloc((size_t)n * size);
+        memset(got, 0xFF, (size_t)n * size);  // NaN in fp32 and bf16: the padding must stay so
+        dy_view raw = {backend_upload(be, got, (size_t)n * size), be->act_dtype, rows, cols, stride};
+        dy_view converted = {backend_upload(be, got, (size_t)n * size), be->act_dtype, rows, cols, stride};
+        be->upload_weight_raw(be, &raw, src + 1, src_stride);
+        be->upload_weight(be, &converted, w);
+        be->download(be, got, raw.data, (size_t)n * size);
+        be->download(be, want, converted.data, (size_t)n * size);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < n; i++) wrong += memcmp(got + i * size, want + i * size, size) != 0;
+        check(wrong == 0, "upload_weight_raw (%lld, %lld) stride %lld from %s at stride %lld: %lld values or padding "
+                          "differ from upload_weight's",
+              (long long)rows, (long long)cols, (long long)stride, dy_dtype_safetensors_name(be->weight_dtype),
+              (long long)src_stride, (long long)wrong);
+        be->release(be, raw.data);
+        be->release(be, converted.data);
+        free(got);
+        free(want);
+        free(src);
+        free(packed);
+        free(w);
+    }
+}
+
 // ---- embedding, norms, matmul, gate/up + SwiGLU ----------------------------------------------
 
 static void check_embedding(void) {
@@ -1007,6 +1050,7 @@ void op_conformance_run(dy_backend *backend, bool long_contexts) {
     tol = be->act_dtype == DY_BF16 ? bf16_tolerance : fp32_tolerance;
     check_alloc();
     check_upload_weight();
+    check_upload_weight_raw();
     check_embedding();
     check_add_rmsnorm();
     check_matmul();

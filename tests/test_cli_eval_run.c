@@ -62,6 +62,21 @@ static cmd_result eval_in(const char *cwd, const char *launcher, const char *arg
                    cwd, launcher, dysco_bin, dir, dir, toks, args);
 }
 
+// The summary line's startup phases: seconds >= 0, the first example's null only when the run
+// decoded none; the same phases on stderr.
+static void expect_startup(const cJSON *line, const char *err, const char *args) {
+    const cJSON *startup = cJSON_GetObjectItemCaseSensitive(line, "startup");
+    static const char *const keys[] = {"open_seconds", "data_seconds", "backend_seconds", "load_seconds",
+                                       "first_example_seconds"};
+    for (int i = 0; i < 5; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(startup, keys[i]);
+        if (!(cJSON_IsNumber(v) && v->valuedouble >= 0) && !(i == 4 && cJSON_IsNull(v)))
+            fail_msg("dysco eval %s: summary line without startup.%s", args, keys[i]);
+    }
+    if (!strstr(err, "eval: startup: open ") || !strstr(err, " s, model load "))
+        fail_msg("dysco eval %s: no startup line on stderr: %s", args, err);
+}
+
 // A run that must have succeeded (r, of dysco eval ARGS in cwd): the results path (cwd/…,
 // malloc'd) from its summary line.
 static char *results_of(cmd_result r, const char *cwd, const char *args) {
@@ -69,6 +84,7 @@ static char *results_of(cmd_result r, const char *cwd, const char *args) {
     cJSON *line = cJSON_Parse(r.out);
     const cJSON *path = cJSON_GetObjectItemCaseSensitive(line, "results");
     if (!cJSON_IsString(path)) fail_msg("dysco eval %s: no summary line: %s", args, r.out);
+    expect_startup(line, r.err, args);
     char *full = xmalloc(strlen(cwd) + strlen(path->valuestring) + 2);
     sprintf(full, "%s/%s", cwd, path->valuestring);
     cJSON_Delete(line);

@@ -3,16 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/base/huge_pages.h"
 #include "ops_cpu.h"
 #include "scratch.h"
 
 // 64-byte aligned (a cache line, any SIMD width). A request for 0 bytes gets a valid pointer like
 // any other, to release as usual, so NULL always means out of memory. posix_memalign rather than
-// aligned_alloc: it takes the exact size, so ASan sees the exact end of each buffer.
+// aligned_alloc: it takes the exact size, so ASan sees the exact end of each buffer. Huge pages:
+// the first touch of a model's weights (gigabytes) is otherwise a page fault per 4 KiB, which
+// was most of a CPU load's time.
 static void *cpu_alloc(dy_backend *b, size_t bytes) {
     (void)b;
     void *p;
-    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0) return NULL;
+    dy_advise_huge_pages(p, bytes);
+    return p;
 }
 
 static void cpu_release(dy_backend *b, void *p) {
@@ -33,6 +38,16 @@ void dy_cpu_upload_weight(dy_backend *b, const dy_view *dst, const float *host_s
     (void)b;
     for (int64_t r = 0; r < dst->rows; r++)
         memcpy((float *)dst->data + r * dst->stride, host_src + r * dst->cols, (size_t)dst->cols * sizeof(float));
+}
+
+// Rows in parallel: the first touch of a fresh weight allocation (its page faults) is most of a
+// CPU load's time, and it spreads over the threads.
+static void cpu_upload_weight_raw(dy_backend *b, const dy_view *dst, const void *host_src, int64_t src_stride) {
+    (void)b;
+    const float *src = host_src;  // only memcpy reads it: any alignment
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < dst->rows; r++)
+        memcpy((float *)dst->data + r * dst->stride, src + r * src_stride, (size_t)dst->cols * sizeof(float));
 }
 
 static void cpu_destroy(dy_backend *b) {
@@ -72,6 +87,8 @@ dy_backend *dy_backend_cpu_create(void) {
         .copy = cpu_copy,
         .finish = cpu_finish,
         .upload_weight = dy_cpu_upload_weight,
+        .weight_dtype = DY_F32,
+        .upload_weight_raw = cpu_upload_weight_raw,
         .destroy = cpu_destroy,
         .embedding = dy_cpu_embedding,
         .add_rmsnorm = dy_cpu_add_rmsnorm,

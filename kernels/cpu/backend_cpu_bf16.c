@@ -26,6 +26,8 @@
 // router's softmax and renormalisation likewise; the GPU's MoE accumulator adds w * y as one fused
 // multiply-add, the CPU rounds the product first). A MoE routing whose margin
 // (dy_backend.moe_record_margins) is below those differences can go another way on the GPU.
+#include <string.h>
+
 #include "ops_cpu.h"
 #include "scratch.h"
 
@@ -42,6 +44,23 @@ static void round_view(const dy_view *v) { round_cols(v, v->cols); }
 static void upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
     dy_cpu_upload_weight(b, dst, host_src);
     round_view(dst);
+}
+
+// bf16 values widened into the fp32 memory: exact, so nothing is left to round. Rows in
+// parallel, as the CPU backend's raw upload does.
+static void upload_weight_raw(dy_backend *b, const dy_view *dst, const void *host_src, int64_t src_stride) {
+    (void)b;
+    const uint8_t *src = host_src;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < dst->rows; r++) {
+        float *row = (float *)dst->data + r * dst->stride;
+        const uint8_t *from = src + r * src_stride * 2;
+        for (int64_t c = 0; c < dst->cols; c++) {
+            uint16_t h;
+            memcpy(&h, from + 2 * c, 2);  // the mapping gives no alignment guarantee
+            row[c] = dy_bf16_to_f32(h);
+        }
+    }
 }
 
 static void embedding(dy_backend *b, const dy_view *table, const int32_t *ids, dy_view *out) {
@@ -119,6 +138,8 @@ dy_backend *dy_backend_cpu_bf16_create(void) {
     ((dy_cpu_impl *)b->impl)->bf16_storage = true;
     b->name = "cpu-bf16";
     b->upload_weight = upload_weight;
+    b->weight_dtype = DY_BF16;
+    b->upload_weight_raw = upload_weight_raw;
     b->embedding = embedding;
     b->add_rmsnorm = add_rmsnorm;
     b->matmul = matmul;  // lm_head stays the CPU's: fp32 logits

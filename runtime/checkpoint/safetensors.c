@@ -188,8 +188,14 @@ void dy_tensor_list_free(dy_tensor_list *list) {
 
 static float widen_bf16(uint16_t h) { return dy_bf16_to_f32(h); }
 
+int64_t dy_tensor_row_len(const dy_tensor *t) { return t->ndim == 2 ? t->shape[1] : dy_tensor_numel(t); }
+
+const uint8_t *dy_tensor_element(const dy_tensor *t, int64_t row, int64_t col) {
+    return t->data + (row * dy_tensor_row_len(t) + col) * (int64_t)dy_dtype_size(t->dtype);
+}
+
 void dy_tensor_read_f32(const dy_tensor *t, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, float *out) {
-    const int64_t row_len = t->ndim == 2 ? t->shape[1] : dy_tensor_numel(t);
+    const int64_t row_len = dy_tensor_row_len(t);
     float (*widen)(uint16_t) = t->dtype == DY_BF16 ? widen_bf16 : dy_f16_to_f32;
     for (int64_t r = 0; r < nrows; r++) {
         const int64_t base = (row0 + r) * row_len + col0;

@@ -41,6 +41,11 @@ void dy_tensor_list_free(dy_tensor_list *list);
 
 int64_t dy_tensor_numel(const dy_tensor *t);
 
+// Elements per row of a 1-D (one row) or 2-D tensor.
+int64_t dy_tensor_row_len(const dy_tensor *t);
+// Where element (row, col) of a 1-D or 2-D tensor lies in its file's mapping (no alignment).
+const uint8_t *dy_tensor_element(const dy_tensor *t, int64_t row, int64_t col);
+
 // Reads rows [row0, row0 + nrows) x columns [col0, col0 + ncols) of a 1-D (one row) or 2-D
 // tensor into out (nrows x ncols, row-major), widened to fp32. Only those bytes are touched.
 void dy_tensor_read_f32(const dy_tensor *t, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, float *out);

@@ -30,7 +30,9 @@ static const char USAGE[] =
     "scores it. Results: RESULTS/METHOD/MODEL/NAME.json as run_eval.py names and lays it out (vanilla's\n"
     "folder is the reference's \"flash\"), NAME.jsonl beside it with one line per finished example\n"
     "(a rerun with the same arguments resumes after the last), and NAMEscores.json. Prints\n"
-    "{\"avg_metrics\": ..., \"test_size\": N, \"results\": PATH} at the end; progress goes to stderr.\n";
+    "{\"avg_metrics\": ..., \"test_size\": N, \"results\": PATH, \"startup\": {...}} at the end (startup: the seconds\n"
+    "of opening the checkpoint and tokenizer, preparing the data, starting the backend, loading the model,\n"
+    "and of the first example); progress, the startup line included, goes to stderr.\n";
 
 static void print_notes(FILE *out) {
     fputs("\ndatasets run: path_walking_{4k,8k,16k,32k} (DATA/longproc/path_walking/NAME.json and prompts.yaml),\n"
@@ -295,14 +297,20 @@ static int prepare_root(const options *o, dy_method method, dy_eval_family famil
 }
 
 static int prepare(const options *o, dy_method method, dy_eval_family family, dy_comm *comm, dy_cli_session *s,
-                   root_state *st, dy_error *err) {
+                   root_state *st, dy_cli_startup *startup, dy_error *err) {
+    const double t0 = dy_now();
     if (dy_cli_session_open(s, o->model, !o->no_chat, err)) return -1;
     if (o->think && (!s->chat || !s->tok || s->tmpl.family != DY_CHAT_QWEN3))
         return dy_fail(err, "--think: thinking mode is for Qwen3 models (their chat template); %s has %s", o->model,
                        s->chat && s->tok ? dy_chat_family_name(s->tmpl.family) : "no chat template in use");
     if (method == DY_METHOD_DYSCO && dy_cli_session_dysco(s, &o->m, o->think, err)) return -1;
     if (dy_cli_session_stops(s, NULL, o->stop_on_newline, err)) return -1;
-    return comm->rank == 0 ? prepare_root(o, method, family, s, st, err) : 0;
+    const double t1 = dy_now();
+    startup->open = t1 - t0;
+    if (comm->rank != 0) return 0;
+    const int rc = prepare_root(o, method, family, s, st, err);
+    startup->data = dy_now() - t1;
+    return rc;
 }
 
 // DySCO's generation_logging as run_eval.py stores it: four averages (floats) and num_generations.
@@ -376,7 +384,7 @@ static int decode_example(const options *o, dy_method method, dy_comm *comm, dy_
 }
 
 static int run_examples(const options *o, dy_method method, dy_comm *comm, dy_cli_session *s, root_state *st, int n,
-                        int done, dy_error *err) {
+                        int done, dy_cli_startup *startup, dy_error *err) {
     dy_cli_progress progress;
     if (comm->rank == 0) {
         double sum = 0;
@@ -390,6 +398,7 @@ static int run_examples(const options *o, dy_method method, dy_comm *comm, dy_cl
         dy_generate_result r;
         double seconds = 0;
         if (decode_example(o, method, comm, s, st, k, &r, &seconds, err)) return dy_cli_job_fail(comm, DY_EXIT_FAIL, err);
+        if (k == done) startup->first_example = seconds;
         const int rc = comm->rank == 0 ? finish_example(o, s, st, k, &r, seconds, &progress, err) : 0;
         dy_generate_result_free(&r);
         if (rc) {
@@ -401,8 +410,23 @@ static int run_examples(const options *o, dy_method method, dy_comm *comm, dy_cl
     return DY_EXIT_OK;
 }
 
+// Seconds to the millisecond: what a person compares, without binary fractions' digits.
+static cJSON *seconds_json(double s) { return cJSON_CreateNumber(round(s * 1000) / 1000); }
+
+// The summary line's "startup": dy_cli_startup's phases (first_example_seconds null when none ran).
+static cJSON *startup_json(const dy_cli_startup *t) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "open_seconds", seconds_json(t->open));
+    cJSON_AddItemToObject(j, "data_seconds", seconds_json(t->data));
+    cJSON_AddItemToObject(j, "backend_seconds", seconds_json(t->backend));
+    cJSON_AddItemToObject(j, "load_seconds", seconds_json(t->load));
+    cJSON_AddItemToObject(j, "first_example_seconds",
+                          t->first_example >= 0 ? seconds_json(t->first_example) : cJSON_CreateNull());
+    return j;
+}
+
 // Rank 0's end: the results files, and the summary line on stdout.
-static int write_results(root_state *st, dy_error *err) {
+static int write_results(root_state *st, const dy_cli_startup *startup, dy_error *err) {
     dy_metrics avg;
     if (dy_eval_results_finish(&st->results, st->args, &avg, err)) return -1;
     cJSON *line = cJSON_CreateObject(), *a = cJSON_CreateObject();
@@ -410,6 +434,7 @@ static int write_results(root_state *st, dy_error *err) {
     cJSON_AddItemToObject(line, "avg_metrics", a);
     cJSON_AddNumberToObject(line, "test_size", st->results.done);
     cJSON_AddStringToObject(line, "results", st->results.json_path);
+    cJSON_AddItemToObject(line, "startup", startup_json(startup));
     char *text = dy_py_json_dumps(line, 0);
     cJSON_Delete(line);
     if (!text) return dy_fail(err, "eval: out of memory");
@@ -423,18 +448,27 @@ static int run(const options *o, dy_method method, dy_eval_family family, dy_com
     root_state st = {0};
     bool quiet = false;
     int status = DY_EXIT_OK;
-    int rc = prepare(o, method, family, comm, &s, &st, err);
+    dy_cli_startup startup = {.first_example = -1};
+    int rc = prepare(o, method, family, comm, &s, &st, &startup, err);
+    double t0 = dy_now();
     status = dy_cli_session_backend(&s, comm, o->device, false, rc, err);  // every rank agrees first
+    startup.backend = dy_now() - t0;
     if (status == DY_EXIT_OK) {
         // [examples, finished, longest prompt] from rank 0; then every rank loads its shard for the longest.
         int32_t plan[3] = {st.ex.n, st.results.done, 0};
         for (int k = 0; k < st.ex.n; k++) plan[2] = st.ex.prompts[k].n > plan[2] ? st.ex.prompts[k].n : plan[2];
         comm->broadcast(comm, plan, sizeof plan, 0);
+        t0 = dy_now();
         rc = plan[1] < plan[0] ? dy_cli_session_load(&s, plan[2], (int)o->max_tokens, "the longest prompt", err) : 0;
-        if (dy_cli_job_agree(comm, rc, &quiet)) status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
-        else status = run_examples(o, method, comm, &s, &st, plan[0], plan[1], err);
+        startup.load = dy_now() - t0;
+        if (dy_cli_job_agree(comm, rc, &quiet)) {
+            status = quiet ? DY_EXIT_FAIL : dy_report(DY_EXIT_FAIL, err);
+        } else {
+            if (comm->rank == 0) dy_cli_startup_print(stderr, "eval", &startup);
+            status = run_examples(o, method, comm, &s, &st, plan[0], plan[1], &startup, err);
+        }
     }
-    if (status == DY_EXIT_OK && comm->rank == 0 && write_results(&st, err)) status = dy_report(DY_EXIT_FAIL, err);
+    if (status == DY_EXIT_OK && comm->rank == 0 && write_results(&st, &startup, err)) status = dy_report(DY_EXIT_FAIL, err);
     if (st.results_open) dy_eval_results_close(&st.results);
     cJSON_Delete(st.args);
     dy_cli_eval_examples_free(&st.ex);

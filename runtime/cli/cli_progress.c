@@ -9,6 +9,12 @@ void dy_cli_progress_start(dy_cli_progress *p, FILE *out, int total, int resumed
                            .resumed = resumed, .metric = metric, .metric_sum = metric_sum};
 }
 
+void dy_cli_startup_print(FILE *out, const char *verb, const dy_cli_startup *s) {
+    fprintf(out, "%s: startup: open %.2f s (checkpoint headers, tokenizer), data %.2f s, backend %.2f s, model load %.2f s\n",
+            verb, s->open, s->data, s->backend, s->load);
+    fflush(out);
+}
+
 static double rate(double tokens, double seconds) { return seconds > 0 ? tokens / seconds : 0; }
 
 void dy_cli_progress_step(dy_cli_progress *p, const char *metric, double value, double seconds, int prefill_tokens,

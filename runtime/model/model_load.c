@@ -58,11 +58,17 @@ static int weight_slice(const dy_model *m, const weight_source *src, const char 
     return 0;
 }
 
-// Slice r of tensor name (spec) into dst, its shape, through host scratch of the largest tensor.
+// Slice r of tensor name (spec) into dst, its shape. A checkpoint tensor in the backend's weight
+// dtype goes up as its bytes, straight from the mapping (the slice's rows are the tensor's row
+// length apart); any other through host fp32 scratch of the largest tensor.
 static void place_weight(dy_model *m, const weight_source *src, const char *name, const dy_tensor_spec *spec,
                          const dy_shard_range *r, const dy_view *dst, float *host) {
     const dy_tensor *t = src->ck ? dy_checkpoint_find(src->ck, name) : NULL;
     m->weight_bytes += r->rows * r->cols * (int64_t)dy_dtype_size(t ? t->dtype : m->cfg.dtype);
+    if (t && t->dtype == m->be->weight_dtype && m->be->upload_weight_raw) {
+        m->be->upload_weight_raw(m->be, dst, dy_tensor_element(t, r->row0, r->col0), dy_tensor_row_len(t));
+        return;
+    }
     if (t) dy_tensor_read_f32(t, r->row0, r->rows, r->col0, r->cols, host);
     else {  // element i of the tensor is a function of i alone: fill the slice row by row
         const int64_t full_cols = spec->ndim == 2 ? spec->shape[1] : spec->shape[0];

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 #include "tokenizer_state.h"
 
 enum { CACHE_MAX_WORD = 256 };  // longer words are rare and not worth a cache slot

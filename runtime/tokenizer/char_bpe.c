@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "char_bpe.h"
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 #include "runtime/util/utf8.h"
 #include "tokenizer_state.h"
 

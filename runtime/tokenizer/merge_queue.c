@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 
 static void heap_push(uint32_t *h, size_t *n, uint32_t key) {
     size_t i = (*n)++;

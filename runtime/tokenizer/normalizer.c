@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "normalizer.h"
-#include "runtime/util/huge_pages.h"
+#include "kernels/base/huge_pages.h"
 #include "runtime/util/utf8.h"
 
 void dy_normalized_free(dy_normalized *n) {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "huge_pages.h"
+#include "kernels/base/huge_pages.h"
 
 char *dy_read_file(const char *path, size_t *len, dy_error *err) {
     FILE *f = fopen(path, "rb");

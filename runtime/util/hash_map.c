@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "huge_pages.h"
+#include "kernels/base/huge_pages.h"
 
 static uint32_t capacity_for(uint32_t expected) {
     uint32_t cap = 16;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "huge_pages.h"
+#include "kernels/base/huge_pages.h"
 #include "json_util.h"
 
 // Values are cut from chunks of 32 MiB. Under AddressSanitizer each value gets a chunk of its own,

@@ -13,7 +13,7 @@
 #include "kernels/base/error.h"
 #include "utf8.h"
 #include "hash_map.h"
-#include "huge_pages.h"
+#include "kernels/base/huge_pages.h"
 
 // The 16-bit value of the escape "\uXXXX" at s (avail bytes there), or -1.
 static long escape_at(const char *s, size_t avail) {

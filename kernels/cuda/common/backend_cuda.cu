@@ -4,6 +4,7 @@
 // workspace; prepare() sizes the MoE scratch, decode attention's split results and the DySCO ops'
 // scratch (scratch_bytes counts them all for the memory plan). Graphs are recorded by stream capture.
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops_cuda.h"
 
@@ -46,27 +47,59 @@ static void cuda_copy(dy_backend *b, void *dst, const void *src, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, dy_cuda_stream(b)));
 }
 
-// fp32 -> bf16 (round to nearest even) on the host, through the pinned staging buffer in blocks of
-// at most DY_CUDA_STAGING values (whole rows when they fit), each copied into dst's row stride
-// (and waited for: the next block reuses the staging buffer).
-static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
+// Fills out (nr, nc), packed, with the bf16 values of rows [r0, r0 + nr) x columns [c0, c0 + nc)
+// of a host matrix whose rows are src_stride elements apart.
+typedef void (*staging_fill)(const void *src, int64_t src_stride, int64_t r0, int64_t nr, int64_t c0, int64_t nc,
+                             uint16_t *out);
+
+// fp32 -> bf16, round to nearest even (as torch casts).
+static void fill_narrowed(const void *src, int64_t src_stride, int64_t r0, int64_t nr, int64_t c0, int64_t nc,
+                          uint16_t *out) {
+    const float *f = (const float *)src;
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t c = 0; c < nc; c++) out[r * nc + c] = dy_f32_to_bf16(f[(r0 + r) * src_stride + c0 + c]);
+}
+
+// bf16 as it is: one memcpy per row (the source may be a checkpoint's unaligned mapping).
+static void fill_raw(const void *src, int64_t src_stride, int64_t r0, int64_t nr, int64_t c0, int64_t nc,
+                     uint16_t *out) {
+    const uint8_t *bytes = (const uint8_t *)src;
+    for (int64_t r = 0; r < nr; r++)
+        memcpy(out + r * nc, bytes + ((r0 + r) * src_stride + c0) * 2, (size_t)nc * 2);
+}
+
+// A host matrix of dst's shape into dst's row stride, through the pinned staging buffers in blocks
+// of at most DY_CUDA_STAGING values (whole rows when they fit). The two buffers alternate: the
+// host fills one while the other's copy runs, after waiting for that buffer's previous copy.
+// Returns once the last copy has finished, so the caller's source may change right after.
+static void staged_upload(dy_backend *b, const dy_view *dst, const void *src, int64_t src_stride, staging_fill fill) {
     dy_cuda_impl *impl = dy_cuda_impl_of(b);
     uint16_t *base = (uint16_t *)dy_bf16_data(dst);
     const int64_t rows = dst->rows, cols = dst->cols;
     const int64_t block_cols = cols < DY_CUDA_STAGING ? cols : DY_CUDA_STAGING;
     const int64_t block_rows = block_cols ? (DY_CUDA_STAGING / block_cols) : 1;
+    int next = 0;
     for (int64_t r0 = 0; r0 < rows; r0 += block_rows)
         for (int64_t c0 = 0; c0 < cols; c0 += block_cols) {
             const int64_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
             const int64_t nc = cols - c0 < block_cols ? cols - c0 : block_cols;
-            for (int64_t r = 0; r < nr; r++)
-                for (int64_t c = 0; c < nc; c++)
-                    impl->staging[r * nc + c] = dy_f32_to_bf16(host_src[(r0 + r) * cols + c0 + c]);
-            CUDA_CHECK(cudaMemcpy2DAsync(base + r0 * dst->stride + c0, (size_t)dst->stride * 2, impl->staging,
+            CUDA_CHECK(cudaEventSynchronize(impl->staged[next]));  // its previous copy has read it
+            fill(src, src_stride, r0, nr, c0, nc, impl->staging[next]);
+            CUDA_CHECK(cudaMemcpy2DAsync(base + r0 * dst->stride + c0, (size_t)dst->stride * 2, impl->staging[next],
                                          (size_t)nc * 2, (size_t)nc * 2, (size_t)nr, cudaMemcpyHostToDevice,
                                          impl->stream));
-            CUDA_CHECK(cudaStreamSynchronize(impl->stream));
+            CUDA_CHECK(cudaEventRecord(impl->staged[next], impl->stream));
+            next ^= 1;
         }
+    CUDA_CHECK(cudaStreamSynchronize(impl->stream));
+}
+
+static void cuda_upload_weight(dy_backend *b, const dy_view *dst, const float *host_src) {
+    staged_upload(b, dst, host_src, dst->cols, fill_narrowed);
+}
+
+static void cuda_upload_weight_raw(dy_backend *b, const dy_view *dst, const void *host_src, int64_t src_stride) {
+    staged_upload(b, dst, host_src, src_stride, fill_raw);
 }
 
 // Grows *scratch to at least bytes; -1 when out of memory.
@@ -151,7 +184,10 @@ static void release_all(dy_backend *b, dy_cuda_impl *impl) {
         if (impl->dysco_update_scratch) CUDA_CHECK(cudaFree(impl->dysco_update_scratch));
         if (impl->dysco_select_scratch) CUDA_CHECK(cudaFree(impl->dysco_select_scratch));
         if (impl->stream) CUDA_CHECK(cudaStreamDestroy(impl->stream));
-        if (impl->staging) CUDA_CHECK(cudaFreeHost(impl->staging));
+        for (int i = 0; i < 2; i++) {
+            if (impl->staged[i]) CUDA_CHECK(cudaEventDestroy(impl->staged[i]));
+            if (impl->staging[i]) CUDA_CHECK(cudaFreeHost(impl->staging[i]));
+        }
         if (impl->workspace) CUDA_CHECK(cudaFree(impl->workspace));
     }
     free(impl);
@@ -196,8 +232,11 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     ce = cudaMalloc(&impl->workspace, kWorkspaceBytes);
     CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
     impl->workspace_bytes = kWorkspaceBytes;
-    ce = cudaMallocHost(&impl->staging, DY_CUDA_STAGING * sizeof(uint16_t));
-    CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    for (int i = 0; i < 2; i++) {
+        ce = cudaMallocHost(&impl->staging[i], DY_CUDA_STAGING * sizeof(uint16_t));
+        if (ce == cudaSuccess) ce = cudaEventCreateWithFlags(&impl->staged[i], cudaEventDisableTiming);
+        CREATE_STEP(ce == cudaSuccess, cudaGetErrorString(ce));
+    }
     cublasStatus_t cs = cublasLtCreate(&impl->lt);
     CREATE_STEP(cs == CUBLAS_STATUS_SUCCESS, cublasLtGetStatusString(cs));
     cs = cublasLtMatmulPreferenceCreate(&impl->pref);
@@ -219,6 +258,8 @@ extern "C" dy_backend *dy_backend_cuda_create(int device, dy_error *err) {
     b->finish = cuda_finish;
     b->copy = cuda_copy;
     b->upload_weight = cuda_upload_weight;
+    b->weight_dtype = DY_BF16;
+    b->upload_weight_raw = cuda_upload_weight_raw;
     b->destroy = cuda_destroy;
     b->graph_begin = cuda_graph_begin;
     b->graph_end = cuda_graph_end;

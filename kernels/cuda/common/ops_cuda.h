@@ -27,7 +27,7 @@ typedef struct {
 // A model uses a few dozen problems (per layer type and prefill chunk size); a full table
 // replaces its entries round-robin.
 constexpr int DY_CUDA_MATMUL_PLANS = 128;
-constexpr int64_t DY_CUDA_STAGING = 1 << 22;  // bf16 values in upload_weight's staging buffer (8 MiB)
+constexpr int64_t DY_CUDA_STAGING = 1 << 22;  // bf16 values in each of the weight uploads' staging buffers (8 MiB)
 
 typedef struct {
     cudaStream_t stream;
@@ -38,7 +38,10 @@ typedef struct {
     size_t workspace_bytes;
     dy_cuda_matmul_plan plans[DY_CUDA_MATMUL_PLANS];
     int n_plans, next_evict;
-    uint16_t *staging;  // pinned host, DY_CUDA_STAGING values
+    // Weight uploads alternate between two pinned host buffers of DY_CUDA_STAGING values: one is
+    // filled while the other's copy runs; staged[i] marks the end of buffer i's last copy.
+    uint16_t *staging[2];
+    cudaEvent_t staged[2];
     void *moe_scratch;  // device, sized by prepare()
     size_t moe_scratch_bytes;
     float *splits;      // device, decode attention's per-split partial results, sized by prepare()
