@@ -116,23 +116,34 @@ static int head_scores(const options *o, const dy_qr_data *d, const dy_qrels *q,
         }
         return 0;
     }
-    int evaluated = 0;
-    for (int h = 0; h < n_heads; h++) {
+    // Each example's judgments once; then per head its ranking of every judged example.
+    int total_docs = 0, evaluated = 0;
+    for (int i = 0; i < d->n; i++) total_docs += d->ex[i].n_docs;
+    int *rel = malloc((size_t)total_docs * sizeof *rel);
+    double *ideal = malloc((size_t)d->n * sizeof *ideal), *s = malloc((size_t)total_docs * sizeof *s);
+    const char **docs = malloc((size_t)total_docs * sizeof *docs);
+    bool *judged = malloc((size_t)d->n * sizeof *judged);
+    int rc = rel && ideal && s && docs && judged ? 0 : dy_fail(err, "detect-heads: out of memory");
+    for (int i = 0, at = 0; rc == 0 && i < d->n; at += d->ex[i].n_docs, i++) {
+        for (int k = 0; k < d->ex[i].n_docs; k++) docs[at + k] = d->ex[i].docs[k].idx;
+        judged[i] = dy_ndcg_prepare(q, d->ex[i].idx, docs + at, d->ex[i].n_docs, rel + at, &ideal[i]);
+        evaluated += judged[i];
+    }
+    for (int h = 0; rc == 0 && h < n_heads; h++) {
         double sum = 0;
-        evaluated = 0;
-        for (int i = 0; i < d->n; i++) {
-            const dy_qr_example *e = &d->ex[i];
-            const char *docs[e->n_docs];
-            double s[e->n_docs];
-            for (int k = 0; k < e->n_docs; k++) {
-                docs[k] = e->docs[k].idx;
-                s[k] = tables[i][(size_t)k * (size_t)n_heads + (size_t)h];
-            }
-            const double v = dy_ndcg10(q, e->idx, docs, s, e->n_docs);
-            if (v >= 0) sum += v, evaluated++;
+        for (int i = 0, at = 0; i < d->n; at += d->ex[i].n_docs, i++) {
+            if (!judged[i]) continue;
+            for (int k = 0; k < d->ex[i].n_docs; k++) s[at + k] = tables[i][(size_t)k * (size_t)n_heads + (size_t)h];
+            sum += dy_ndcg10(docs + at, rel + at, s + at, d->ex[i].n_docs, ideal[i]);
         }
         scores[h] = dy_ndcg_mean_rounded(sum, evaluated);
     }
+    free(rel);
+    free(ideal);
+    free(s);
+    free(docs);
+    free(judged);
+    if (rc) return -1;
     if (evaluated == 0) return dy_fail(err, "%s: judges none of %s's example idx", o->qrels, o->data);
     return 0;
 }

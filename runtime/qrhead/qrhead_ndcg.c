@@ -69,15 +69,10 @@ void dy_qrels_free(dy_qrels *q) {
     *q = (dy_qrels){0};
 }
 
-static int relevance(const dy_qrels *q, const char *query, const char *doc) {
-    for (int i = 0; i < q->n; i++)
-        if (strcmp(q->at[i].query, query) == 0 && strcmp(q->at[i].doc, doc) == 0) return q->at[i].rel;
-    return 0;
-}
-
 typedef struct {
     const char *doc;
     double score;
+    int rel;
 } ranked;
 
 static int by_score_then_doc_desc(const void *a, const void *b) {
@@ -88,24 +83,32 @@ static int by_score_then_doc_desc(const void *a, const void *b) {
 
 static int by_int_desc(const void *a, const void *b) { return *(const int *)b - *(const int *)a; }
 
-double dy_ndcg10(const dy_qrels *q, const char *query, const char *const *docs, const double *scores, int n) {
+bool dy_ndcg_prepare(const dy_qrels *q, const char *query, const char *const *docs, int n, int *rel, double *ideal) {
     int judged = 0;
     for (int i = 0; i < q->n; i++) judged += strcmp(q->at[i].query, query) == 0;
-    if (judged == 0) return -1;
+    if (judged == 0) return false;
     int rels[judged], k = 0;
     for (int i = 0; i < q->n; i++)
         if (strcmp(q->at[i].query, query) == 0) rels[k++] = q->at[i].rel;
     qsort(rels, (size_t)judged, sizeof *rels, by_int_desc);
-    double ideal = 0;
-    for (int i = 0; i < judged && i < 10; i++) ideal += rels[i] / log2(i + 2.0);
+    *ideal = 0;
+    for (int i = 0; i < judged && i < 10; i++) *ideal += rels[i] / log2(i + 2.0);
+    for (int d = 0; d < n; d++) {
+        rel[d] = strcmp(docs[d], query) == 0 ? -1 : 0;  // BEIR's ignore_identical_ids
+        for (int i = 0; i < q->n && rel[d] == 0; i++)
+            if (strcmp(q->at[i].query, query) == 0 && strcmp(q->at[i].doc, docs[d]) == 0) rel[d] = q->at[i].rel;
+    }
+    return true;
+}
 
+double dy_ndcg10(const char *const *docs, const int *rel, const double *scores, int n, double ideal) {
     ranked run[n > 0 ? n : 1];
     int m = 0;
     for (int i = 0; i < n; i++)
-        if (strcmp(docs[i], query) != 0) run[m++] = (ranked){docs[i], scores[i]};  // BEIR's ignore_identical_ids
+        if (rel[i] >= 0) run[m++] = (ranked){docs[i], scores[i], rel[i]};
     qsort(run, (size_t)m, sizeof *run, by_score_then_doc_desc);
     double dcg = 0;
-    for (int i = 0; i < m && i < 10; i++) dcg += relevance(q, query, run[i].doc) / log2(i + 2.0);
+    for (int i = 0; i < m && i < 10; i++) dcg += run[i].rel / log2(i + 2.0);
     return dcg / ideal;
 }
 

@@ -7,6 +7,8 @@
 #ifndef DYSCO_QRHEAD_NDCG_H
 #define DYSCO_QRHEAD_NDCG_H
 
+#include <stdbool.h>
+
 #include "kernels/base/error.h"
 
 typedef struct {
@@ -24,9 +26,12 @@ typedef struct {
 int dy_qrels_load(const char *path, dy_qrels *q, dy_error *err);
 void dy_qrels_free(dy_qrels *q);
 
-// nDCG@10 of one query's run (n docs with scores); -1 when the query has no relevant judgment
-// (trec_eval skips it).
-double dy_ndcg10(const dy_qrels *q, const char *query, const char *const *docs, const double *scores, int n);
+// One query's judgments over its documents, looked up once for all heads: rel[k] the relevance of
+// docs[k] (0 when unjudged, -1 for a document whose id is the query's, which BEIR drops), *ideal
+// its ideal DCG@10. False when the query has no relevant judgment (trec_eval skips it).
+bool dy_ndcg_prepare(const dy_qrels *q, const char *query, const char *const *docs, int n, int *rel, double *ideal);
+// nDCG@10 of one ranking of those documents by scores (n of them).
+double dy_ndcg10(const char *const *docs, const int *rel, const double *scores, int n, double ideal);
 // The mean of the evaluated queries' values rounded to 5 decimals, as BEIR reports it.
 double dy_ndcg_mean_rounded(double sum, int n_queries);
 

@@ -47,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (dy_qrels_load(path, &q, &err) == 0) {
         const char *docs[] = {q.at[0].doc, "d", q.at[0].query};
         const double scores[] = {0.5, 0.5, 1.0};
-        (void)dy_ndcg10(&q, q.at[0].query, docs, scores, 3);
+        int rel[3];
+        double ideal;
+        if (dy_ndcg_prepare(&q, q.at[0].query, docs, 3, rel, &ideal)) (void)dy_ndcg10(docs, rel, scores, 3, ideal);
         dy_qrels_free(&q);
     } else {
         fuzz_check_error(&err, names);
