@@ -9,8 +9,12 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "runtime/qrhead/qrhead_ndcg.h"
 #include "runtime/qrhead/qrhead_score.h"
+#include "runtime/util/file_util.h"
+#include "test_util.h"
 
 // The rule written as the reference writes it: a mask from mean - 2 * std, then a masked sum.
 static double restated(const double *x, int n) {
@@ -64,12 +68,51 @@ static void test_rank_stable_descending(void **state) {
     for (int i = 0; i < 6; i++) assert_int_equal(order[i], want[i]);
 }
 
+// nDCG@10 as trec_eval computes it, worked by hand: gains are the relevance levels, ties in score
+// go to the larger document id (strcmp), a document named as the query is dropped, and a query
+// without a relevant judgment is not evaluated. Both qrels formats, judgments of 0 dropped.
+static void test_ndcg(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("ndcg");
+    const char *trec = write_input(dir, "qrels.txt", "q1 0 b 2\nq1 0 a 1\nq1 0 z 0\nq2 Q0 c 1\n");
+    const char *tsv = write_input(dir, "qrels.tsv", "query-id\tcorpus-id\tscore\nq1\tb\t2\nq1\ta\t1\nq2\tc\t1\n");
+    for (int f = 0; f < 2; f++) {
+        dy_qrels q;
+        dy_error err;
+        assert_int_equal(dy_qrels_load(f ? tsv : trec, &q, &err), 0);
+        assert_int_equal(q.n, 3);
+        const char *docs[] = {"a", "b", "q1", "c"};
+        const double scores[] = {0.5, 0.5, 9.0, 0.1};  // a and b tie: b (larger id) first; q1 dropped
+        int rel[4];
+        double ideal;
+        assert_true(dy_ndcg_prepare(&q, "q1", docs, 4, rel, &ideal));
+        assert_true(rel[0] == 1 && rel[1] == 2 && rel[2] == -1 && rel[3] == 0);
+        const double want_ideal = 2 + 1 / log2(3.0);
+        assert_true(fabs(ideal - want_ideal) < 1e-12);
+        assert_true(fabs(dy_ndcg10(docs, rel, scores, 4, ideal) - 1.0) < 1e-12);  // b, a: the ideal order
+        const double flipped[] = {0.6, 0.5, 9.0, 0.1};                              // a first
+        assert_true(fabs(dy_ndcg10(docs, rel, flipped, 4, ideal) - (1 + 2 / log2(3.0)) / want_ideal) < 1e-12);
+        assert_false(dy_ndcg_prepare(&q, "q9", docs, 4, rel, &ideal));
+        dy_qrels_free(&q);
+    }
+    assert_true(fabs(dy_ndcg_mean_rounded(2.0, 3) - 0.66667) < 1e-15);
+    dy_qrels q;
+    dy_error err;
+    assert_int_equal(dy_qrels_load(write_input(dir, "bad.txt", "q1 0 a x\n"), &q, &err), -1);
+    assert_non_null(strstr(err.msg, "bad.txt: line 1: relevance 'x' is not a whole number"));
+    assert_int_equal(dy_qrels_load(write_input(dir, "zeros.txt", "q1 0 a 0\n"), &q, &err), -1);
+    assert_non_null(strstr(err.msg, "no judgment of relevance above 0"));
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_spans),
         cmocka_unit_test(test_outlier_dropped_and_single_token),
         cmocka_unit_test(test_lme_criterion),
         cmocka_unit_test(test_rank_stable_descending),
+        cmocka_unit_test(test_ndcg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
