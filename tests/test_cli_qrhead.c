@@ -207,6 +207,11 @@ static void test_bad_input(void **state) {
     const char *qrels = input("qrels.txt", "q0 0 a 1\nq0 a\n");
     snprintf(args, sizeof args, "detect-heads --model '%s' --data '%s' --criterion beir --qrels '%s'", model, data, qrels);
     expect_error(args, 1, "qrels.txt: line 2: expected QUERY ITER DOC REL or QUERY DOC REL, got 2 fields");
+    snprintf(args, sizeof args, "detect-heads --model '%s' --data '%s' --config-out /nonexistent/heads.yaml", model, data);
+    expect_error(args, 1, "--config-out /nonexistent/heads.yaml: folder /nonexistent: No such file or directory");
+    snprintf(args, sizeof args, "detect-heads --model '%s' --data '%s' --config-out x.yaml --config-base '%s'", model, data,
+             data);
+    expect_error(args, 1, "good.json");  // not a DySCO config: fails before any example runs
     const char *docs = input("docs.json", "[{\"idx\": \"a\", \"paragraph_text\": \"text\"}]");
     snprintf(args, sizeof args, "retrieve --model '%s' --heads 1-9 --query q --docs '%s'", model, docs);
     expect_error(args, 1, "--heads: head (1, 9) is outside the model's 2 layers x 4 heads");

@@ -169,10 +169,12 @@ static int write_scores(const options *o, const double *scores, const int *order
     return rc;
 }
 
-static int write_config(const options *o, dy_cli_session *s, const int *order, int heads_per_layer, dy_error *err) {
+// base: --config-base's settings (read before the work), or NULL for the reference's defaults.
+static int write_config(const options *o, const dy_dysco_config *base, dy_cli_session *s, const int *order,
+                        int heads_per_layer, dy_error *err) {
     dy_dysco_config c;
-    if (o->config_base ? dy_dysco_config_load(o->config_base, &c, err) : dy_cli_qrhead_default_dysco(s, &c, err))
-        return -1;
+    if (base) c = *base;
+    else if (dy_cli_qrhead_default_dysco(s, &c, err)) return -1;
     c.n_heads = (int)o->top < s->ck.config.n_layers * heads_per_layer ? (int)o->top
                                                                       : s->ck.config.n_layers * heads_per_layer;
     for (int i = 0; i < c.n_heads; i++) c.heads[i] = (dy_dysco_head){order[i] / heads_per_layer, order[i] % heads_per_layer};
@@ -234,8 +236,13 @@ static int run(const options *o, dy_comm *comm, dy_error *err) {
     const bool beir = strcmp(o->criterion, "beir") == 0;
     dy_cli_qrhead q = {0};
     dy_qrels qrels = {0};
+    // Everything that could fail at the end is checked first: the files read, the folders written.
+    static dy_dysco_config base;
     int rc = dy_qr_data_load(o->data, !beir, &q.data, err);
     if (rc == 0 && beir) rc = dy_qrels_load(o->qrels, &qrels, err);
+    if (rc == 0 && o->config_base) rc = dy_dysco_config_load(o->config_base, &base, err);
+    if (rc == 0 && o->output) rc = dy_check_writable(o->output, "--output", err);
+    if (rc == 0 && o->config_out) rc = dy_check_writable(o->config_out, "--config-out", err);
     if (rc == 0) prepare_examples(&q.data, beir, (int)o->truncate_words);
     int status = dy_cli_qrhead_start(&q, o->model, o->data, o->null_query, o->device, comm, rc, err);
     const int n_heads = status == DY_EXIT_OK ? q.s.model.cfg.n_layers * q.s.model.cfg.n_heads : 0;
@@ -254,7 +261,7 @@ static int run(const options *o, dy_comm *comm, dy_error *err) {
         rc = head_scores(o, &q.data, beir ? &qrels : NULL, gold, tables, n_heads, scores, err);
         if (rc == 0) dy_qrhead_rank(scores, n_heads, order);
         if (rc == 0) rc = write_scores(o, scores, order, n_heads, q.s.model.cfg.n_heads, err);
-        if (rc == 0 && o->config_out) rc = write_config(o, &q.s, order, q.s.model.cfg.n_heads, err);
+        if (rc == 0 && o->config_out) rc = write_config(o, o->config_base ? &base : NULL, &q.s, order, q.s.model.cfg.n_heads, err);
         if (rc) status = dy_report(DY_EXIT_FAIL, err);
     }
     for (int i = 0; tables && i < q.data.n; i++) free(tables[i]);

@@ -1,10 +1,12 @@
 #include "file_util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernels/base/huge_pages.h"
 
@@ -91,5 +93,14 @@ int dy_make_dirs(const char *path, dy_error *err) {
 int dy_path_join(char *out, size_t n, const char *dir, const char *name, dy_error *err) {
     int w = snprintf(out, n, "%s/%s", dir, name);
     if (w < 0 || (size_t)w >= n) return dy_fail(err, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+int dy_check_writable(const char *path, const char *what, dy_error *err) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path > 0 ? slash - path : 1), path);
+    if (access(dir, W_OK) != 0) return dy_fail(err, "%s %s: folder %s: %s", what, path, dir, strerror(errno));
     return 0;
 }

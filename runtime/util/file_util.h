@@ -16,6 +16,9 @@ char *dy_read_file(const char *path, size_t *len, dy_error *err);
 char *dy_read_text_file(const char *path, dy_error *err);
 int dy_write_file(const char *path, const void *data, size_t len, dy_error *err);
 bool dy_file_exists(const char *path);
+// Whether a file could be written at path: its folder exists and is writable (what a verb checks
+// before long work whose result goes there). what names the option in the error ("--output").
+int dy_check_writable(const char *path, const char *what, dy_error *err);
 // mkdir -p: creates the folder and any missing parents.
 int dy_make_dirs(const char *path, dy_error *err);
 // dir + "/" + name into out (of size n); error when it does not fit.
