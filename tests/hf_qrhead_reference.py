@@ -37,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 from hf_reference_dumps import dysco  # tests/ is the script's folder, first on sys.path
+from qrhead_reference_common import ndcg10, Prompter
 
 MODELS = [  # fixture name, preset, tokenizer folder, seed, extra make-model arguments
     ("qwen3", "tiny-qwen3", "qwen3", 201, ["--qk-std", "0.35", "--norm-jitter", "3.0"]),
@@ -45,7 +46,6 @@ MODELS = [  # fixture name, preset, tokenizer folder, seed, extra make-model arg
 WORDS = ("river town market winter bridge harbor castle garden museum library station village forest "
          "mountain island valley lantern copper silver engine ledger orchard meadow canyon glacier "
          "Zürich café naïve 東京 München Łódź").split()
-NULL_QUERY = "N/A"
 
 
 def make_data(seed):
@@ -79,39 +79,12 @@ def qrels_of(data, seed):
 
 class Scorer:
     def __init__(self, torch, model, tokenizer, family):
-        self.torch, self.model, self.tok = torch, model, tokenizer
-        if family == "llama":
-            self.prefix, self.sep = "<|start_header_id|>user<|end_header_id|>", " \n\n"
-            self.suffix = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>"
-        else:
-            self.prefix, self.sep, self.suffix = "<|im_start|>user", "\n\n", "<|im_end|>\n<|im_start|>assistant"
+        self.torch, self.model = torch, model
 
-    def doc_text(self, i, doc):
-        text = doc["paragraph_text"]
-        if doc.get("title", None) is not None:
-            text = doc["title"] + "\n" + text
-        return f"[{i + 1}] {text}"
-
-    def prompt(self, query, docs):
-        p = self.prefix + " Here are some paragraphs:"
-        for i, d in enumerate(docs):
-            p += self.sep + self.doc_text(i, d)
-        late = "Please find information that are relevant to the following query in the paragraphs above."
-        return p + self.sep + late + self.sep + "Query:" + f" {query}" + self.suffix, \
-            late + self.sep + "Query:" + f" {query}" + self.suffix
-
-    def compose(self, query, docs):
-        prompt, query_content = self.prompt(query, docs)
-        enc = self.tok(prompt, return_offsets_mapping=True)
-        char_to_tok = {}
-        for i, (s, e) in enumerate(enc["offset_mapping"]):
-            for j in range(s, e):
-                char_to_tok[j] = i
-
-        def span(content):
-            a = prompt.index(content)
-            return char_to_tok[a], char_to_tok[a + len(content) - 1]
-        return enc["input_ids"], span(query_content), [span(self.doc_text(i, d)) for i, d in enumerate(docs)]
+        def encode(prompt):
+            enc = tokenizer(prompt, return_offsets_mapping=True)
+            return enc["input_ids"], enc["offset_mapping"]
+        self.prompter = Prompter(family, encode)
 
     def row_mean(self, ids, first):
         torch = self.torch
@@ -121,30 +94,12 @@ class Scorer:
         return att[:, :, first:, :].mean(2)  # (L, H, N)
 
     def calibrated(self, query, docs):
-        ids, qspan, dspans = self.compose(query, docs)
-        nids, nqspan, _ = self.compose(NULL_QUERY, docs)
-        assert nids[:qspan[0]] == ids[:qspan[0]] and nqspan[0] == qspan[0]
-        a, a0 = self.row_mean(ids, qspan[0]), self.row_mean(nids, nqspan[0])
-        n = min(a.shape[-1], a0.shape[-1])
-        return a[:, :, :n] - a0[:, :, :n], qspan, dspans
+        return self.prompter.calibrated(self.row_mean, query, docs)
 
     @staticmethod
     def filtered_sum(x):  # the last axis is the span's tokens
         thr = x.mean(-1) - 2 * x.std(-1)
         return (x * (x > thr.unsqueeze(-1))).sum(-1)
-
-
-def ndcg10(qrels, qid, run):
-    """trec_eval's ndcg_cut.10 as BEIR calls it: gains = relevance, ties by docid descending."""
-    import math
-    rels = sorted((r for r in qrels.get(qid, {}).values() if r > 0), reverse=True)
-    if not rels:
-        return None
-    ideal = sum(r / math.log2(i + 2) for i, r in enumerate(rels[:10]))
-    ranked = sorted(((d, s) for d, s in run.items() if d != qid), key=lambda t: t[0], reverse=True)
-    ranked.sort(key=lambda t: t[1], reverse=True)
-    dcg = sum(qrels[qid].get(d, 0) / math.log2(i + 2) for i, (d, _) in enumerate(ranked[:10]))
-    return dcg / ideal
 
 
 def one_model(args, torch, versions, work, name, preset, tok_name, seed, extra):

@@ -27,7 +27,8 @@ import tempfile
 
 import numpy as np
 
-NULL_QUERY = "N/A"
+from qrhead_reference_common import Prompter, ndcg10  # tests/, the script's folder
+
 
 
 def load_safetensors(path):
@@ -111,70 +112,34 @@ class Model:
         return probs
 
 
-class Scorer:
-    def __init__(self, dysco, mdir):
-        self.dysco, self.mdir, self.model = dysco, mdir, Model(mdir)
-        if self.model.cfg["model_type"] == "llama":
-            self.prefix, self.sep = "<|start_header_id|>user<|end_header_id|>", " \n\n"
-            self.suffix = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>"
-        else:
-            self.prefix, self.sep, self.suffix = "<|im_start|>user", "\n\n", "<|im_end|>\n<|im_start|>assistant"
-
-    @staticmethod
-    def doc_text(i, doc):
-        text = doc["paragraph_text"]
-        if doc.get("title", None) is not None:
-            text = doc["title"] + "\n" + text
-        return f"[{i + 1}] {text}"
-
-    def compose(self, query, docs):
-        late = "Please find information that are relevant to the following query in the paragraphs above."
-        prompt = self.prefix + " Here are some paragraphs:"
-        for i, d in enumerate(docs):
-            prompt += self.sep + self.doc_text(i, d)
-        query_content = late + self.sep + "Query:" + f" {query}" + self.suffix
-        prompt += self.sep + query_content
+def tokenize_with_dysco(dysco, mdir):
+    def encode(prompt):
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as f:
             f.write(prompt)
             f.flush()
-            r = subprocess.run([self.dysco, "tokenize", "--model", self.mdir, "--offsets", "--file", f.name],
+            r = subprocess.run([dysco, "tokenize", "--model", mdir, "--offsets", "--file", f.name],
                                capture_output=True, text=True, check=True)
         enc = json.loads(r.stdout)
-        char_to_tok = {}
-        for i, (s, e) in enumerate(enc["offset_mapping"]):
-            for j in range(s, e):
-                char_to_tok[j] = i
+        return enc["input_ids"], enc["offset_mapping"]
+    return encode
 
-        def span(content):
-            a = prompt.index(content)
-            return char_to_tok[a], char_to_tok[a + len(content) - 1]
-        return enc["input_ids"], span(query_content), [span(self.doc_text(i, d)) for i, d in enumerate(docs)]
+
+class Scorer:
+    def __init__(self, dysco, mdir):
+        self.model = Model(mdir)
+        self.prompter = Prompter(self.model.cfg["model_type"], tokenize_with_dysco(dysco, mdir))
 
     def row_mean(self, ids, first):
         return np.stack([p[:, first:, :].mean(1) for p in self.model.attention_probs(ids)])  # (L, H, N)
 
     def calibrated(self, query, docs):
-        ids, qspan, dspans = self.compose(query, docs)
-        nids, nqspan, _ = self.compose(NULL_QUERY, docs)
-        assert nids[:qspan[0]] == ids[:qspan[0]] and nqspan[0] == qspan[0]
-        a, a0 = self.row_mean(ids, qspan[0]), self.row_mean(nids, nqspan[0])
-        n = min(a.shape[-1], a0.shape[-1])
-        return a[:, :, :n] - a0[:, :, :n], dspans
+        c, _, dspans = self.prompter.calibrated(self.row_mean, query, docs)
+        return c, dspans
 
 
 def filtered_sum(x):  # over the last axis, torch's unbiased std
     thr = x.mean(-1) - 2 * x.std(-1, ddof=1)
     return (x * (x > thr[..., None])).sum(-1)
-
-
-def ndcg10(qrels, qid, run):
-    rels = sorted((r for r in qrels.get(qid, {}).values() if r > 0), reverse=True)
-    if not rels:
-        return None
-    ideal = sum(r / math.log2(i + 2) for i, r in enumerate(rels[:10]))
-    ranked = sorted(((d, s) for d, s in run.items() if d != qid), key=lambda t: t[0], reverse=True)
-    ranked.sort(key=lambda t: t[1], reverse=True)
-    return sum(qrels[qid].get(d, 0) / math.log2(i + 2) for i, (d, _) in enumerate(ranked[:10])) / ideal
 
 
 def detect(sc, examples):
